@@ -1,0 +1,35 @@
+//! The smallest useful app: counts visits in the session.
+//!
+//! ```sh
+//! cargo run --example quickstart          # serves http://127.0.0.1:8000 (debug profile)
+//! curl -c jar -b jar http://127.0.0.1:8000/        # visit 1
+//! curl -c jar -b jar http://127.0.0.1:8000/        # visit 2
+//! curl -c jar -b jar http://127.0.0.1:8000/reset   # session destroyed
+//! ```
+
+#[macro_use]
+extern crate rocket;
+
+use wristband_rocket_session::{Session, WristbandSession};
+
+/// Counts this browser's visits.
+#[get("/")]
+fn index(session: Session<'_>) -> String {
+    let visits: u64 = session.get("visits").ok().flatten().unwrap_or(0) + 1;
+    match session.insert("visits", visits) {
+        Ok(()) => format!("You have visited this page {visits} time(s).\n"),
+        Err(e) => format!("Could not update the session: {e}\n"),
+    }
+}
+
+/// Ends the session: the response removes the cookie.
+#[get("/reset")]
+fn reset(session: Session<'_>) -> &'static str {
+    session.destroy();
+    "Session destroyed.\n"
+}
+
+#[launch]
+fn rocket() -> _ {
+    rocket::build().attach(WristbandSession::fairing()).mount("/", routes![index, reset])
+}

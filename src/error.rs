@@ -1,0 +1,180 @@
+//! The crate's two error types: [`ConfigError`] (found at launch) and [`SessionError`]
+//! (returned by session operations inside a request).
+
+use std::fmt;
+
+/// One invalid configuration option: the key it concerns and what is wrong with it.
+///
+/// The message always says how to fix the problem.
+///
+/// ```
+/// use wristband_rocket_session::SessionOptions;
+///
+/// let options = SessionOptions { max_age: 0, ..SessionOptions::default() };
+/// let err = options.validate().unwrap_err();
+/// assert!(err.problems().iter().any(|p| p.key == "max_age"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The option's key inside the `wristband_session` table, e.g. `max_age`.
+    pub key: String,
+    /// What is wrong and how to fix it. Never contains a secret.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigProblem { key: key.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`wristband_session.{}`: {}", self.key, self.message)
+    }
+}
+
+/// The session configuration is invalid. Every problem found is listed, not just the first.
+///
+/// Returned by [`SessionOptions::validate()`](crate::SessionOptions::validate) and
+/// [`SessionCodec::new()`](crate::SessionCodec::new); the fairing logs it and aborts launch.
+///
+/// ```
+/// use wristband_rocket_session::{ConfigError, SessionOptions};
+///
+/// let options = SessionOptions { path: "api".into(), max_cookie_chunks: 9, ..Default::default() };
+/// let err: ConfigError = options.validate().unwrap_err();
+/// assert_eq!(err.problems().len(), 2);
+/// assert!(err.to_string().contains("path"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// One or more options are invalid.
+    Invalid {
+        /// The Rocket profile the options were read from, when known (e.g. `release`).
+        profile: Option<String>,
+        /// Every problem found, in key order.
+        problems: Vec<ConfigProblem>,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(profile: Option<String>, problems: Vec<ConfigProblem>) -> Self {
+        ConfigError::Invalid { profile, problems }
+    }
+
+    /// Every problem found.
+    pub fn problems(&self) -> &[ConfigProblem] {
+        match self {
+            ConfigError::Invalid { problems, .. } => problems,
+        }
+    }
+
+    /// The profile the options were read from, when known.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { profile, .. } => profile.as_deref(),
+        }
+    }
+
+    pub(crate) fn with_profile(self, name: &str) -> Self {
+        match self {
+            ConfigError::Invalid { problems, .. } => {
+                ConfigError::Invalid { profile: Some(name.to_string()), problems }
+            }
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let problems = self.problems();
+        let noun = if problems.len() == 1 { "problem" } else { "problems" };
+        write!(f, "invalid `wristband_session` configuration")?;
+        if let Some(profile) = self.profile() {
+            write!(f, " in profile `{profile}`")?;
+        }
+        write!(f, " ({} {noun}):", problems.len())?;
+        for problem in problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// An error from a session operation.
+///
+/// None of these is caused by what a client sent: a cookie that cannot be opened simply yields an
+/// empty session. These are programming or capacity errors in the application.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The session would not fit in its cookie(s): `size` bytes for the largest `Set-Cookie`
+    /// header needed, over a budget of `limit` bytes (4096 per cookie times `max_cookie_chunks`).
+    /// The session was left unchanged.
+    TooLarge {
+        /// The size the session's cookie(s) would have had, in bytes, attributes included.
+        size: usize,
+        /// The budget, in bytes.
+        limit: usize,
+    },
+    /// A value could not be converted to or from JSON (for `get`: the stored value has another
+    /// type than the one asked for).
+    Json {
+        /// The session key concerned.
+        key: String,
+        /// The underlying serde_json error.
+        source: serde_json::Error,
+    },
+    /// The session lacks a field that the operation needs (e.g. `userId` for a session response).
+    MissingField {
+        /// The camelCase session key that is missing.
+        key: &'static str,
+    },
+    /// Custom fields passed to `from_callback` use a key that Wristband's fields own.
+    ReservedKey {
+        /// The offending key.
+        key: String,
+    },
+    /// The `WristbandSession` fairing is not attached, so there is no session.
+    NotConfigured,
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::TooLarge { size, limit } => write!(
+                f,
+                "session too large: its cookie would take {size} bytes, over the {limit}-byte \
+                 budget; store less in the session or raise `max_cookie_chunks`"
+            ),
+            SessionError::Json { key, source } => {
+                write!(f, "session key `{key}` could not be converted to or from JSON: {source}")
+            }
+            SessionError::MissingField { key } => {
+                write!(f, "the session has no `{key}`; is the user logged in?")
+            }
+            SessionError::ReservedKey { key } => write!(
+                f,
+                "custom session field `{key}` collides with a Wristband session field; \
+                 rename it"
+            ),
+            SessionError::NotConfigured => write!(
+                f,
+                "no session configuration is managed: attach `WristbandSession::fairing()`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Json { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

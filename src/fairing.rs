@@ -1,0 +1,208 @@
+//! The [`WristbandSession`] fairing: reads and validates the options at ignite, writes the
+//! session back in the response phase.
+
+use std::io::Cursor;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::http::{Header, Status, StatusClass};
+use rocket::{Build, Request, Response, Rocket};
+use serde_json::Value;
+
+use crate::codec::SessionCodec;
+use crate::cookies::SessionConfig;
+use crate::error::ConfigError;
+use crate::options::SessionOptions;
+use crate::session::{keys, CSRF_TOKEN_HEX_LEN};
+use crate::state::{Inner, Loaded, Pending, SessionState};
+
+/// The name the fairing reports to Rocket (and in `FailedFairings`).
+pub(crate) const FAIRING_NAME: &str = "Wristband Session";
+
+/// Encrypted-cookie sessions for Rocket: the fairing's constructors.
+///
+/// Attach [`WristbandSession::fairing()`] to read the options from the `wristband_session`
+/// table of the active profile, or [`WristbandSession::custom()`] to pass them from code. The
+/// fairing validates the options and derives the keys once, at ignite, aborting launch with
+/// every problem listed if anything is wrong; then it writes the session cookie on each
+/// response whose handler changed the session.
+///
+/// ```rust,no_run
+/// # #[macro_use] extern crate rocket;
+/// use wristband_rocket_session::WristbandSession;
+///
+/// #[launch]
+/// fn rocket() -> _ {
+///     rocket::build().attach(WristbandSession::fairing())
+/// }
+/// ```
+#[derive(Debug)]
+pub struct WristbandSession {
+    /// `None`: read from the figment at ignite.
+    options: Option<SessionOptions>,
+}
+
+impl WristbandSession {
+    /// The fairing, with options from the active profile's `wristband_session` table (and so
+    /// from `ROCKET_WRISTBAND_SESSION`). A missing table means the defaults.
+    ///
+    /// In the `debug` profile a missing `secrets` is replaced by a random secret (logged as a
+    /// warning: sessions then do not survive a restart); in any other profile it aborts launch.
+    ///
+    /// ```rust
+    /// # use wristband_rocket_session::WristbandSession;
+    /// let rocket = rocket::build().attach(WristbandSession::fairing());
+    /// ```
+    pub fn fairing() -> impl Fairing {
+        WristbandSession { options: None }
+    }
+
+    /// The fairing with `options` from code; the figment is not consulted for them (the active
+    /// profile still decides whether a missing secret may be generated).
+    ///
+    /// ```rust
+    /// use wristband_rocket_session::{SessionOptions, WristbandSession};
+    ///
+    /// let options = SessionOptions {
+    ///     secrets: std::env::var("SESSION_SECRET")
+    ///         .unwrap_or_else(|_| "dev-only-secret-of-32-characters!!!".into())
+    ///         .into(),
+    ///     cookie_name: "app_session".into(),
+    ///     ..SessionOptions::default()
+    /// };
+    /// let rocket = rocket::build().attach(WristbandSession::custom(options));
+    /// ```
+    pub fn custom(options: SessionOptions) -> impl Fairing {
+        WristbandSession { options: Some(options) }
+    }
+
+    fn configure(&self, rocket: &Rocket<Build>) -> Result<SessionConfig, ConfigError> {
+        let figment = rocket.figment();
+        let profile = figment.profile().as_str().to_string();
+        let (mut options, mut problems) = match &self.options {
+            Some(options) => (options.clone(), Vec::new()),
+            None => SessionOptions::read_figment(figment),
+        };
+        if options.secrets.is_empty() && figment.profile() == rocket::Config::DEBUG_PROFILE {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            options.secrets = URL_SAFE_NO_PAD.encode(bytes).into();
+            log::warn!("wristband_session: no `secrets` set in the `debug` profile.");
+            log::warn!(
+                "wristband_session: using a RANDOM secret generated for this run: every session \
+                 is lost when the app restarts, and no other instance can open them."
+            );
+            log::warn!(
+                "wristband_session: set `secrets` in Rocket.toml or ROCKET_WRISTBAND_SESSION; \
+                 `cargo run --example gen_secret` makes one."
+            );
+        }
+        if let Err(e) = options.validate() {
+            // A key that failed to read is reported once, as read.
+            let unread: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
+            problems.extend(e.problems().iter().filter(|p| !unread.contains(&p.key)).cloned());
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::invalid(Some(profile), problems));
+        }
+        let codec = SessionCodec::new(&options).map_err(|e| e.with_profile(&profile))?;
+        Ok(SessionConfig::new(options, codec))
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for WristbandSession {
+    fn info(&self) -> Info {
+        Info { name: FAIRING_NAME, kind: Kind::Ignite | Kind::Response | Kind::Singleton }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        match self.configure(&rocket) {
+            Ok(config) => Ok(rocket.manage(config)),
+            Err(e) => {
+                for line in e.to_string().lines() {
+                    log::error!("{line}");
+                }
+                Err(rocket)
+            }
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let Some(config) = req.rocket().state::<SessionConfig>() else {
+            return;
+        };
+        // A failed request keeps the client's previous session.
+        if res.status().class() == StatusClass::ServerError {
+            return;
+        }
+        let state = req.local_cache(SessionState::default);
+        let mut inner = state.lock();
+        match inner.pending() {
+            Pending::Nothing if inner.loaded() == Loaded::Invalid => remove_session(config, req, res),
+            Pending::Nothing => {}
+            Pending::Destroy => {
+                remove_session(config, req, res);
+                let csrf = &config.options.csrf_cookie_name;
+                if config.options.enable_csrf_protection || req.cookies().get(csrf).is_some() {
+                    res.adjoin_raw_header("Set-Cookie", config.csrf_removal_header().to_string());
+                }
+            }
+            Pending::Write => write_session(config, &mut inner, req, res),
+        }
+    }
+}
+
+/// Removal cookies for the base cookie and every chunk the request carried.
+fn remove_session(config: &SessionConfig, req: &Request<'_>, res: &mut Response<'_>) {
+    res.adjoin_raw_header("Set-Cookie", config.removal_header(0).to_string());
+    remove_chunks(config, 1, req, res);
+}
+
+/// Removal cookies for the chunks from `from` on that the request carried.
+fn remove_chunks(config: &SessionConfig, from: usize, req: &Request<'_>, res: &mut Response<'_>) {
+    for i in from..config.chunk_count() {
+        if config.chunk_present(req.cookies(), i) {
+            res.adjoin_raw_header("Set-Cookie", config.removal_header(i).to_string());
+        }
+    }
+}
+
+fn new_csrf_token() -> String {
+    let mut bytes = [0u8; CSRF_TOKEN_HEX_LEN / 2];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write_session(config: &SessionConfig, inner: &mut Inner, req: &Request<'_>, res: &mut Response<'_>) {
+    let csrf = config.options.enable_csrf_protection;
+    let data = inner.current();
+    if csrf && !data.get(keys::CSRF_TOKEN).is_some_and(Value::is_string) {
+        data.insert(keys::CSRF_TOKEN.to_string(), Value::String(new_csrf_token()));
+    }
+    let headers = config.codec.seal(data).ok().and_then(|value| config.session_headers(&value));
+    let Some(headers) = headers else {
+        // `insert` keeps sessions within the budget; only data that changed its size behind its
+        // back (none today) could get here. Fail loudly rather than write a broken cookie.
+        log::error!(
+            "session cookie `{}` would exceed its size budget; answering 500 and keeping the \
+             client's previous cookie",
+            config.options.cookie_name
+        );
+        res.set_status(Status::InternalServerError);
+        res.set_sized_body(0, Cursor::new(Vec::new()));
+        return;
+    };
+    let used = headers.len();
+    for header in headers {
+        res.adjoin_header(Header::new("Set-Cookie", header));
+    }
+    remove_chunks(config, used, req, res);
+    if csrf {
+        if let Some(token) = data.get(keys::CSRF_TOKEN).and_then(Value::as_str) {
+            res.adjoin_raw_header("Set-Cookie", config.csrf_header(token));
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! [`SessionOptions`]: every configuration key, its default (in one place), and validation.
+
+use std::fmt;
+
+use figment::value::{Dict, Value};
+use figment::Figment;
+use serde::de::{self, DeserializeOwned, Deserializer};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::error::{ConfigError, ConfigProblem};
+
+/// The name of the table in `Rocket.toml` (and of the `ROCKET_WRISTBAND_SESSION` variable).
+pub(crate) const TABLE: &str = "wristband_session";
+/// Secrets are accepted from this many characters on.
+pub const MIN_SECRET_LEN: usize = 32;
+/// At most this many secrets may be configured at once (the first seals, all open).
+pub const MAX_SECRETS: usize = 3;
+/// At most this many cookies may carry one session.
+pub const MAX_COOKIE_CHUNKS: usize = 8;
+
+/// The secrets that seal and open session cookies: the first seals, all of them open.
+///
+/// Deserializes from one string or an array of strings. `Debug` and `Display` never show a
+/// secret, only how many there are.
+///
+/// ```
+/// use wristband_rocket_session::Secrets;
+///
+/// let secrets = Secrets::from(vec!["a".repeat(32), "b".repeat(32)]);
+/// assert_eq!(secrets.len(), 2);
+/// assert_eq!(format!("{secrets:?}"), "Secrets([redacted; 2])");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    /// How many secrets there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no secret is configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets([redacted; {}])", self.0.len())
+    }
+}
+
+impl fmt::Display for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} redacted secret(s)]", self.0.len())
+    }
+}
+
+impl From<Vec<String>> for Secrets {
+    fn from(secrets: Vec<String>) -> Self {
+        Secrets(secrets)
+    }
+}
+
+impl From<String> for Secrets {
+    fn from(secret: String) -> Self {
+        Secrets(vec![secret])
+    }
+}
+
+impl From<&str> for Secrets {
+    fn from(secret: &str) -> Self {
+        Secrets(vec![secret.to_string()])
+    }
+}
+
+impl<'de> Deserialize<'de> for Secrets {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        match OneOrMany::deserialize(deserializer) {
+            Ok(OneOrMany::One(secret)) => Ok(Secrets(vec![secret])),
+            Ok(OneOrMany::Many(secrets)) => Ok(Secrets(secrets)),
+            // The untagged error would not say what is expected; never echo the input.
+            Err(_) => Err(de::Error::custom("expected a string or an array of strings")),
+        }
+    }
+}
+
+/// Serializes as `"[redacted]"` entries so that dumping options never writes a secret.
+impl Serialize for Secrets {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|_| "[redacted]"))
+    }
+}
+
+/// The `SameSite` attribute of the session and CSRF cookies. Deserializes from `"lax"`,
+/// `"strict"` or `"none"` in any case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSiteOption {
+    /// `SameSite=Lax`: sent on top-level navigations from other sites. The default.
+    #[default]
+    Lax,
+    /// `SameSite=Strict`: never sent on requests that start on another site.
+    Strict,
+    /// `SameSite=None`: sent on cross-site requests too; requires `secure = true`.
+    None,
+}
+
+impl SameSiteOption {
+    pub(crate) fn to_cookie(self) -> rocket::http::SameSite {
+        match self {
+            SameSiteOption::Lax => rocket::http::SameSite::Lax,
+            SameSiteOption::Strict => rocket::http::SameSite::Strict,
+            SameSiteOption::None => rocket::http::SameSite::None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SameSiteOption {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.to_ascii_lowercase().as_str() {
+            "lax" => Ok(SameSiteOption::Lax),
+            "strict" => Ok(SameSiteOption::Strict),
+            "none" => Ok(SameSiteOption::None),
+            _ => Err(de::Error::custom(format!(
+                "unknown same_site `{text}`: expected \"lax\", \"strict\" or \"none\""
+            ))),
+        }
+    }
+}
+
+/// The session's configuration: the `wristband_session` table of the active Rocket profile.
+///
+/// Every field is named exactly as its TOML key. Defaults are secure, with one exception written
+/// down in the repository's `Rocket.toml`: the `debug` profile sets `secure = false` so that
+/// cookies work over plain `http://localhost`.
+///
+/// ```toml
+/// [default.wristband_session]
+/// cookie_name = "session"
+/// max_age = 3600
+///
+/// [debug.wristband_session]
+/// secure = false
+///
+/// [release.wristband_session]
+/// secure = true   # secrets come from ROCKET_WRISTBAND_SESSION='{secrets=["..."]}'
+/// ```
+///
+/// From code, with [`WristbandSession::custom()`](crate::WristbandSession::custom):
+///
+/// ```
+/// use wristband_rocket_session::{SameSiteOption, SessionOptions};
+///
+/// let options = SessionOptions {
+///     secrets: "a-secret-of-at-least-32-characters!!".into(),
+///     same_site: SameSiteOption::Strict,
+///     ..SessionOptions::default()
+/// };
+/// assert!(options.validate().is_ok());
+/// assert!(!format!("{options:?}").contains("a-secret"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionOptions {
+    /// Secrets of at least 32 characters, one to three: the first seals, all open (rotation).
+    ///
+    /// _Default:_ none. Required in every profile but `debug`, where a random secret is
+    /// generated at launch with a warning (sessions then do not survive a restart).
+    pub secrets: Secrets,
+    /// The session cookie's name: RFC 6265 token characters. _Default:_ `"session"`.
+    pub cookie_name: String,
+    /// Session lifetime in seconds, written as `Max-Age` and enforced inside the sealed cookie
+    /// too, so a replayed old cookie is refused. Must be > 0. _Default:_ `3600`.
+    pub max_age: i64,
+    /// The cookies' `Path`; starts with `/`. _Default:_ `"/"`.
+    pub path: String,
+    /// The cookies' `Domain`. _Default:_ unset (a host-only cookie).
+    pub domain: Option<String>,
+    /// The cookies' `SameSite`. `none` requires `secure = true`. _Default:_ `"lax"`.
+    pub same_site: SameSiteOption,
+    /// Whether cookies carry `Secure` (HTTPS only). _Default:_ `true`.
+    pub secure: bool,
+    /// Whether logins get a CSRF token, sent in a readable cookie and checked against a request
+    /// header by [`AuthenticatedSession`](crate::AuthenticatedSession). _Default:_ `false`.
+    pub enable_csrf_protection: bool,
+    /// The CSRF cookie's name; differs from `cookie_name`. _Default:_ `"CSRF-TOKEN"`.
+    pub csrf_cookie_name: String,
+    /// The CSRF cookie's `Domain`. _Default:_ unset, falling back to `domain`.
+    pub csrf_cookie_domain: Option<String>,
+    /// The request header that must carry the CSRF token (any case). _Default:_ `"X-CSRF-TOKEN"`.
+    pub csrf_header_name: String,
+    /// How many cookies one session may be split over (1 to 8): above 1, a large session is
+    /// split over `name`, `name.1`, `name.2`, … _Default:_ `1`.
+    pub max_cookie_chunks: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            secrets: Secrets::default(),
+            cookie_name: "session".into(),
+            max_age: 3600,
+            path: "/".into(),
+            domain: None,
+            same_site: SameSiteOption::Lax,
+            secure: true,
+            enable_csrf_protection: false,
+            csrf_cookie_name: "CSRF-TOKEN".into(),
+            csrf_cookie_domain: None,
+            csrf_header_name: "X-CSRF-TOKEN".into(),
+            max_cookie_chunks: 1,
+        }
+    }
+}
+
+/// RFC 7230 `tchar` (the RFC 6265 cookie-name `token`).
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Characters allowed in an attribute value (`Path`, `Domain`): visible ASCII but `;`.
+fn is_attribute_value(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_graphic() && b != b';')
+}
+
+impl SessionOptions {
+    /// Checks every option and reports every problem at once.
+    ///
+    /// An empty `secrets` is a problem here; the fairing fills it with a random secret first
+    /// when the active profile is `debug`.
+    ///
+    /// ```
+    /// use wristband_rocket_session::SessionOptions;
+    ///
+    /// let err = SessionOptions::default().validate().unwrap_err();
+    /// assert_eq!(err.problems()[0].key, "secrets");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| problems.push(ConfigProblem::new(key, message));
+
+        let secrets = self.secrets.as_slice();
+        if secrets.is_empty() {
+            problem(
+                "secrets",
+                "no secret is set; generate one with `cargo run --example gen_secret` and set it \
+                 with ROCKET_WRISTBAND_SESSION='{secrets=[\"...\"]}'"
+                    .into(),
+            );
+        } else if secrets.len() > MAX_SECRETS {
+            problem(
+                "secrets",
+                format!(
+                    "{} secrets are set, at most {MAX_SECRETS} are allowed; drop the oldest",
+                    secrets.len()
+                ),
+            );
+        }
+        for (i, secret) in secrets.iter().enumerate() {
+            let chars = secret.chars().count();
+            if chars < MIN_SECRET_LEN {
+                problem(
+                    "secrets",
+                    format!(
+                        "secret #{} has {chars} characters, at least {MIN_SECRET_LEN} are \
+                         required; use `cargo run --example gen_secret`",
+                        i + 1
+                    ),
+                );
+            }
+            if secrets[..i].contains(secret) {
+                problem("secrets", format!("secret #{} repeats an earlier secret; remove it", i + 1));
+            }
+        }
+
+        if !is_token(&self.cookie_name) {
+            problem(
+                "cookie_name",
+                format!(
+                    "{:?} is not a valid cookie name; use letters, digits and `-_.` only",
+                    self.cookie_name
+                ),
+            );
+        }
+        if self.max_age <= 0 {
+            problem(
+                "max_age",
+                format!("must be greater than 0 seconds (got {}); e.g. 3600", self.max_age),
+            );
+        }
+        if !self.path.starts_with('/') || !is_attribute_value(&self.path) {
+            problem(
+                "path",
+                format!("{:?} must start with `/` and contain no spaces or `;`", self.path),
+            );
+        }
+        for (key, domain) in
+            [("domain", &self.domain), ("csrf_cookie_domain", &self.csrf_cookie_domain)]
+        {
+            if let Some(domain) = domain {
+                if domain.is_empty() || !is_attribute_value(domain) {
+                    problem(
+                        key,
+                        format!("{domain:?} is not a valid domain; remove the key for host-only cookies"),
+                    );
+                }
+            }
+        }
+        if self.same_site == SameSiteOption::None && !self.secure {
+            problem(
+                "same_site",
+                "\"none\" requires `secure = true` (browsers reject it otherwise); use \"lax\" or \
+                 set `secure = true`"
+                    .into(),
+            );
+        }
+        if !is_token(&self.csrf_cookie_name) {
+            problem(
+                "csrf_cookie_name",
+                format!("{:?} is not a valid cookie name", self.csrf_cookie_name),
+            );
+        } else if self.csrf_cookie_name == self.cookie_name
+            || self
+                .csrf_cookie_name
+                .strip_prefix(self.cookie_name.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|n| n.parse::<usize>().is_ok())
+        {
+            problem(
+                "csrf_cookie_name",
+                format!(
+                    "{:?} clashes with the session cookie `{}`; choose another name",
+                    self.csrf_cookie_name, self.cookie_name
+                ),
+            );
+        }
+        if !is_token(&self.csrf_header_name) {
+            problem(
+                "csrf_header_name",
+                format!("{:?} is not a valid HTTP header name", self.csrf_header_name),
+            );
+        }
+        if !(1..=MAX_COOKIE_CHUNKS).contains(&self.max_cookie_chunks) {
+            problem(
+                "max_cookie_chunks",
+                format!(
+                    "must be between 1 and {MAX_COOKIE_CHUNKS} (got {})",
+                    self.max_cookie_chunks
+                ),
+            );
+        }
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::invalid(None, problems))
+        }
+    }
+
+    /// Reads the options from the `wristband_session` table of `figment`'s selected profile.
+    ///
+    /// Every key is read on its own so that all type errors and unknown keys are reported at
+    /// once, beside the options read. A missing table gives the defaults.
+    pub(crate) fn read_figment(figment: &Figment) -> (Self, Vec<ConfigProblem>) {
+        let mut options = SessionOptions::default();
+        let table = match figment.find_value(TABLE) {
+            Ok(Value::Dict(_, dict)) => dict,
+            Ok(_) => {
+                let problem = ConfigProblem::new(
+                    "",
+                    "must be a table of options, e.g. `[release.wristband_session]`",
+                );
+                return (options, vec![problem]);
+            }
+            Err(e) if e.missing() => Dict::new(),
+            Err(e) => {
+                let problem = ConfigProblem::new("", format!("could not be read: {}", e.kind));
+                return (options, vec![problem]);
+            }
+        };
+
+        let mut problems = Vec::new();
+        let read = |key: &'static str| -> Option<&Value> { table.get(key) };
+        fn field<T: DeserializeOwned>(
+            key: &'static str,
+            value: Option<&Value>,
+            slot: &mut T,
+            problems: &mut Vec<ConfigProblem>,
+        ) {
+            if let Some(value) = value {
+                match value.deserialize::<T>() {
+                    Ok(v) => *slot = v,
+                    // figment's kind names the expected type; it only echoes the found value
+                    // for scalars, and `secrets` never reaches here with its text (see Secrets).
+                    Err(e) => problems.push(ConfigProblem::new(key, format!("{}", e.kind))),
+                }
+            }
+        }
+        field("secrets", read("secrets"), &mut options.secrets, &mut problems);
+        field("cookie_name", read("cookie_name"), &mut options.cookie_name, &mut problems);
+        field("max_age", read("max_age"), &mut options.max_age, &mut problems);
+        field("path", read("path"), &mut options.path, &mut problems);
+        field("domain", read("domain"), &mut options.domain, &mut problems);
+        field("same_site", read("same_site"), &mut options.same_site, &mut problems);
+        field("secure", read("secure"), &mut options.secure, &mut problems);
+        field(
+            "enable_csrf_protection",
+            read("enable_csrf_protection"),
+            &mut options.enable_csrf_protection,
+            &mut problems,
+        );
+        field("csrf_cookie_name", read("csrf_cookie_name"), &mut options.csrf_cookie_name, &mut problems);
+        field(
+            "csrf_cookie_domain",
+            read("csrf_cookie_domain"),
+            &mut options.csrf_cookie_domain,
+            &mut problems,
+        );
+        field("csrf_header_name", read("csrf_header_name"), &mut options.csrf_header_name, &mut problems);
+        field(
+            "max_cookie_chunks",
+            read("max_cookie_chunks"),
+            &mut options.max_cookie_chunks,
+            &mut problems,
+        );
+        for key in table.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                problems.push(ConfigProblem::new(
+                    key.as_str(),
+                    format!("unknown option; the known options are: {}", KEYS.join(", ")),
+                ));
+            }
+        }
+        (options, problems)
+    }
+}
+
+/// Every key of the `wristband_session` table.
+pub(crate) const KEYS: &[&str] = &[
+    "secrets",
+    "cookie_name",
+    "max_age",
+    "path",
+    "domain",
+    "same_site",
+    "secure",
+    "enable_csrf_protection",
+    "csrf_cookie_name",
+    "csrf_cookie_domain",
+    "csrf_header_name",
+    "max_cookie_chunks",
+];
