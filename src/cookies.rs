@@ -7,7 +7,6 @@ use rocket::time::Duration;
 use crate::codec::{SessionCodec, HEADER_BUDGET};
 use crate::options::SessionOptions;
 
-
 /// Everything a request needs to read and write the session, managed by the fairing.
 pub(crate) struct SessionConfig {
     pub(crate) options: SessionOptions,
@@ -24,7 +23,12 @@ pub(crate) struct SessionConfig {
 }
 
 /// Formats a cookie with the options' attributes; the value is left empty.
-fn attributes(name: &str, options: &SessionOptions, http_only: bool, domain: Option<&str>) -> Cookie<'static> {
+fn attributes(
+    name: &str,
+    options: &SessionOptions,
+    http_only: bool,
+    domain: Option<&str>,
+) -> Cookie<'static> {
     let mut cookie = Cookie::build((name.to_string(), ""))
         .http_only(http_only)
         .same_site(options.same_site.to_cookie())
@@ -61,8 +65,10 @@ impl SessionConfig {
         let csrf_domain = options.csrf_cookie_domain.as_deref().or(domain);
         let session_cookie = attributes(&chunk_names[0], &options, true, domain);
         let csrf_cookie = attributes(&options.csrf_cookie_name, &options, false, csrf_domain);
-        let removals =
-            chunk_names.iter().map(|name| removal(attributes(name, &options, true, domain))).collect();
+        let removals = chunk_names
+            .iter()
+            .map(|name| removal(attributes(name, &options, true, domain)))
+            .collect();
         SessionConfig {
             session_attrs: suffix(&session_cookie),
             csrf_attrs: suffix(&csrf_cookie),
@@ -108,7 +114,8 @@ impl SessionConfig {
             }
             // base64url is ASCII: any byte index is a char boundary.
             let (piece, tail) = rest.split_at(rest.len().min(self.capacity(i)));
-            let mut header = String::with_capacity(name.len() + 1 + piece.len() + self.session_attrs.len());
+            let mut header =
+                String::with_capacity(name.len() + 1 + piece.len() + self.session_attrs.len());
             header.push_str(name);
             header.push('=');
             header.push_str(piece);
@@ -121,7 +128,10 @@ impl SessionConfig {
 
     /// The CSRF cookie carrying `token`.
     pub(crate) fn csrf_header(&self, token: &str) -> String {
-        format!("{}={token}{}", self.options.csrf_cookie_name, self.csrf_attrs)
+        format!(
+            "{}={token}{}",
+            self.options.csrf_cookie_name, self.csrf_attrs
+        )
     }
 
     /// The removal header for chunk `i` (0 is the base cookie).
@@ -136,7 +146,10 @@ impl SessionConfig {
 
     /// How many of the session's cookies, `name`, `name.1`, …, the request carried in a row.
     pub(crate) fn chunks_present(&self, jar: &CookieJar<'_>) -> usize {
-        self.chunk_names.iter().take_while(|name| jar.get(name).is_some()).count()
+        self.chunk_names
+            .iter()
+            .take_while(|name| jar.get(name).is_some())
+            .count()
     }
 
     /// Whether the request carried any of the session's chunk cookies, in a row or not.
@@ -151,7 +164,10 @@ impl SessionConfig {
 
     /// The session cookie's value as the request carried it: the chunks joined in order.
     /// `None` when the request had no session cookie.
-    pub(crate) fn presented_value<'j>(&self, jar: &'j CookieJar<'_>) -> Option<std::borrow::Cow<'j, str>> {
+    pub(crate) fn presented_value<'j>(
+        &self,
+        jar: &'j CookieJar<'_>,
+    ) -> Option<std::borrow::Cow<'j, str>> {
         let first = jar.get(&self.chunk_names[0]);
         let present = self.chunks_present(jar);
         match (first, present) {

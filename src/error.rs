@@ -24,7 +24,10 @@ pub struct ConfigProblem {
 
 impl ConfigProblem {
     pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigProblem { key: key.into(), message: message.into() }
+        ConfigProblem {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -80,9 +83,10 @@ impl ConfigError {
 
     pub(crate) fn with_profile(self, name: &str) -> Self {
         match self {
-            ConfigError::Invalid { problems, .. } => {
-                ConfigError::Invalid { profile: Some(name.to_string()), problems }
-            }
+            ConfigError::Invalid { problems, .. } => ConfigError::Invalid {
+                profile: Some(name.to_string()),
+                problems,
+            },
         }
     }
 }
@@ -90,7 +94,11 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let problems = self.problems();
-        let noun = if problems.len() == 1 { "problem" } else { "problems" };
+        let noun = if problems.len() == 1 {
+            "problem"
+        } else {
+            "problems"
+        };
         write!(f, "invalid `wristband_session` configuration")?;
         if let Some(profile) = self.profile() {
             write!(f, " in profile `{profile}`")?;
@@ -141,6 +149,8 @@ pub enum SessionError {
     },
     /// The `WristbandSession` fairing is not attached, so there is no session.
     NotConfigured,
+    /// The CSRF header was missing or did not match the session's token.
+    CsrfFailed,
 }
 
 impl fmt::Display for SessionError {
@@ -152,7 +162,10 @@ impl fmt::Display for SessionError {
                  budget; store less in the session or raise `max_cookie_chunks`"
             ),
             SessionError::Json { key, source } => {
-                write!(f, "session key `{key}` could not be converted to or from JSON: {source}")
+                write!(
+                    f,
+                    "session key `{key}` could not be converted to or from JSON: {source}"
+                )
             }
             SessionError::MissingField { key } => {
                 write!(f, "the session has no `{key}`; is the user logged in?")
@@ -162,6 +175,12 @@ impl fmt::Display for SessionError {
                 "custom session field `{key}` collides with a Wristband session field; \
                  rename it"
             ),
+            SessionError::CsrfFailed => {
+                write!(
+                    f,
+                    "CSRF check failed: the CSRF header is missing or does not match"
+                )
+            }
             SessionError::NotConfigured => write!(
                 f,
                 "no session configuration is managed: attach `WristbandSession::fairing()`"

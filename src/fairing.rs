@@ -13,9 +13,10 @@ use serde_json::Value;
 
 use crate::codec::SessionCodec;
 use crate::cookies::SessionConfig;
+use crate::csrf;
 use crate::error::ConfigError;
 use crate::options::SessionOptions;
-use crate::session::{keys, CSRF_TOKEN_HEX_LEN};
+use crate::session::keys;
 use crate::state::{Inner, Loaded, Pending, SessionState};
 
 /// The name the fairing reports to Rocket (and in `FailedFairings`).
@@ -75,7 +76,9 @@ impl WristbandSession {
     /// let rocket = rocket::build().attach(WristbandSession::custom(options));
     /// ```
     pub fn custom(options: SessionOptions) -> impl Fairing {
-        WristbandSession { options: Some(options) }
+        WristbandSession {
+            options: Some(options),
+        }
     }
 
     fn configure(&self, rocket: &Rocket<Build>) -> Result<SessionConfig, ConfigError> {
@@ -102,7 +105,12 @@ impl WristbandSession {
         if let Err(e) = options.validate() {
             // A key that failed to read is reported once, as read.
             let unread: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
-            problems.extend(e.problems().iter().filter(|p| !unread.contains(&p.key)).cloned());
+            problems.extend(
+                e.problems()
+                    .iter()
+                    .filter(|p| !unread.contains(&p.key))
+                    .cloned(),
+            );
         }
         if !problems.is_empty() {
             return Err(ConfigError::invalid(Some(profile), problems));
@@ -115,7 +123,10 @@ impl WristbandSession {
 #[rocket::async_trait]
 impl Fairing for WristbandSession {
     fn info(&self) -> Info {
-        Info { name: FAIRING_NAME, kind: Kind::Ignite | Kind::Response | Kind::Singleton }
+        Info {
+            name: FAIRING_NAME,
+            kind: Kind::Ignite | Kind::Response | Kind::Singleton,
+        }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
@@ -141,7 +152,9 @@ impl Fairing for WristbandSession {
         let state = req.local_cache(SessionState::default);
         let mut inner = state.lock();
         match inner.pending() {
-            Pending::Nothing if inner.loaded() == Loaded::Invalid => remove_session(config, req, res),
+            Pending::Nothing if inner.loaded() == Loaded::Invalid => {
+                remove_session(config, req, res)
+            }
             Pending::Nothing => {}
             Pending::Destroy => {
                 remove_session(config, req, res);
@@ -170,19 +183,25 @@ fn remove_chunks(config: &SessionConfig, from: usize, req: &Request<'_>, res: &m
     }
 }
 
-fn new_csrf_token() -> String {
-    let mut bytes = [0u8; CSRF_TOKEN_HEX_LEN / 2];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn write_session(config: &SessionConfig, inner: &mut Inner, req: &Request<'_>, res: &mut Response<'_>) {
-    let csrf = config.options.enable_csrf_protection;
+fn write_session(
+    config: &SessionConfig,
+    inner: &mut Inner,
+    req: &Request<'_>,
+    res: &mut Response<'_>,
+) {
+    let csrf_on = config.options.enable_csrf_protection;
     let data = inner.current();
-    if csrf && !data.get(keys::CSRF_TOKEN).is_some_and(Value::is_string) {
-        data.insert(keys::CSRF_TOKEN.to_string(), Value::String(new_csrf_token()));
+    if csrf_on && !data.get(keys::CSRF_TOKEN).is_some_and(Value::is_string) {
+        data.insert(
+            keys::CSRF_TOKEN.to_string(),
+            Value::String(csrf::new_token()),
+        );
     }
-    let headers = config.codec.seal(data).ok().and_then(|value| config.session_headers(&value));
+    let headers = config
+        .codec
+        .seal(data)
+        .ok()
+        .and_then(|value| config.session_headers(&value));
     let Some(headers) = headers else {
         // `insert` keeps sessions within the budget; only data that changed its size behind its
         // back (none today) could get here. Fail loudly rather than write a broken cookie.
@@ -200,7 +219,7 @@ fn write_session(config: &SessionConfig, inner: &mut Inner, req: &Request<'_>, r
         res.adjoin_header(Header::new("Set-Cookie", header));
     }
     remove_chunks(config, used, req, res);
-    if csrf {
+    if csrf_on {
         if let Some(token) = data.get(keys::CSRF_TOKEN).and_then(Value::as_str) {
             res.adjoin_raw_header("Set-Cookie", config.csrf_header(token));
         }

@@ -91,7 +91,9 @@ impl<'de> Deserialize<'de> for Secrets {
             Ok(OneOrMany::One(secret)) => Ok(Secrets(vec![secret])),
             Ok(OneOrMany::Many(secrets)) => Ok(Secrets(secrets)),
             // The untagged error would not say what is expected; never echo the input.
-            Err(_) => Err(de::Error::custom("expected a string or an array of strings")),
+            Err(_) => Err(de::Error::custom(
+                "expected a string or an array of strings",
+            )),
         }
     }
 }
@@ -229,7 +231,8 @@ impl Default for SessionOptions {
 /// RFC 7230 `tchar` (the RFC 6265 cookie-name `token`).
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Characters allowed in an attribute value (`Path`, `Domain`): visible ASCII but `;`.
@@ -251,7 +254,8 @@ impl SessionOptions {
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
-        let mut problem = |key: &str, message: String| problems.push(ConfigProblem::new(key, message));
+        let mut problem =
+            |key: &str, message: String| problems.push(ConfigProblem::new(key, message));
 
         let secrets = self.secrets.as_slice();
         if secrets.is_empty() {
@@ -283,7 +287,10 @@ impl SessionOptions {
                 );
             }
             if secrets[..i].contains(secret) {
-                problem("secrets", format!("secret #{} repeats an earlier secret; remove it", i + 1));
+                problem(
+                    "secrets",
+                    format!("secret #{} repeats an earlier secret; remove it", i + 1),
+                );
             }
         }
 
@@ -299,18 +306,25 @@ impl SessionOptions {
         if self.max_age <= 0 {
             problem(
                 "max_age",
-                format!("must be greater than 0 seconds (got {}); e.g. 3600", self.max_age),
+                format!(
+                    "must be greater than 0 seconds (got {}); e.g. 3600",
+                    self.max_age
+                ),
             );
         }
         if !self.path.starts_with('/') || !is_attribute_value(&self.path) {
             problem(
                 "path",
-                format!("{:?} must start with `/` and contain no spaces or `;`", self.path),
+                format!(
+                    "{:?} must start with `/` and contain no spaces or `;`",
+                    self.path
+                ),
             );
         }
-        for (key, domain) in
-            [("domain", &self.domain), ("csrf_cookie_domain", &self.csrf_cookie_domain)]
-        {
+        for (key, domain) in [
+            ("domain", &self.domain),
+            ("csrf_cookie_domain", &self.csrf_cookie_domain),
+        ] {
             if let Some(domain) = domain {
                 if domain.is_empty() || !is_attribute_value(domain) {
                     problem(
@@ -351,7 +365,10 @@ impl SessionOptions {
         if !is_token(&self.csrf_header_name) {
             problem(
                 "csrf_header_name",
-                format!("{:?} is not a valid HTTP header name", self.csrf_header_name),
+                format!(
+                    "{:?} is not a valid HTTP header name",
+                    self.csrf_header_name
+                ),
             );
         }
         if !(1..=MAX_COOKIE_CHUNKS).contains(&self.max_cookie_chunks) {
@@ -410,12 +427,32 @@ impl SessionOptions {
                 }
             }
         }
-        field("secrets", read("secrets"), &mut options.secrets, &mut problems);
-        field("cookie_name", read("cookie_name"), &mut options.cookie_name, &mut problems);
-        field("max_age", read("max_age"), &mut options.max_age, &mut problems);
+        field(
+            "secrets",
+            read("secrets"),
+            &mut options.secrets,
+            &mut problems,
+        );
+        field(
+            "cookie_name",
+            read("cookie_name"),
+            &mut options.cookie_name,
+            &mut problems,
+        );
+        field(
+            "max_age",
+            read("max_age"),
+            &mut options.max_age,
+            &mut problems,
+        );
         field("path", read("path"), &mut options.path, &mut problems);
         field("domain", read("domain"), &mut options.domain, &mut problems);
-        field("same_site", read("same_site"), &mut options.same_site, &mut problems);
+        field(
+            "same_site",
+            read("same_site"),
+            &mut options.same_site,
+            &mut problems,
+        );
         field("secure", read("secure"), &mut options.secure, &mut problems);
         field(
             "enable_csrf_protection",
@@ -423,14 +460,24 @@ impl SessionOptions {
             &mut options.enable_csrf_protection,
             &mut problems,
         );
-        field("csrf_cookie_name", read("csrf_cookie_name"), &mut options.csrf_cookie_name, &mut problems);
+        field(
+            "csrf_cookie_name",
+            read("csrf_cookie_name"),
+            &mut options.csrf_cookie_name,
+            &mut problems,
+        );
         field(
             "csrf_cookie_domain",
             read("csrf_cookie_domain"),
             &mut options.csrf_cookie_domain,
             &mut problems,
         );
-        field("csrf_header_name", read("csrf_header_name"), &mut options.csrf_header_name, &mut problems);
+        field(
+            "csrf_header_name",
+            read("csrf_header_name"),
+            &mut options.csrf_header_name,
+            &mut problems,
+        );
         field(
             "max_cookie_chunks",
             read("max_cookie_chunks"),

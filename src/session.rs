@@ -30,9 +30,8 @@ pub(crate) mod keys {
 }
 
 /// Bytes a CSRF entry adds to the JSON when the response phase has to create one:
-/// `,"csrfToken":"` + 64 hex digits + `"`.
-pub(crate) const CSRF_TOKEN_HEX_LEN: usize = 64;
-const CSRF_ENTRY_LEN: usize = 2 + keys::CSRF_TOKEN.len() + 3 + CSRF_TOKEN_HEX_LEN + 1;
+/// `,"csrfToken":"` + the hex digits + `"`.
+const CSRF_ENTRY_LEN: usize = 2 + keys::CSRF_TOKEN.len() + 3 + crate::csrf::TOKEN_HEX_LEN + 1;
 
 /// The session of the current request: a request guard.
 ///
@@ -74,7 +73,10 @@ impl fmt::Debug for Session<'_> {
 }
 
 fn json_error(key: &str, source: serde_json::Error) -> SessionError {
-    SessionError::Json { key: key.to_string(), source }
+    SessionError::Json {
+        key: key.to_string(),
+        source,
+    }
 }
 
 /// Counts the bytes of JSON text without writing them anywhere.
@@ -94,11 +96,25 @@ impl<'r> Session<'r> {
     /// The guard for `req`, or `None` when the fairing is not attached.
     pub(crate) fn of(req: &'r Request<'_>) -> Option<Self> {
         let config = req.rocket().state::<SessionConfig>()?;
-        Some(Session { state: req.local_cache(SessionState::default), config, jar: req.cookies() })
+        Some(Session {
+            state: req.local_cache(SessionState::default),
+            config,
+            jar: req.cookies(),
+        })
     }
 
     pub(crate) fn config(&self) -> &'r SessionConfig {
         self.config
+    }
+
+    /// Whether the fairing managed its configuration on `rocket`.
+    pub(crate) fn is_configured(rocket: &Rocket<Ignite>) -> bool {
+        rocket.state::<SessionConfig>().is_some()
+    }
+
+    /// Replaces the whole session without reading the presented cookie.
+    pub(crate) fn replace(&self, data: Map<String, Value>) {
+        self.state.lock().replace(data);
     }
 
     /// Opens the presented cookie: `Some(empty)` if there is none, `None` if it was refused.
@@ -144,7 +160,10 @@ impl<'r> Session<'r> {
         }
         self.config
             .check_value_len(SessionCodec::sealed_len(json_len))
-            .map_err(|size| SessionError::TooLarge { size, limit: self.config.limit() })
+            .map_err(|size| SessionError::TooLarge {
+                size,
+                limit: self.config.limit(),
+            })
     }
 
     /// The value under `key`, converted to `T`; `Ok(None)` if there is none.
@@ -168,7 +187,9 @@ impl<'r> Session<'r> {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         self.with(|inner| match inner.current().get(key) {
             None => Ok(None),
-            Some(value) => T::deserialize(value).map(Some).map_err(|e| json_error(key, e)),
+            Some(value) => T::deserialize(value)
+                .map(Some)
+                .map_err(|e| json_error(key, e)),
         })
     }
 
@@ -239,7 +260,7 @@ impl<'r> Session<'r> {
     /// Does not decrypt the presented cookie. To remove the cookie, use
     /// [`Session::destroy()`].
     pub fn clear(&self) {
-        self.state.lock().replace(Map::new());
+        self.replace(Map::new());
     }
 
     /// Ends the session: the response removes the session cookie(s) and the CSRF cookie.
@@ -264,7 +285,13 @@ impl<'r> Session<'r> {
     }
 
     fn string(&self, key: &str) -> Option<String> {
-        self.with(|inner| inner.current().get(key).and_then(Value::as_str).map(str::to_string))
+        self.with(|inner| {
+            inner
+                .current()
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
     }
 
     /// Whether a Wristband login marked the session authenticated (`isAuthenticated`).
@@ -314,7 +341,12 @@ impl<'r> Session<'r> {
 
     /// When the access token expires (`expiresAt`), in milliseconds since the Unix epoch.
     pub fn expires_at(&self) -> Option<i64> {
-        self.with(|inner| inner.current().get(keys::EXPIRES_AT).and_then(Value::as_i64))
+        self.with(|inner| {
+            inner
+                .current()
+                .get(keys::EXPIRES_AT)
+                .and_then(Value::as_i64)
+        })
     }
 }
 
@@ -343,7 +375,7 @@ impl<'r> FromRequest<'r> for Session<'r> {
 
 impl Sentinel for Session<'_> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        let missing = rocket.state::<SessionConfig>().is_none();
+        let missing = !Session::is_configured(rocket);
         if missing {
             missing_fairing("Session");
         }

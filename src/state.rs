@@ -46,14 +46,19 @@ impl SessionState {
     /// Locks the state. A poisoned lock (a handler panicked while holding it) still yields the
     /// data: the response is a 500 then, and 5xx responses write no cookie.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl Inner {
     /// The data, loading it first with `load` if this request has not read it yet.
     /// `load` returns the opened session, or `None` if a presented cookie was refused.
-    pub(crate) fn data(&mut self, load: impl FnOnce() -> Option<Map<String, Value>>) -> &mut Map<String, Value> {
+    pub(crate) fn data(
+        &mut self,
+        load: impl FnOnce() -> Option<Map<String, Value>>,
+    ) -> &mut Map<String, Value> {
         if self.loaded == Loaded::No {
             match load() {
                 Some(data) => {

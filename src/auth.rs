@@ -1,0 +1,145 @@
+//! The [`AuthenticatedSession`] guard (authentication, CSRF check, rolling expiry) and the
+//! JSON [`catchers()`].
+
+use std::fmt;
+use std::ops::Deref;
+
+use rocket::http::{ContentType, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{catch, catchers, Catcher, Ignite, Rocket, Sentinel};
+
+use crate::csrf;
+use crate::error::SessionError;
+use crate::session::{missing_fairing, Session};
+
+/// The session of a logged-in Wristband user: a request guard.
+///
+/// - Not authenticated (no `isAuthenticated: true`, or no `userId`/`tenantId`):
+///   `Outcome::Forward(Status::Unauthorized)`, so a lower-ranked route can redirect to a login
+///   page; with none, the 401 catcher answers.
+/// - With `enable_csrf_protection`, the `csrf_header_name` request header (any case) must equal
+///   the session's CSRF token, compared in constant time, on every method:
+///   otherwise `Outcome::Error((Status::Forbidden, SessionError::CsrfFailed))`.
+/// - Otherwise it succeeds and re-issues the session with a fresh expiry (rolling sessions, as
+///   Wristband's guards always save).
+///
+/// It dereferences to [`Session`].
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// use rocket::response::Redirect;
+/// use wristband_rocket_session::AuthenticatedSession;
+///
+/// #[get("/me")]
+/// fn me(session: AuthenticatedSession<'_>) -> String {
+///     format!("user {} of tenant {}", session.user_id(), session.tenant_id())
+/// }
+///
+/// #[get("/me", rank = 2)]
+/// fn me_login() -> Redirect {
+///     Redirect::to("/login")
+/// }
+/// ```
+pub struct AuthenticatedSession<'r> {
+    session: Session<'r>,
+    user_id: String,
+    tenant_id: String,
+}
+
+impl fmt::Debug for AuthenticatedSession<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticatedSession")
+            .field("user_id", &self.user_id)
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'r> AuthenticatedSession<'r> {
+    /// The user's id (`userId`).
+    pub fn user_id(&self) -> String {
+        self.user_id.clone()
+    }
+
+    /// The tenant's id (`tenantId`).
+    pub fn tenant_id(&self) -> String {
+        self.tenant_id.clone()
+    }
+}
+
+impl<'r> Deref for AuthenticatedSession<'r> {
+    type Target = Session<'r>;
+
+    fn deref(&self) -> &Session<'r> {
+        &self.session
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
+    type Error = SessionError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let Some(session) = Session::of(req) else {
+            missing_fairing("AuthenticatedSession");
+            return Outcome::Error((Status::InternalServerError, SessionError::NotConfigured));
+        };
+        let (Some(user_id), Some(tenant_id)) = (session.user_id(), session.tenant_id()) else {
+            return Outcome::Forward(Status::Unauthorized);
+        };
+        if !session.is_authenticated() {
+            return Outcome::Forward(Status::Unauthorized);
+        }
+        let options = &session.config().options;
+        if options.enable_csrf_protection {
+            let header = req.headers().get_one(&options.csrf_header_name);
+            if !csrf::matches(session.csrf_token().as_deref(), header) {
+                log::debug!(
+                    "CSRF check failed: `{}` missing or wrong",
+                    options.csrf_header_name
+                );
+                return Outcome::Error((Status::Forbidden, SessionError::CsrfFailed));
+            }
+        }
+        session.save();
+        Outcome::Success(AuthenticatedSession {
+            session,
+            user_id,
+            tenant_id,
+        })
+    }
+}
+
+impl Sentinel for AuthenticatedSession<'_> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        let missing = !Session::is_configured(rocket);
+        if missing {
+            missing_fairing("AuthenticatedSession");
+        }
+        missing
+    }
+}
+
+#[catch(401)]
+fn unauthorized() -> (ContentType, &'static str) {
+    (ContentType::JSON, r#"{"error":"Unauthorized"}"#)
+}
+
+#[catch(403)]
+fn forbidden() -> (ContentType, &'static str) {
+    (ContentType::JSON, r#"{"error":"Forbidden"}"#)
+}
+
+/// JSON catchers for 401 (`{"error":"Unauthorized"}`) and 403 (`{"error":"Forbidden"}`), the
+/// bodies Wristband's SDKs answer with.
+///
+/// ```rust
+/// use wristband_rocket_session::{catchers, WristbandSession};
+///
+/// let rocket = rocket::build()
+///     .attach(WristbandSession::fairing())
+///     .register("/", catchers());
+/// ```
+pub fn catchers() -> Vec<Catcher> {
+    catchers![unauthorized, forbidden]
+}
