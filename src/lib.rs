@@ -1,4 +1,172 @@
-//! Wristband-style encrypted-cookie sessions for Rocket 0.5.
+//! Wristband-style encrypted-cookie sessions and auth guards for [Rocket] 0.5.
+//!
+//! The whole session lives in one AES-256-GCM-sealed cookie (no server-side store), so any
+//! number of app instances that share the secrets share the sessions. The cookie is opened
+//! lazily, only when a handler touches the session, and written back in the response phase,
+//! once, only when something changed.
+//!
+//! # Usage
+//!
+//! 1. Depend on the crate:
+//!
+//!    ```toml
+//!    [dependencies]
+//!    wristband-rocket-session = "0.1"
+//!    ```
+//!
+//! 2. Attach the fairing, and register the JSON catchers if you want Wristband's error bodies:
+//!
+//!    ```rust,no_run
+//!    # #[macro_use] extern crate rocket;
+//!    # #[get("/")] fn index() {}
+//!    use wristband_rocket_session::{catchers, WristbandSession};
+//!
+//!    #[launch]
+//!    fn rocket() -> _ {
+//!        rocket::build()
+//!            .attach(WristbandSession::fairing())
+//!            .register("/", catchers())
+//!            .mount("/", routes![index])
+//!    }
+//!    ```
+//!
+//! 3. Take [`Session`] or [`AuthenticatedSession`] in your handlers:
+//!
+//!    ```rust
+//!    # #[macro_use] extern crate rocket;
+//!    use wristband_rocket_session::{AuthenticatedSession, Session};
+//!
+//!    #[get("/visits")]
+//!    fn visits(session: Session<'_>) -> String {
+//!        let n: u64 = session.get("visits").unwrap().unwrap_or(0) + 1;
+//!        session.insert("visits", n).unwrap();
+//!        format!("{n}")
+//!    }
+//!
+//!    #[get("/me")]
+//!    fn me(session: AuthenticatedSession<'_>) -> String {
+//!        session.user_id()
+//!    }
+//!    ```
+//!
+//! # Configuration
+//!
+//! Options come from the `wristband_session` table of the active [Rocket profile]: a per-profile
+//! `Rocket.toml` keeps development convenient and production strict.
+//!
+//! ```toml
+//! [default.wristband_session]
+//! cookie_name = "session"
+//! max_age = 3600
+//! same_site = "lax"
+//!
+//! [debug.wristband_session]
+//! secure = false            # plain http://127.0.0.1 in development
+//!
+//! [release.wristband_session]
+//! secure = true             # the secret comes from the environment, never from this file
+//! ```
+//!
+//! In production, set the secrets from the environment (Rocket reads every `ROCKET_*`
+//! variable; this one holds the whole table and merges over `Rocket.toml`):
+//!
+//! ```sh
+//! ROCKET_PROFILE=release ROCKET_WRISTBAND_SESSION='{secrets=["<32+ random characters>"]}' ./app
+//! ```
+//!
+//! | key | type | default | |
+//! | --- | --- | --- | --- |
+//! | `secrets` | string or array of 1 to 3 strings | none | each at least 32 characters; the first seals, all open. Required in every profile but `debug`, where a random secret is generated at launch with a warning |
+//! | `cookie_name` | string | `"session"` | RFC 6265 token characters |
+//! | `max_age` | integer (seconds) | `3600` | > 0; enforced inside the sealed cookie too |
+//! | `path` | string | `"/"` | starts with `/` |
+//! | `domain` | string | unset (host-only) | |
+//! | `same_site` | `"lax"`, `"strict"`, `"none"` (any case) | `"lax"` | `none` requires `secure = true` |
+//! | `secure` | bool | `true` | the repository's `Rocket.toml` sets `false` for `debug` only |
+//! | `enable_csrf_protection` | bool | `false` | a CSRF token per login, checked by [`AuthenticatedSession`] |
+//! | `csrf_cookie_name` | string | `"CSRF-TOKEN"` | differs from `cookie_name` |
+//! | `csrf_cookie_domain` | string | falls back to `domain` | |
+//! | `csrf_header_name` | string | `"X-CSRF-TOKEN"` | matched in any case |
+//! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
+//!
+//! Every field of [`SessionOptions`] says the same with its `_Default:_`. From code, pass the
+//! options to [`WristbandSession::custom()`] instead. An invalid configuration aborts launch
+//! (`FailedFairings`) with one log line per problem, every problem at once, each naming the key,
+//! the profile and the fix; so does an unknown key (a typo never silently falls back to a
+//! default).
+//!
+//! ## How the defaults were chosen
+//!
+//! Secure unless you opt out: cookies are `HttpOnly`, `Secure`, `SameSite=Lax` and host-only,
+//! sessions last an hour and the hour is enforced by the server, not only by the browser.
+//! `secure = false` is for local HTTP development and belongs in the `debug` profile only
+//! (browsers, Safari first, drop `Secure` cookies on `http://localhost`). No secret is ever
+//! defaulted outside `debug`.
+//!
+//! # Security model
+//!
+//! - **Encrypted and authenticated**: the session (a JSON object) is sealed with AES-256-GCM
+//!   under a key derived from each secret with HKDF-SHA256. Clients can neither read nor alter
+//!   it; any change makes the cookie fail to open, and a cookie that fails to open is treated as
+//!   no session (empty), never as an error.
+//! - **Bound**: the format version, the key id and the cookie name are authenticated with the
+//!   data, so a value cannot be replayed under another cookie name or read as another format.
+//! - **Expiry inside the cookie**: issued-at and expires-at are sealed with the data; a value
+//!   older than `max_age` is refused even if a client replays it, and one issued more than 60 s
+//!   in the future (clock skew between instances) too.
+//! - **Rotation**: up to three secrets. Put a new secret first: new cookies are sealed with it,
+//!   cookies sealed with the others still open (chosen by key id, no trial decryption) and are
+//!   re-sealed with the first the next time they are written. Drop the old secret after
+//!   `max_age` has passed.
+//! - **Nonce budget**: each seal uses a fresh random 96-bit nonce. AES-GCM stays within its
+//!   security bounds for about 2³² seals per key; rotate the first secret well before that
+//!   (e.g. yearly, or after ~1 billion session writes, whichever comes first).
+//! - **CSRF**: with `enable_csrf_protection`, each login gets a fresh 256-bit token, stored in
+//!   the session and sent in a readable cookie; [`AuthenticatedSession`] requires it back in a
+//!   header and compares in constant time.
+//! - **Nothing leaks**: `Debug` of options, secrets, codec and sessions shows no secret and no
+//!   session data; log lines say why a cookie was refused but never show its content.
+//!
+//! The byte-level format, with test vectors, is in `docs/cookie-format.md`.
+//!
+//! # Limits
+//!
+//! - **Size**: browsers keep cookies up to about 4 KB. Each `Set-Cookie` header (name, value,
+//!   attributes) is kept within 4096 bytes; sealing adds 49 bytes plus a third for base64, so
+//!   one cookie holds about 2.9 KB of JSON. [`Session::insert()`] refuses data that would not
+//!   fit ([`SessionError::TooLarge`]); `max_cookie_chunks` spreads a session over up to 8
+//!   cookies.
+//! - **No server-side revocation**: a cookie is valid until it expires. [`Session::destroy()`]
+//!   removes it from the browser, but a copy taken earlier opens until its expires-at. Keep
+//!   `max_age` short (rolling sessions renew it on every authenticated request) and rotate the
+//!   secrets to invalidate every session at once.
+//! - **Last write wins**: two concurrent requests of one browser each write their own version.
+//!
+//! # Coming from Wristband's NestJS/Express SDK
+//!
+//! | Wristband (`SessionOptions`, auth middleware) | this crate (`wristband_session` table) |
+//! | --- | --- |
+//! | `secrets` | `secrets` |
+//! | `cookieName` | `cookie_name` |
+//! | `maxAge` (seconds) | `max_age` (seconds) |
+//! | `path`, `domain` | `path`, `domain` |
+//! | `sameSite` | `same_site` |
+//! | `secure` | `secure` |
+//! | `enableCsrfProtection` | `enable_csrf_protection` |
+//! | `csrfCookieName`, `csrfCookieDomain` | `csrf_cookie_name`, `csrf_cookie_domain` |
+//! | `csrfTokenHeaderName` (auth middleware) | `csrf_header_name` (same table) |
+//! | `req.session.fromCallback(data, custom)` | [`Session::from_callback()`] |
+//! | `req.session.getSessionResponse()` / `getTokenResponse()` | [`Session::session_response()`] / [`Session::token_response()`] |
+//! | `req.session.save()` / `destroy()` | [`Session::save()`] / [`Session::destroy()`] (written once, in the response phase) |
+//! | `createAuthMiddleware({ authStrategies: ['SESSION'] })` | the [`AuthenticatedSession`] guard |
+//!
+//! Deliberate differences: the CSRF token is compared in constant time; CSRF failures are 403,
+//! not 401; expiry is enforced inside the cookie; a login replaces the whole session; an
+//! unauthenticated request is *forwarded* with 401, so a lower-ranked route can redirect to a
+//! login page. Session cookies are not interchangeable with Wristband's TypeScript SDK.
+//!
+//! [Rocket]: https://rocket.rs
+//! [Rocket profile]: https://rocket.rs/guide/v0.5/configuration/#profiles
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
