@@ -18,16 +18,23 @@ use wristband_rocket_session::{
     TokenResponse, WristbandSession,
 };
 
+/// The home page, or a redirect to the login page.
+#[derive(Responder)]
+enum Page {
+    Home(RawHtml<String>),
+    Login(Redirect),
+}
+
 /// The protected page: only for logged-in users (no CSRF header needed to view a page).
 #[get("/")]
-fn home(session: Session<'_>) -> Result<RawHtml<String>, Redirect> {
+fn home(session: Session<'_>) -> Page {
     if !session.is_authenticated() {
-        return Err(Redirect::to(uri!(login_page)));
+        return Page::Login(Redirect::to(uri!(login_page)));
     }
     let user = session.user_id().unwrap_or_default();
     let tenant = session.tenant_name().unwrap_or_default();
     let page = HOME_PAGE.replace("{user}", &escape(&user)).replace("{tenant}", &escape(&tenant));
-    Ok(RawHtml(page))
+    Page::Home(RawHtml(page))
 }
 
 /// Escapes text for HTML: the fake login accepts any user id.
@@ -53,7 +60,8 @@ fn login(session: Session<'_>, data: Json<CallbackData>) -> Result<Status, Sessi
 /// Wristband's session endpoint.
 #[get("/api/session")]
 fn api_session(session: AuthenticatedSession<'_>) -> Result<SessionResponse, SessionError> {
-    let metadata = json!({ "tenantName": session.tenant_name(), "notes": session.get::<u64>("notes")? });
+    let metadata =
+        json!({ "tenantName": session.tenant_name(), "notes": session.get::<u64>("notes")? });
     session.session_response(Some(metadata))
 }
 
@@ -86,10 +94,7 @@ fn rocket() -> _ {
     rocket::custom(figment)
         .attach(WristbandSession::fairing())
         .register("/", catchers())
-        .mount(
-            "/",
-            routes![home, login_page, login, api_session, api_token, api_notes, api_logout],
-        )
+        .mount("/", routes![home, login_page, login, api_session, api_token, api_notes, api_logout])
 }
 
 const LOGIN_PAGE: &str = r#"<!doctype html>

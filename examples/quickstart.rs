@@ -31,7 +31,5 @@ fn reset(session: Session<'_>) -> &'static str {
 
 #[launch]
 fn rocket() -> _ {
-    rocket::build()
-        .attach(WristbandSession::fairing())
-        .mount("/", routes![index, reset])
+    rocket::build().attach(WristbandSession::fairing()).mount("/", routes![index, reset])
 }

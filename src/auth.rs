@@ -94,19 +94,12 @@ impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
         if options.enable_csrf_protection {
             let header = req.headers().get_one(&options.csrf_header_name);
             if !csrf::matches(session.csrf_token().as_deref(), header) {
-                log::debug!(
-                    "CSRF check failed: `{}` missing or wrong",
-                    options.csrf_header_name
-                );
+                log::debug!("CSRF check failed: `{}` missing or wrong", options.csrf_header_name);
                 return Outcome::Error((Status::Forbidden, SessionError::CsrfFailed));
             }
         }
         session.save();
-        Outcome::Success(AuthenticatedSession {
-            session,
-            user_id,
-            tenant_id,
-        })
+        Outcome::Success(AuthenticatedSession { session, user_id, tenant_id })
     }
 }
 

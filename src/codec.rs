@@ -44,7 +44,7 @@ const _: () = assert!(OVERHEAD == 49);
 
 /// Length of the base64url (unpadded) text of `n` bytes.
 pub(crate) const fn encoded_len(n: usize) -> usize {
-    (n * 4 + 2) / 3
+    (n * 4).div_ceil(3)
 }
 
 /// Why a cookie value was refused. Only for logs: never says anything about the content.
@@ -234,9 +234,9 @@ impl SessionCodec {
         buf.extend_from_slice(&nonce);
         buf.extend_from_slice(&issued_at.to_be_bytes());
         buf.extend_from_slice(&expires_at.to_be_bytes());
-        serde_json::to_writer(&mut buf, session).map_err(|source| SessionError::Json {
+        serde_json::to_writer(&mut buf, session).map_err(|_| SessionError::Json {
             key: String::new(),
-            source,
+            type_name: std::any::type_name::<Map<String, Value>>(),
         })?;
 
         let tag = key
@@ -268,9 +268,7 @@ impl SessionCodec {
         if value.len() > self.max_value_len {
             return Err(Rejection::TooLong);
         }
-        let mut buf = URL_SAFE_NO_PAD
-            .decode(value)
-            .map_err(|_| Rejection::NotBase64)?;
+        let mut buf = URL_SAFE_NO_PAD.decode(value).map_err(|_| Rejection::NotBase64)?;
         if buf.len() < OVERHEAD {
             return Err(Rejection::TooShort);
         }
@@ -317,11 +315,7 @@ mod tests {
 
     fn options(secrets: &[&str]) -> SessionOptions {
         SessionOptions {
-            secrets: secrets
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .into(),
+            secrets: secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>().into(),
             ..SessionOptions::default()
         }
     }
@@ -360,10 +354,7 @@ mod tests {
         let codec = SessionCodec::new(&options(&[A])).unwrap();
         let value = codec.seal_at(&map(json!({})), at(1_000)).unwrap();
         assert!(codec.unseal(&value, at(1_000 + 3599)).is_ok());
-        assert_eq!(
-            codec.unseal(&value, at(1_000 + 3600)),
-            Err(Rejection::Expired)
-        );
+        assert_eq!(codec.unseal(&value, at(1_000 + 3600)), Err(Rejection::Expired));
     }
 
     #[test]
@@ -371,10 +362,7 @@ mod tests {
         let codec = SessionCodec::new(&options(&[A])).unwrap();
         let value = codec.seal_at(&map(json!({})), at(10_000)).unwrap();
         assert!(codec.unseal(&value, at(10_000 - 60)).is_ok());
-        assert_eq!(
-            codec.unseal(&value, at(10_000 - 61)),
-            Err(Rejection::FromTheFuture)
-        );
+        assert_eq!(codec.unseal(&value, at(10_000 - 61)), Err(Rejection::FromTheFuture));
     }
 
     #[test]
@@ -382,51 +370,32 @@ mod tests {
         let old = SessionCodec::new(&options(&[C])).unwrap();
         let value = old.seal(&map(json!({"k": 1}))).unwrap();
         let rotated = SessionCodec::new(&options(&[A, B, C])).unwrap();
-        assert_eq!(
-            rotated.unseal(&value, OffsetDateTime::now_utc()).unwrap().1,
-            2
-        );
+        assert_eq!(rotated.unseal(&value, OffsetDateTime::now_utc()).unwrap().1, 2);
         let dropped = SessionCodec::new(&options(&[A, B])).unwrap();
-        assert_eq!(
-            dropped.unseal(&value, OffsetDateTime::now_utc()),
-            Err(Rejection::UnknownKey)
-        );
+        assert_eq!(dropped.unseal(&value, OffsetDateTime::now_utc()), Err(Rejection::UnknownKey));
     }
 
     #[test]
     fn value_is_bound_to_the_cookie_name() {
         let codec = SessionCodec::new(&options(&[A])).unwrap();
-        let other = SessionCodec::new(&SessionOptions {
-            cookie_name: "other".into(),
-            ..options(&[A])
-        })
-        .unwrap();
+        let other =
+            SessionCodec::new(&SessionOptions { cookie_name: "other".into(), ..options(&[A]) })
+                .unwrap();
         let value = codec.seal(&map(json!({}))).unwrap();
-        assert_eq!(
-            other.unseal(&value, OffsetDateTime::now_utc()),
-            Err(Rejection::Tag)
-        );
+        assert_eq!(other.unseal(&value, OffsetDateTime::now_utc()), Err(Rejection::Tag));
     }
 
     #[test]
     fn each_rejection_reason() {
         let codec = SessionCodec::new(&options(&[A])).unwrap();
         let now = OffsetDateTime::now_utc();
-        let good = URL_SAFE_NO_PAD
-            .decode(codec.seal(&map(json!({}))).unwrap())
-            .unwrap();
+        let good = URL_SAFE_NO_PAD.decode(codec.seal(&map(json!({}))).unwrap()).unwrap();
         assert_eq!(codec.unseal("not base64!", now), Err(Rejection::NotBase64));
         assert_eq!(codec.unseal("", now), Err(Rejection::TooShort));
-        assert_eq!(
-            codec.unseal(&"A".repeat(5000), now),
-            Err(Rejection::TooLong)
-        );
+        assert_eq!(codec.unseal(&"A".repeat(5000), now), Err(Rejection::TooLong));
         let mut v2 = good.clone();
         v2[0] = 2;
-        assert_eq!(
-            codec.unseal(&URL_SAFE_NO_PAD.encode(&v2), now),
-            Err(Rejection::Version)
-        );
+        assert_eq!(codec.unseal(&URL_SAFE_NO_PAD.encode(&v2), now), Err(Rejection::Version));
         let mut unknown = good.clone();
         unknown[1] ^= 1;
         assert_eq!(
@@ -435,10 +404,7 @@ mod tests {
         );
         let mut flipped = good.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert_eq!(
-            codec.unseal(&URL_SAFE_NO_PAD.encode(&flipped), now),
-            Err(Rejection::Tag)
-        );
+        assert_eq!(codec.unseal(&URL_SAFE_NO_PAD.encode(&flipped), now), Err(Rejection::Tag));
     }
 
     #[test]

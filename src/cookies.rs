@@ -128,10 +128,7 @@ impl SessionConfig {
 
     /// The CSRF cookie carrying `token`.
     pub(crate) fn csrf_header(&self, token: &str) -> String {
-        format!(
-            "{}={token}{}",
-            self.options.csrf_cookie_name, self.csrf_attrs
-        )
+        format!("{}={token}{}", self.options.csrf_cookie_name, self.csrf_attrs)
     }
 
     /// The removal header for chunk `i` (0 is the base cookie).
@@ -146,10 +143,7 @@ impl SessionConfig {
 
     /// How many of the session's cookies, `name`, `name.1`, …, the request carried in a row.
     pub(crate) fn chunks_present(&self, jar: &CookieJar<'_>) -> usize {
-        self.chunk_names
-            .iter()
-            .take_while(|name| jar.get(name).is_some())
-            .count()
+        self.chunk_names.iter().take_while(|name| jar.get(name).is_some()).count()
     }
 
     /// Whether the request carried any of the session's chunk cookies, in a row or not.

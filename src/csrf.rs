@@ -38,9 +38,7 @@ mod tests {
         let a = new_token();
         let b = new_token();
         assert_eq!(a.len(), TOKEN_HEX_LEN);
-        assert!(a
-            .bytes()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(a, b);
     }
 
@@ -50,10 +48,7 @@ mod tests {
         assert!(matches(Some(&t), Some(&t)));
         let mut other = t.clone().into_bytes();
         other[10] = if other[10] == b'a' { b'b' } else { b'a' };
-        assert!(!matches(
-            Some(&t),
-            Some(std::str::from_utf8(&other).unwrap())
-        ));
+        assert!(!matches(Some(&t), Some(std::str::from_utf8(&other).unwrap())));
         assert!(!matches(Some(&t), Some(&t[..63])));
         assert!(!matches(Some(&t), Some(&t.to_uppercase())) || t == t.to_uppercase());
         assert!(!matches(None, Some(&t)));

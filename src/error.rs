@@ -24,10 +24,7 @@ pub struct ConfigProblem {
 
 impl ConfigProblem {
     pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigProblem {
-            key: key.into(),
-            message: message.into(),
-        }
+        ConfigProblem { key: key.into(), message: message.into() }
     }
 }
 
@@ -83,10 +80,9 @@ impl ConfigError {
 
     pub(crate) fn with_profile(self, name: &str) -> Self {
         match self {
-            ConfigError::Invalid { problems, .. } => ConfigError::Invalid {
-                profile: Some(name.to_string()),
-                problems,
-            },
+            ConfigError::Invalid { problems, .. } => {
+                ConfigError::Invalid { profile: Some(name.to_string()), problems }
+            }
         }
     }
 }
@@ -94,11 +90,7 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let problems = self.problems();
-        let noun = if problems.len() == 1 {
-            "problem"
-        } else {
-            "problems"
-        };
+        let noun = if problems.len() == 1 { "problem" } else { "problems" };
         write!(f, "invalid `wristband_session` configuration")?;
         if let Some(profile) = self.profile() {
             write!(f, " in profile `{profile}`")?;
@@ -130,12 +122,13 @@ pub enum SessionError {
         limit: usize,
     },
     /// A value could not be converted to or from JSON (for `get`: the stored value has another
-    /// type than the one asked for).
+    /// type than the one asked for). The message names the key and the Rust type, never the
+    /// value (serde's own messages quote it, and session values are often tokens).
     Json {
         /// The session key concerned.
         key: String,
-        /// The underlying serde_json error.
-        source: serde_json::Error,
+        /// The Rust type the value was converted from or to.
+        type_name: &'static str,
     },
     /// The session lacks a field that the operation needs (e.g. `userId` for a session response).
     MissingField {
@@ -161,12 +154,11 @@ impl fmt::Display for SessionError {
                 "session too large: its cookie would take {size} bytes, over the {limit}-byte \
                  budget; store less in the session or raise `max_cookie_chunks`"
             ),
-            SessionError::Json { key, source } => {
-                write!(
-                    f,
-                    "session key `{key}` could not be converted to or from JSON: {source}"
-                )
-            }
+            SessionError::Json { key, type_name } => write!(
+                f,
+                "session key `{key}`: its value could not be converted between JSON and \
+                 `{type_name}`"
+            ),
             SessionError::MissingField { key } => {
                 write!(f, "the session has no `{key}`; is the user logged in?")
             }
@@ -176,10 +168,7 @@ impl fmt::Display for SessionError {
                  rename it"
             ),
             SessionError::CsrfFailed => {
-                write!(
-                    f,
-                    "CSRF check failed: the CSRF header is missing or does not match"
-                )
+                write!(f, "CSRF check failed: the CSRF header is missing or does not match")
             }
             SessionError::NotConfigured => write!(
                 f,
@@ -189,11 +178,4 @@ impl fmt::Display for SessionError {
     }
 }
 
-impl std::error::Error for SessionError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SessionError::Json { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for SessionError {}

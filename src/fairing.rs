@@ -76,9 +76,7 @@ impl WristbandSession {
     /// let rocket = rocket::build().attach(WristbandSession::custom(options));
     /// ```
     pub fn custom(options: SessionOptions) -> impl Fairing {
-        WristbandSession {
-            options: Some(options),
-        }
+        WristbandSession { options: Some(options) }
     }
 
     fn configure(&self, rocket: &Rocket<Build>) -> Result<SessionConfig, ConfigError> {
@@ -105,12 +103,7 @@ impl WristbandSession {
         if let Err(e) = options.validate() {
             // A key that failed to read is reported once, as read.
             let unread: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
-            problems.extend(
-                e.problems()
-                    .iter()
-                    .filter(|p| !unread.contains(&p.key))
-                    .cloned(),
-            );
+            problems.extend(e.problems().iter().filter(|p| !unread.contains(&p.key)).cloned());
         }
         if !problems.is_empty() {
             return Err(ConfigError::invalid(Some(profile), problems));
@@ -123,10 +116,7 @@ impl WristbandSession {
 #[rocket::async_trait]
 impl Fairing for WristbandSession {
     fn info(&self) -> Info {
-        Info {
-            name: FAIRING_NAME,
-            kind: Kind::Ignite | Kind::Response | Kind::Singleton,
-        }
+        Info { name: FAIRING_NAME, kind: Kind::Ignite | Kind::Response | Kind::Singleton }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
@@ -192,16 +182,9 @@ fn write_session(
     let csrf_on = config.options.enable_csrf_protection;
     let data = inner.current();
     if csrf_on && !data.get(keys::CSRF_TOKEN).is_some_and(Value::is_string) {
-        data.insert(
-            keys::CSRF_TOKEN.to_string(),
-            Value::String(csrf::new_token()),
-        );
+        data.insert(keys::CSRF_TOKEN.to_string(), Value::String(csrf::new_token()));
     }
-    let headers = config
-        .codec
-        .seal(data)
-        .ok()
-        .and_then(|value| config.session_headers(&value));
+    let headers = config.codec.seal(data).ok().and_then(|value| config.session_headers(&value));
     let Some(headers) = headers else {
         // `insert` keeps sessions within the budget; only data that changed its size behind its
         // back (none today) could get here. Fail loudly rather than write a broken cookie.

@@ -91,9 +91,7 @@ impl<'de> Deserialize<'de> for Secrets {
             Ok(OneOrMany::One(secret)) => Ok(Secrets(vec![secret])),
             Ok(OneOrMany::Many(secrets)) => Ok(Secrets(secrets)),
             // The untagged error would not say what is expected; never echo the input.
-            Err(_) => Err(de::Error::custom(
-                "expected a string or an array of strings",
-            )),
+            Err(_) => Err(de::Error::custom("expected a string or an array of strings")),
         }
     }
 }
@@ -136,9 +134,7 @@ impl<'de> Deserialize<'de> for SameSiteOption {
             "lax" => Ok(SameSiteOption::Lax),
             "strict" => Ok(SameSiteOption::Strict),
             "none" => Ok(SameSiteOption::None),
-            _ => Err(de::Error::custom(format!(
-                "unknown same_site `{text}`: expected \"lax\", \"strict\" or \"none\""
-            ))),
+            _ => Err(de::Error::custom("expected \"lax\", \"strict\" or \"none\" (any case)")),
         }
     }
 }
@@ -230,9 +226,7 @@ impl Default for SessionOptions {
 
 /// RFC 7230 `tchar` (the RFC 6265 cookie-name `token`).
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Characters allowed in an attribute value (`Path`, `Domain`): visible ASCII but `;`.
@@ -306,25 +300,18 @@ impl SessionOptions {
         if self.max_age <= 0 {
             problem(
                 "max_age",
-                format!(
-                    "must be greater than 0 seconds (got {}); e.g. 3600",
-                    self.max_age
-                ),
+                format!("must be greater than 0 seconds (got {}); e.g. 3600", self.max_age),
             );
         }
         if !self.path.starts_with('/') || !is_attribute_value(&self.path) {
             problem(
                 "path",
-                format!(
-                    "{:?} must start with `/` and contain no spaces or `;`",
-                    self.path
-                ),
+                format!("{:?} must start with `/` and contain no spaces or `;`", self.path),
             );
         }
-        for (key, domain) in [
-            ("domain", &self.domain),
-            ("csrf_cookie_domain", &self.csrf_cookie_domain),
-        ] {
+        for (key, domain) in
+            [("domain", &self.domain), ("csrf_cookie_domain", &self.csrf_cookie_domain)]
+        {
             if let Some(domain) = domain {
                 if domain.is_empty() || !is_attribute_value(domain) {
                     problem(
@@ -365,10 +352,7 @@ impl SessionOptions {
         if !is_token(&self.csrf_header_name) {
             problem(
                 "csrf_header_name",
-                format!(
-                    "{:?} is not a valid HTTP header name",
-                    self.csrf_header_name
-                ),
+                format!("{:?} is not a valid HTTP header name", self.csrf_header_name),
             );
         }
         if !(1..=MAX_COOKIE_CHUNKS).contains(&self.max_cookie_chunks) {
@@ -421,38 +405,16 @@ impl SessionOptions {
             if let Some(value) = value {
                 match value.deserialize::<T>() {
                     Ok(v) => *slot = v,
-                    // figment's kind names the expected type; it only echoes the found value
-                    // for scalars, and `secrets` never reaches here with its text (see Secrets).
-                    Err(e) => problems.push(ConfigProblem::new(key, format!("{}", e.kind))),
+                    Err(e) => problems.push(ConfigProblem::new(key, describe(&e.kind))),
                 }
             }
         }
-        field(
-            "secrets",
-            read("secrets"),
-            &mut options.secrets,
-            &mut problems,
-        );
-        field(
-            "cookie_name",
-            read("cookie_name"),
-            &mut options.cookie_name,
-            &mut problems,
-        );
-        field(
-            "max_age",
-            read("max_age"),
-            &mut options.max_age,
-            &mut problems,
-        );
+        field("secrets", read("secrets"), &mut options.secrets, &mut problems);
+        field("cookie_name", read("cookie_name"), &mut options.cookie_name, &mut problems);
+        field("max_age", read("max_age"), &mut options.max_age, &mut problems);
         field("path", read("path"), &mut options.path, &mut problems);
         field("domain", read("domain"), &mut options.domain, &mut problems);
-        field(
-            "same_site",
-            read("same_site"),
-            &mut options.same_site,
-            &mut problems,
-        );
+        field("same_site", read("same_site"), &mut options.same_site, &mut problems);
         field("secure", read("secure"), &mut options.secure, &mut problems);
         field(
             "enable_csrf_protection",
@@ -493,6 +455,24 @@ impl SessionOptions {
             }
         }
         (options, problems)
+    }
+}
+
+/// A figment error without the value that caused it: a secret put under the wrong key must not
+/// reach the launch log.
+fn describe(kind: &figment::error::Kind) -> String {
+    use figment::error::{Actual, Kind};
+    let found = |actual: &Actual| match actual {
+        Actual::Str(_) | Actual::Char(_) | Actual::Other(_) => "a string".to_string(),
+        Actual::Bytes(_) => "bytes".to_string(),
+        other => other.to_string(),
+    };
+    match kind {
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            format!("expected {expected}, found {}", found(actual))
+        }
+        Kind::Message(message) => message.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -72,11 +72,8 @@ impl fmt::Debug for Session<'_> {
     }
 }
 
-fn json_error(key: &str, source: serde_json::Error) -> SessionError {
-    SessionError::Json {
-        key: key.to_string(),
-        source,
-    }
+fn json_error<T: ?Sized>(key: &str) -> SessionError {
+    SessionError::Json { key: key.to_string(), type_name: std::any::type_name::<T>() }
 }
 
 /// Counts the bytes of JSON text without writing them anywhere.
@@ -96,11 +93,7 @@ impl<'r> Session<'r> {
     /// The guard for `req`, or `None` when the fairing is not attached.
     pub(crate) fn of(req: &'r Request<'_>) -> Option<Self> {
         let config = req.rocket().state::<SessionConfig>()?;
-        Some(Session {
-            state: req.local_cache(SessionState::default),
-            config,
-            jar: req.cookies(),
-        })
+        Some(Session { state: req.local_cache(SessionState::default), config, jar: req.cookies() })
     }
 
     pub(crate) fn config(&self) -> &'r SessionConfig {
@@ -153,17 +146,15 @@ impl<'r> Session<'r> {
     /// Checks that `data` sealed would fit in the cookie budget.
     pub(crate) fn check_fits(&self, data: &Map<String, Value>) -> Result<(), SessionError> {
         let mut counter = Counter(0);
-        serde_json::to_writer(&mut counter, data).map_err(|e| json_error("", e))?;
+        serde_json::to_writer(&mut counter, data)
+            .map_err(|_| json_error::<Map<String, Value>>(""))?;
         let mut json_len = counter.0;
         if self.config.options.enable_csrf_protection && !data.contains_key(keys::CSRF_TOKEN) {
             json_len += CSRF_ENTRY_LEN;
         }
         self.config
             .check_value_len(SessionCodec::sealed_len(json_len))
-            .map_err(|size| SessionError::TooLarge {
-                size,
-                limit: self.config.limit(),
-            })
+            .map_err(|size| SessionError::TooLarge { size, limit: self.config.limit() })
     }
 
     /// The value under `key`, converted to `T`; `Ok(None)` if there is none.
@@ -187,9 +178,7 @@ impl<'r> Session<'r> {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         self.with(|inner| match inner.current().get(key) {
             None => Ok(None),
-            Some(value) => T::deserialize(value)
-                .map(Some)
-                .map_err(|e| json_error(key, e)),
+            Some(value) => T::deserialize(value).map(Some).map_err(|_| json_error::<T>(key)),
         })
     }
 
@@ -214,7 +203,7 @@ impl<'r> Session<'r> {
     /// }
     /// ```
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
-        let value = serde_json::to_value(value).map_err(|e| json_error(key, e))?;
+        let value = serde_json::to_value(value).map_err(|_| json_error::<T>(key))?;
         self.with(|inner| {
             let data = inner.current();
             let previous = data.insert(key.to_string(), value);
@@ -285,13 +274,7 @@ impl<'r> Session<'r> {
     }
 
     fn string(&self, key: &str) -> Option<String> {
-        self.with(|inner| {
-            inner
-                .current()
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        self.with(|inner| inner.current().get(key).and_then(Value::as_str).map(str::to_string))
     }
 
     /// Whether a Wristband login marked the session authenticated (`isAuthenticated`).
@@ -341,12 +324,7 @@ impl<'r> Session<'r> {
 
     /// When the access token expires (`expiresAt`), in milliseconds since the Unix epoch.
     pub fn expires_at(&self) -> Option<i64> {
-        self.with(|inner| {
-            inner
-                .current()
-                .get(keys::EXPIRES_AT)
-                .and_then(Value::as_i64)
-        })
+        self.with(|inner| inner.current().get(keys::EXPIRES_AT).and_then(Value::as_i64))
     }
 }
 

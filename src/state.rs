@@ -46,9 +46,7 @@ impl SessionState {
     /// Locks the state. A poisoned lock (a handler panicked while holding it) still yields the
     /// data: the response is a 500 then, and 5xx responses write no cookie.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

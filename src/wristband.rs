@@ -174,10 +174,7 @@ impl fmt::Debug for CallbackData {
             .field("expires_at", &self.expires_at)
             .field("expires_in", &self.expires_in)
             .field("id_token", &"[redacted]")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "[redacted]"),
-            )
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
             .field("tenant_name", &self.tenant_name)
             .field("tenant_custom_domain", &self.tenant_custom_domain)
             .field("custom_state", &self.custom_state)
@@ -299,10 +296,7 @@ impl Session<'_> {
         set(keys::USER_ID, data.userinfo.user_id.clone().into());
         set(keys::TENANT_ID, data.userinfo.tenant_id.clone().into());
         set(keys::TENANT_NAME, data.tenant_name.clone().into());
-        set(
-            keys::IDENTITY_PROVIDER_NAME,
-            data.userinfo.identity_provider_name.clone().into(),
-        );
+        set(keys::IDENTITY_PROVIDER_NAME, data.userinfo.identity_provider_name.clone().into());
         if let Some(token) = &data.refresh_token {
             set(keys::REFRESH_TOKEN, token.clone().into());
         }
@@ -340,12 +334,10 @@ impl Session<'_> {
         metadata: Option<Value>,
     ) -> Result<SessionResponse, SessionError> {
         Ok(SessionResponse {
-            user_id: self
-                .user_id()
-                .ok_or(SessionError::MissingField { key: keys::USER_ID })?,
-            tenant_id: self.tenant_id().ok_or(SessionError::MissingField {
-                key: keys::TENANT_ID,
-            })?,
+            user_id: self.user_id().ok_or(SessionError::MissingField { key: keys::USER_ID })?,
+            tenant_id: self
+                .tenant_id()
+                .ok_or(SessionError::MissingField { key: keys::TENANT_ID })?,
             metadata: metadata.unwrap_or_else(|| Value::Object(Map::new())),
         })
     }
@@ -368,12 +360,12 @@ impl Session<'_> {
     /// ```
     pub fn token_response(&self) -> Result<TokenResponse, SessionError> {
         Ok(TokenResponse {
-            access_token: self.access_token().ok_or(SessionError::MissingField {
-                key: keys::ACCESS_TOKEN,
-            })?,
-            expires_at: self.expires_at().ok_or(SessionError::MissingField {
-                key: keys::EXPIRES_AT,
-            })?,
+            access_token: self
+                .access_token()
+                .ok_or(SessionError::MissingField { key: keys::ACCESS_TOKEN })?,
+            expires_at: self
+                .expires_at()
+                .ok_or(SessionError::MissingField { key: keys::EXPIRES_AT })?,
         })
     }
 }
