@@ -22,14 +22,14 @@ use wristband_rocket_session::{
 #[derive(Responder)]
 enum Page {
     Home(RawHtml<String>),
-    Login(Redirect),
+    Login(Box<Redirect>),
 }
 
 /// The protected page: only for logged-in users (no CSRF header needed to view a page).
 #[get("/")]
 fn home(session: Session<'_>) -> Page {
     if !session.is_authenticated() {
-        return Page::Login(Redirect::to(uri!(login_page)));
+        return Page::Login(Box::new(Redirect::to(uri!(login_page))));
     }
     let user = session.user_id().unwrap_or_default();
     let tenant = session.tenant_name().unwrap_or_default();
