@@ -51,12 +51,8 @@ struct Server {
 impl Server {
     /// Launches a server with `options` on a port the OS picks, and waits until it listens.
     async fn launch(options: SessionOptions) -> Server {
-        let shutdown_config = rocket::config::Shutdown {
-            ctrlc: false,
-            grace: 1,
-            mercy: 1,
-            ..Default::default()
-        };
+        let shutdown_config =
+            rocket::config::Shutdown { ctrlc: false, grace: 1, mercy: 1, ..Default::default() };
         let figment = rocket::Config::figment()
             .merge(("address", Ipv4Addr::LOCALHOST))
             .merge(("port", 0))
@@ -92,11 +88,7 @@ impl Server {
             assert!(tries < 100, "server never accepted a connection");
             rocket::tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Server {
-            base: format!("http://{addr}"),
-            shutdown,
-            task,
-        }
+        Server { base: format!("http://{addr}"), shutdown, task }
     }
 
     fn url(&self, path: &str) -> String {
@@ -109,25 +101,16 @@ impl Server {
         let ended = rocket::tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
             .expect("server stops within 10 s");
-        ended
-            .expect("server task did not panic")
-            .expect("server ended without error");
+        ended.expect("server task did not panic").expect("server ended without error");
     }
 }
 
 fn options(secure: bool) -> SessionOptions {
-    SessionOptions {
-        secrets: SECRET.into(),
-        secure,
-        ..SessionOptions::default()
-    }
+    SessionOptions { secrets: SECRET.into(), secure, ..SessionOptions::default() }
 }
 
 fn cookie_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap()
+    reqwest::Client::builder().cookie_store(true).build().unwrap()
 }
 
 fn plain_client() -> reqwest::Client {
@@ -136,20 +119,12 @@ fn plain_client() -> reqwest::Client {
 
 /// The `Set-Cookie` header values of a response.
 fn set_cookies(resp: &reqwest::Response) -> Vec<String> {
-    resp.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect()
+    resp.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect()
 }
 
 /// The attributes of a `Set-Cookie` value after `name=value`, trimmed.
 fn attributes(set_cookie: &str) -> Vec<String> {
-    set_cookie
-        .split(';')
-        .skip(1)
-        .map(|a| a.trim().to_string())
-        .collect()
+    set_cookie.split(';').skip(1).map(|a| a.trim().to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,9 +147,7 @@ async fn fifty_concurrent_clients_keep_their_own_counts() {
                 let status = resp.status();
                 let body = resp.text().await.map_err(|e| e.to_string())?;
                 if status != StatusCode::OK || body != expected.to_string() {
-                    return Err(format!(
-                        "client {client_no}, write {expected}: {status} `{body}`"
-                    ));
+                    return Err(format!("client {client_no}, write {expected}: {status} `{body}`"));
                 }
             }
             // A final read request sees all 20 writes of this client and no other's.
@@ -197,12 +170,7 @@ async fn fifty_concurrent_clients_keep_their_own_counts() {
             Err(e) => failures.push(e),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures, e.g. {:?}",
-        failures.len(),
-        &failures[..]
-    );
+    assert!(failures.is_empty(), "{} failures, e.g. {:?}", failures.len(), &failures[..]);
 
     server.stop().await;
 }
@@ -210,11 +178,7 @@ async fn fifty_concurrent_clients_keep_their_own_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_cookie_attributes_over_tcp() {
     // secure = false: no `Secure`.
-    let server = Server::launch(SessionOptions {
-        max_age: 1234,
-        ..options(false)
-    })
-    .await;
+    let server = Server::launch(SessionOptions { max_age: 1234, ..options(false) }).await;
     let client = plain_client();
 
     let resp = client.post(server.url("/incr")).send().await.unwrap();
@@ -225,35 +189,16 @@ async fn set_cookie_attributes_over_tcp() {
     assert!(header.starts_with("session="), "{header}");
     let attrs = attributes(header);
     for wanted in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1234"] {
-        assert!(
-            attrs.iter().any(|a| a == wanted),
-            "missing {wanted} in {header}"
-        );
+        assert!(attrs.iter().any(|a| a == wanted), "missing {wanted} in {header}");
     }
-    assert!(
-        !attrs.iter().any(|a| a.eq_ignore_ascii_case("secure")),
-        "{header}"
-    );
+    assert!(!attrs.iter().any(|a| a.eq_ignore_ascii_case("secure")), "{header}");
 
     // Sending the cookie back: a read answers without any Set-Cookie, a write with exactly one.
     let pair = header.split(';').next().unwrap().to_string();
-    let resp = client
-        .get(server.url("/count"))
-        .header(COOKIE, &pair)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        set_cookies(&resp).is_empty(),
-        "read-only use writes nothing"
-    );
+    let resp = client.get(server.url("/count")).header(COOKIE, &pair).send().await.unwrap();
+    assert!(set_cookies(&resp).is_empty(), "read-only use writes nothing");
     assert_eq!(resp.text().await.unwrap(), "1 true");
-    let resp = client
-        .post(server.url("/incr"))
-        .header(COOKIE, &pair)
-        .send()
-        .await
-        .unwrap();
+    let resp = client.post(server.url("/incr")).header(COOKIE, &pair).send().await.unwrap();
     assert_eq!(set_cookies(&resp).len(), 1);
     assert_eq!(resp.text().await.unwrap(), "2");
     server.stop().await;
@@ -265,11 +210,7 @@ async fn set_cookie_attributes_over_tcp() {
     assert_eq!(headers.len(), 1, "{headers:?}");
     let attrs = attributes(&headers[0]);
     assert!(attrs.iter().any(|a| a == "Secure"), "{:?}", headers[0]);
-    assert!(
-        attrs.iter().any(|a| a == "Max-Age=3600"),
-        "{:?}",
-        headers[0]
-    );
+    assert!(attrs.iter().any(|a| a == "Max-Age=3600"), "{:?}", headers[0]);
     server.stop().await;
 }
 
@@ -280,22 +221,9 @@ async fn destroy_makes_a_real_cookie_store_drop_the_cookie() {
 
     // Two writes: the store keeps and sends the cookie.
     for _ in 0..2 {
-        client
-            .post(server.url("/incr"))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap();
+        client.post(server.url("/incr")).send().await.unwrap().error_for_status().unwrap();
     }
-    let body = client
-        .get(server.url("/count"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = client.get(server.url("/count")).send().await.unwrap().text().await.unwrap();
     assert_eq!(body, "2 true");
 
     // Destroy: a removal cookie for `session`, with the same path.
@@ -304,32 +232,14 @@ async fn destroy_makes_a_real_cookie_store_drop_the_cookie() {
     let headers = set_cookies(&resp);
     assert_eq!(headers.len(), 1, "{headers:?}");
     assert!(headers[0].starts_with("session=;"), "{}", headers[0]);
-    assert!(
-        attributes(&headers[0]).iter().any(|a| a == "Path=/"),
-        "{}",
-        headers[0]
-    );
+    assert!(attributes(&headers[0]).iter().any(|a| a == "Path=/"), "{}", headers[0]);
 
     // The store dropped it: the next request carries no cookie and sees an empty session.
-    let body = client
-        .get(server.url("/count"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = client.get(server.url("/count")).send().await.unwrap().text().await.unwrap();
     assert_eq!(body, "0 false");
 
     // A new write starts a new session from 1.
-    let body = client
-        .post(server.url("/incr"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = client.post(server.url("/incr")).send().await.unwrap().text().await.unwrap();
     assert_eq!(body, "1");
     server.stop().await;
 }
@@ -346,35 +256,22 @@ async fn oversized_cookie_headers_get_a_clean_answer() {
 
     // One 16 KB session cookie: too long to be a session, so an empty one (or a 4xx).
     let huge = format!("session={}", "A".repeat(16 * 1024));
-    let resp = client
-        .get(server.url("/count"))
-        .header(COOKIE, huge)
-        .send()
-        .await;
+    let resp = client.get(server.url("/count")).header(COOKIE, huge).send().await;
     let resp = resp.expect("a 16 KB Cookie header gets an HTTP answer, not a dropped connection");
     let status = resp.status();
     assert!(clean(status), "16 KB cookie: {status}");
     if status == StatusCode::OK {
         let removal = set_cookies(&resp);
         assert_eq!(resp.text().await.unwrap(), "0 true");
-        assert!(
-            removal.iter().any(|h| h.starts_with("session=;")),
-            "{removal:?}"
-        );
+        assert!(removal.iter().any(|h| h.starts_with("session=;")), "{removal:?}");
     }
 
     // 100 cookies of about 160 bytes each (16 KB in all), the valid session among them.
-    let mut cookies: Vec<String> = (0..99)
-        .map(|i| format!("c{i}={}", "x".repeat(160)))
-        .collect();
+    let mut cookies: Vec<String> = (0..99).map(|i| format!("c{i}={}", "x".repeat(160))).collect();
     cookies.insert(50, pair);
     let header = cookies.join("; ");
     assert!(header.len() >= 16 * 1024, "{}", header.len());
-    let resp = client
-        .get(server.url("/count"))
-        .header(COOKIE, header)
-        .send()
-        .await;
+    let resp = client.get(server.url("/count")).header(COOKIE, header).send().await;
     let resp = resp.expect("100 cookies get an HTTP answer, not a dropped connection");
     let status = resp.status();
     assert!(clean(status), "100 cookies: {status}");
@@ -386,11 +283,7 @@ async fn oversized_cookie_headers_get_a_clean_answer() {
     // 100 junk cookies and a 16 KB junk value under the session's name at once.
     let mut cookies: Vec<String> = (0..100).map(|i| format!("j{i}=%00;;==")).collect();
     cookies.push(format!("session={}", "!".repeat(16 * 1024)));
-    let resp = client
-        .get(server.url("/count"))
-        .header(COOKIE, cookies.join("; "))
-        .send()
-        .await;
+    let resp = client.get(server.url("/count")).header(COOKIE, cookies.join("; ")).send().await;
     let status = resp.expect("junk cookies get an HTTP answer").status();
     assert!(clean(status), "junk cookies: {status}");
 
