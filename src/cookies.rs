@@ -102,11 +102,11 @@ impl SessionConfig {
         }
     }
 
-    /// The `Set-Cookie` values for a sealed `value`, split over chunks, in order.
-    /// `None` if it does not fit.
-    pub(crate) fn session_headers(&self, value: &str) -> Option<Vec<String>> {
+    /// A sealed `value` split over the chunk names, in order: `(name, piece)` pairs. `None` if
+    /// it does not fit.
+    pub(crate) fn split<'s, 'v>(&'s self, value: &'v str) -> Option<Vec<(&'s str, &'v str)>> {
         self.check_value_len(value.len()).ok()?;
-        let mut headers = Vec::with_capacity(1);
+        let mut pieces = Vec::with_capacity(1);
         let mut rest = value;
         for (i, name) in self.chunk_names.iter().enumerate() {
             if rest.is_empty() && i > 0 {
@@ -114,15 +114,28 @@ impl SessionConfig {
             }
             // base64url is ASCII: any byte index is a char boundary.
             let (piece, tail) = rest.split_at(rest.len().min(self.capacity(i)));
-            let mut header =
-                String::with_capacity(name.len() + 1 + piece.len() + self.session_attrs.len());
-            header.push_str(name);
-            header.push('=');
-            header.push_str(piece);
-            header.push_str(&self.session_attrs);
-            headers.push(header);
+            pieces.push((name.as_str(), piece));
             rest = tail;
         }
+        Some(pieces)
+    }
+
+    /// The `Set-Cookie` values for a sealed `value`, split over chunks, in order.
+    /// `None` if it does not fit.
+    pub(crate) fn session_headers(&self, value: &str) -> Option<Vec<String>> {
+        let pieces = self.split(value)?;
+        let headers = pieces
+            .into_iter()
+            .map(|(name, piece)| {
+                let mut header =
+                    String::with_capacity(name.len() + 1 + piece.len() + self.session_attrs.len());
+                header.push_str(name);
+                header.push('=');
+                header.push_str(piece);
+                header.push_str(&self.session_attrs);
+                header
+            })
+            .collect();
         Some(headers)
     }
 

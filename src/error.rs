@@ -44,8 +44,10 @@ impl fmt::Display for ConfigProblem {
 ///
 /// let options = SessionOptions { path: "api".into(), max_cookie_chunks: 9, ..Default::default() };
 /// let err: ConfigError = options.validate().unwrap_err();
-/// assert_eq!(err.problems().len(), 2);
-/// assert!(err.to_string().contains("path"));
+/// // No secret, a path without `/`, too many chunks: all three at once.
+/// let keys: Vec<&str> = err.problems().iter().map(|p| p.key.as_str()).collect();
+/// assert_eq!(keys, ["secrets", "path", "max_cookie_chunks"]);
+/// assert!(err.to_string().contains("(3 problems)"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -179,6 +179,7 @@ mod fairing;
 mod options;
 mod session;
 mod state;
+pub mod testing;
 mod wristband;
 
 pub use auth::{catchers, AuthenticatedSession};

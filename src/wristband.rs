@@ -256,6 +256,39 @@ impl<'r> Responder<'r, 'static> for SessionError {
     }
 }
 
+/// The session a login creates: Wristband's fields, a fresh CSRF token when `csrf` is on, then
+/// the custom fields (which may not use Wristband's keys).
+pub(crate) fn login_map(
+    data: &CallbackData,
+    custom: Option<Map<String, Value>>,
+    csrf: bool,
+) -> Result<Map<String, Value>, SessionError> {
+    let custom = custom.unwrap_or_default();
+    if let Some(key) = custom.keys().find(|k| RESERVED_KEYS.contains(&k.as_str())) {
+        return Err(SessionError::ReservedKey { key: key.clone() });
+    }
+    let mut session = Map::new();
+    let mut set = |key: &str, value: Value| session.insert(key.to_string(), value);
+    set(keys::IS_AUTHENTICATED, Value::Bool(true));
+    set(keys::ACCESS_TOKEN, data.access_token.clone().into());
+    set(keys::EXPIRES_AT, data.expires_at.into());
+    set(keys::USER_ID, data.userinfo.user_id.clone().into());
+    set(keys::TENANT_ID, data.userinfo.tenant_id.clone().into());
+    set(keys::TENANT_NAME, data.tenant_name.clone().into());
+    set(keys::IDENTITY_PROVIDER_NAME, data.userinfo.identity_provider_name.clone().into());
+    if let Some(token) = &data.refresh_token {
+        set(keys::REFRESH_TOKEN, token.clone().into());
+    }
+    if let Some(domain) = &data.tenant_custom_domain {
+        set(keys::TENANT_CUSTOM_DOMAIN, domain.clone().into());
+    }
+    if csrf {
+        set(keys::CSRF_TOKEN, csrf::new_token().into());
+    }
+    session.extend(custom);
+    Ok(session)
+}
+
 impl Session<'_> {
     /// Logs a user in from Wristband's callback data: replaces the whole session (nothing from
     /// before the login survives), stores Wristband's fields under their camelCase keys
@@ -284,29 +317,7 @@ impl Session<'_> {
         data: &CallbackData,
         custom: Option<Map<String, Value>>,
     ) -> Result<(), SessionError> {
-        let custom = custom.unwrap_or_default();
-        if let Some(key) = custom.keys().find(|k| RESERVED_KEYS.contains(&k.as_str())) {
-            return Err(SessionError::ReservedKey { key: key.clone() });
-        }
-        let mut session = Map::new();
-        let mut set = |key: &str, value: Value| session.insert(key.to_string(), value);
-        set(keys::IS_AUTHENTICATED, Value::Bool(true));
-        set(keys::ACCESS_TOKEN, data.access_token.clone().into());
-        set(keys::EXPIRES_AT, data.expires_at.into());
-        set(keys::USER_ID, data.userinfo.user_id.clone().into());
-        set(keys::TENANT_ID, data.userinfo.tenant_id.clone().into());
-        set(keys::TENANT_NAME, data.tenant_name.clone().into());
-        set(keys::IDENTITY_PROVIDER_NAME, data.userinfo.identity_provider_name.clone().into());
-        if let Some(token) = &data.refresh_token {
-            set(keys::REFRESH_TOKEN, token.clone().into());
-        }
-        if let Some(domain) = &data.tenant_custom_domain {
-            set(keys::TENANT_CUSTOM_DOMAIN, domain.clone().into());
-        }
-        if self.config().options.enable_csrf_protection {
-            set(keys::CSRF_TOKEN, csrf::new_token().into());
-        }
-        session.extend(custom);
+        let session = login_map(data, custom, self.config().options.enable_csrf_protection)?;
         self.check_fits(&session)?;
         self.replace(session);
         Ok(())
