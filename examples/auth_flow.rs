@@ -5,13 +5,11 @@
 //! `/api` call. Run it with `cargo run --example auth_flow` and open <http://127.0.0.1:8000/>;
 //! the README walks through it with curl.
 
-#[macro_use]
-extern crate rocket;
-
 use rocket::http::Status;
 use rocket::response::content::RawHtml;
 use rocket::response::Redirect;
 use rocket::serde::json::Json;
+use rocket::{get, launch, post, routes, uri, Build, Responder, Rocket};
 use serde_json::{json, Value};
 use wristband_rocket_session::{
     catchers, AuthenticatedSession, CallbackData, Session, SessionError, SessionResponse,
@@ -88,6 +86,11 @@ fn api_logout(session: AuthenticatedSession<'_>) -> Status {
 
 #[launch]
 fn rocket() -> _ {
+    app()
+}
+
+/// The app, also used by the browser test (`tests/browser.rs` includes this file).
+pub fn app() -> Rocket<Build> {
     // The repo's Rocket.toml gives the profile's options; this app also wants CSRF protection.
     let figment =
         rocket::Config::figment().merge(("wristband_session.enable_csrf_protection", true));

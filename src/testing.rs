@@ -60,7 +60,7 @@ pub fn callback_data(user_id: &str, tenant_id: &str) -> CallbackData {
     }
 }
 
-fn config<'a>(rocket: &'a Rocket<Orbit>) -> &'a SessionConfig {
+fn config(rocket: &Rocket<Orbit>) -> &SessionConfig {
     rocket.state::<SessionConfig>().expect(
         "the client's Rocket has no session configuration: attach `WristbandSession::fairing()`",
     )
