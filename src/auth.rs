@@ -57,11 +57,53 @@ impl fmt::Debug for AuthenticatedSession<'_> {
 
 impl<'r> AuthenticatedSession<'r> {
     /// The user's id (`userId`).
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::WristbandSession;
+    /// use wristband_rocket_session::AuthenticatedSession;
+    ///
+    /// #[get("/me")]
+    /// fn me(session: AuthenticatedSession<'_>) -> String {
+    ///     session.user_id()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![me]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/me").logged_in_as(&callback_data("user-1", "tenant-1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("user-1"));
+    /// // Without a login the guard forwards, and with no other route the 401 catcher answers.
+    /// assert_eq!(client.get("/me").dispatch().status(), Status::Unauthorized);
+    /// ```
     pub fn user_id(&self) -> String {
         self.user_id.clone()
     }
 
     /// The tenant's id (`tenantId`).
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::WristbandSession;
+    /// use wristband_rocket_session::AuthenticatedSession;
+    ///
+    /// #[get("/tenant")]
+    /// fn tenant(session: AuthenticatedSession<'_>) -> String {
+    ///     format!("tenant {}", session.tenant_id())
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![tenant]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/tenant").logged_in_as(&callback_data("user-1", "tenant-1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("tenant tenant-1"));
+    /// // Without a login the guard forwards, and with no other route the 401 catcher answers.
+    /// assert_eq!(client.get("/tenant").dispatch().status(), Status::Unauthorized);
+    /// ```
     pub fn tenant_id(&self) -> String {
         self.tenant_id.clone()
     }

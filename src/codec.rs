@@ -3,7 +3,8 @@
 //! Layout of the sealed bytes (see `docs/cookie-format.md`):
 //!
 //! ```text
-//! version (1) | key id (4) | nonce (12) | AES-256-GCM( issued-at (8) | expires-at (8) | JSON ) | tag (16)
+//! version (1) | key id (4) | nonce (12) |
+//!     AES-256-GCM( issued-at (8) | expires-at (8) | JSON ) | tag (16)
 //! ```
 
 use std::fmt;
@@ -38,7 +39,7 @@ pub(crate) const OVERHEAD: usize = HEADER_LEN + TIMES_LEN + TAG_LEN;
 /// Each `Set-Cookie` header value (name, value and attributes) stays within this many bytes.
 pub(crate) const HEADER_BUDGET: usize = 4096;
 /// Issued-at may be this many seconds in the future (clock skew between app instances).
-pub const MAX_FUTURE_SKEW_SECS: u64 = 60;
+pub(crate) const MAX_FUTURE_SKEW_SECS: u64 = 60;
 
 const _: () = assert!(OVERHEAD == 49);
 
@@ -129,6 +130,20 @@ impl SessionCodec {
     ///
     /// Any problem [`SessionOptions::validate()`] finds, and two secrets whose derived key ids
     /// collide.
+    ///
+    /// ```
+    /// use wristband_rocket_session::{SessionCodec, SessionOptions};
+    ///
+    /// let options = SessionOptions {
+    ///     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    ///     ..SessionOptions::default()
+    /// };
+    /// assert!(SessionCodec::new(&options).is_ok());
+    ///
+    /// let short = SessionOptions { secrets: "too short".into(), ..options };
+    /// let err = SessionCodec::new(&short).unwrap_err();
+    /// assert_eq!(err.problems()[0].key, "secrets");
+    /// ```
     pub fn new(options: &SessionOptions) -> Result<Self, ConfigError> {
         options.validate()?;
         let cookie_name = options.cookie_name.as_bytes();
@@ -173,6 +188,18 @@ impl SessionCodec {
     }
 
     /// The session lifetime in seconds that [`SessionCodec::seal()`] writes into a value.
+    ///
+    /// ```
+    /// use wristband_rocket_session::{SessionCodec, SessionOptions};
+    ///
+    /// let options = SessionOptions {
+    ///     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    ///     max_age: 900,
+    ///     ..SessionOptions::default()
+    /// };
+    /// assert_eq!(SessionCodec::new(&options)?.max_age(), 900);
+    /// # Ok::<(), wristband_rocket_session::ConfigError>(())
+    /// ```
     pub fn max_age(&self) -> u64 {
         self.max_age
     }
@@ -194,6 +221,25 @@ impl SessionCodec {
     ///
     /// [`SessionError::Json`] if a value cannot be serialized (not possible for a
     /// `serde_json::Map`, but kept for the signature's honesty).
+    ///
+    /// ```
+    /// # use wristband_rocket_session::{SessionCodec, SessionOptions};
+    /// # let options = SessionOptions {
+    /// #     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    /// #     ..SessionOptions::default()
+    /// # };
+    /// # let codec = SessionCodec::new(&options)?;
+    /// use serde_json::json;
+    ///
+    /// let session = json!({ "cart": [1, 2] }).as_object().unwrap().clone();
+    /// let first = codec.seal(&session)?;
+    /// let second = codec.seal(&session)?;
+    /// // A fresh random nonce each time: sealing the same session twice gives two values.
+    /// assert_ne!(first, second);
+    /// assert_eq!(first.len(), SessionCodec::sealed_len(r#"{"cart":[1,2]}"#.len()));
+    /// assert_eq!(codec.open(&second), Some(session));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seal(&self, session: &Map<String, Value>) -> Result<String, SessionError> {
         self.seal_at(session, OffsetDateTime::now_utc())
     }
@@ -203,6 +249,24 @@ impl SessionCodec {
     /// # Errors
     ///
     /// As [`SessionCodec::seal()`].
+    ///
+    /// ```
+    /// # use wristband_rocket_session::{SessionCodec, SessionOptions};
+    /// # let options = SessionOptions {
+    /// #     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    /// #     ..SessionOptions::default()
+    /// # };
+    /// # let codec = SessionCodec::new(&options)?;
+    /// use serde_json::Map;
+    /// use time::OffsetDateTime;
+    ///
+    /// let issued = OffsetDateTime::from_unix_timestamp(1_700_000_000)?;
+    /// let value = codec.seal_at(&Map::new(), issued)?;
+    /// // Sealed in November 2023 for an hour: expired now, valid at the time.
+    /// assert_eq!(codec.open(&value), None);
+    /// assert_eq!(codec.open_at(&value, issued), Some(Map::new()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seal_at(
         &self,
         session: &Map<String, Value>,
@@ -250,11 +314,55 @@ impl SessionCodec {
     /// Opens a cookie value sealed by this configuration. `None` for anything else: not
     /// base64url, another version, an unknown key, a failed tag, an expired or future-dated
     /// session, or a plaintext that is not a JSON object. Never panics.
+    ///
+    /// ```
+    /// use serde_json::{json, Map, Value};
+    /// use wristband_rocket_session::{SessionCodec, SessionOptions};
+    ///
+    /// const OLD: &str = "an-old-secret-of-at-least-32-characters";
+    /// const NEW: &str = "a-new-secret-of-at-least-32-characters";
+    /// let options = |secrets: Vec<&str>| SessionOptions {
+    ///     secrets: secrets.into_iter().map(String::from).collect::<Vec<_>>().into(),
+    ///     ..SessionOptions::default()
+    /// };
+    /// let session: Map<String, Value> = json!({ "userId": "u1" }).as_object().unwrap().clone();
+    /// let value = SessionCodec::new(&options(vec![OLD]))?.seal(&session)?;
+    ///
+    /// // Rotation: with the new secret first, a value sealed with the old one still opens.
+    /// assert_eq!(SessionCodec::new(&options(vec![NEW, OLD]))?.open(&value), Some(session));
+    /// // Once the old secret is dropped, it no longer does.
+    /// assert_eq!(SessionCodec::new(&options(vec![NEW]))?.open(&value), None);
+    /// // A value is bound to its cookie name: under another name it does not open either.
+    /// let renamed = SessionOptions { cookie_name: "other".into(), ..options(vec![OLD]) };
+    /// assert_eq!(SessionCodec::new(&renamed)?.open(&value), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(&self, value: &str) -> Option<Map<String, Value>> {
         self.open_at(value, OffsetDateTime::now_utc())
     }
 
     /// Like [`SessionCodec::open()`] with the clock set to `now`.
+    ///
+    /// ```
+    /// # use wristband_rocket_session::{SessionCodec, SessionOptions};
+    /// # let options = SessionOptions {
+    /// #     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    /// #     ..SessionOptions::default()
+    /// # };
+    /// # let codec = SessionCodec::new(&options)?;
+    /// use serde_json::Map;
+    /// use time::OffsetDateTime;
+    ///
+    /// let at = |secs: i64| OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap();
+    /// let value = codec.seal_at(&Map::new(), at(0))?;
+    /// // Valid for `max_age` (3600 s by default)…
+    /// assert!(codec.open_at(&value, at(3599)).is_some());
+    /// assert!(codec.open_at(&value, at(3600)).is_none());
+    /// // …and refused when issued more than 60 s in the future (clock skew).
+    /// assert!(codec.open_at(&value, at(-60)).is_some());
+    /// assert!(codec.open_at(&value, at(-61)).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_at(&self, value: &str, now: OffsetDateTime) -> Option<Map<String, Value>> {
         self.unseal(value, now).ok().map(|(session, _)| session)
     }

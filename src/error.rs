@@ -67,6 +67,14 @@ impl ConfigError {
     }
 
     /// Every problem found.
+    ///
+    /// ```
+    /// use wristband_rocket_session::SessionOptions;
+    ///
+    /// let err = SessionOptions { max_age: 0, ..SessionOptions::default() }.validate().unwrap_err();
+    /// let max_age = err.problems().iter().find(|p| p.key == "max_age").unwrap();
+    /// assert!(max_age.message.contains("greater than 0"));
+    /// ```
     pub fn problems(&self) -> &[ConfigProblem] {
         match self {
             ConfigError::Invalid { problems, .. } => problems,
@@ -74,6 +82,17 @@ impl ConfigError {
     }
 
     /// The profile the options were read from, when known.
+    ///
+    /// [`SessionOptions::validate()`](crate::SessionOptions::validate) checks options alone, so
+    /// its errors have none; the fairing's launch log names the profile it read.
+    ///
+    /// ```
+    /// use wristband_rocket_session::SessionOptions;
+    ///
+    /// let err = SessionOptions::default().validate().unwrap_err();
+    /// assert_eq!(err.profile(), None);
+    /// assert!(!err.to_string().contains("in profile"));
+    /// ```
     pub fn profile(&self) -> Option<&str> {
         match self {
             ConfigError::Invalid { profile, .. } => profile.as_deref(),
@@ -111,6 +130,35 @@ impl std::error::Error for ConfigError {}
 ///
 /// None of these is caused by what a client sent: a cookie that cannot be opened simply yields an
 /// empty session. These are programming or capacity errors in the application.
+///
+/// As a handler's error (it is a [`Responder`](rocket::response::Responder)), a missing field
+/// answers 401, a failed CSRF check 403 and anything else 500; the error is logged, not sent.
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// # use rocket::local::blocking::Client;
+/// use rocket::http::Status;
+/// use wristband_rocket_session::{Session, SessionError, TokenResponse, WristbandSession};
+///
+/// #[get("/api/token")]
+/// fn token(session: Session<'_>) -> Result<TokenResponse, SessionError> {
+///     session.token_response()
+/// }
+///
+/// #[post("/note", data = "<note>")]
+/// fn note(session: Session<'_>, note: String) -> Result<(), SessionError> {
+///     session.insert("note", note)
+/// }
+///
+/// # let rocket = rocket::build().attach(WristbandSession::fairing());
+/// # let client = Client::untracked(rocket.mount("/", routes![token, note])).unwrap();
+/// // Nobody logged in: `MissingField`, answered with 401.
+/// assert_eq!(client.get("/api/token").dispatch().status(), Status::Unauthorized);
+/// // 5000 bytes cannot fit in one 4096-byte cookie: `TooLarge`, answered with 500.
+/// let response = client.post("/note").body("x".repeat(5000)).dispatch();
+/// assert_eq!(response.status(), Status::InternalServerError);
+/// assert_eq!(client.post("/note").body("short").dispatch().status(), Status::Ok);
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionError {

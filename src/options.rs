@@ -12,11 +12,11 @@ use crate::error::{ConfigError, ConfigProblem};
 /// The name of the table in `Rocket.toml` (and of the `ROCKET_WRISTBAND_SESSION` variable).
 pub(crate) const TABLE: &str = "wristband_session";
 /// Secrets are accepted from this many characters on.
-pub const MIN_SECRET_LEN: usize = 32;
+pub(crate) const MIN_SECRET_LEN: usize = 32;
 /// At most this many secrets may be configured at once (the first seals, all open).
-pub const MAX_SECRETS: usize = 3;
+pub(crate) const MAX_SECRETS: usize = 3;
 /// At most this many cookies may carry one session.
-pub const MAX_COOKIE_CHUNKS: usize = 8;
+pub(crate) const MAX_COOKIE_CHUNKS: usize = 8;
 
 /// The secrets that seal and open session cookies: the first seals, all of them open.
 ///
@@ -35,11 +35,29 @@ pub struct Secrets(Vec<String>);
 
 impl Secrets {
     /// How many secrets there are.
+    ///
+    /// ```
+    /// use wristband_rocket_session::Secrets;
+    ///
+    /// let one: Secrets = serde_json::from_str(r#""a-secret-of-at-least-32-characters""#)?;
+    /// let json = r#"["a-new-secret-of-at-least-32-chars", "an-old-secret-of-at-least-32-chars"]"#;
+    /// let two: Secrets = serde_json::from_str(json)?;
+    /// assert_eq!((one.len(), two.len()), (1, 2));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether no secret is configured.
+    ///
+    /// ```
+    /// use wristband_rocket_session::{Secrets, SessionOptions};
+    ///
+    /// // No secret by default: the fairing generates one in `debug` and refuses to launch elsewhere.
+    /// assert!(SessionOptions::default().secrets.is_empty());
+    /// assert!(!Secrets::from("a-secret-of-at-least-32-characters!!").is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -105,6 +123,24 @@ impl Serialize for Secrets {
 
 /// The `SameSite` attribute of the session and CSRF cookies. Deserializes from `"lax"`,
 /// `"strict"` or `"none"` in any case.
+///
+/// ```
+/// use wristband_rocket_session::{SameSiteOption, SessionOptions};
+///
+/// let same_site: SameSiteOption = serde_json::from_str(r#""Strict""#)?;
+/// assert_eq!(same_site, SameSiteOption::Strict);
+/// assert_eq!(SameSiteOption::default(), SameSiteOption::Lax);
+///
+/// // `None` requires `secure = true`: browsers reject `SameSite=None` without `Secure`.
+/// let options = SessionOptions {
+///     secrets: "a-secret-of-at-least-32-characters!!".into(),
+///     same_site: SameSiteOption::None,
+///     secure: false,
+///     ..SessionOptions::default()
+/// };
+/// assert_eq!(options.validate().unwrap_err().problems()[0].key, "same_site");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SameSiteOption {

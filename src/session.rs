@@ -220,6 +220,26 @@ impl<'r> Session<'r> {
     }
 
     /// Removes `key`, returning its value; the response writes the cookie if there was one.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use serde_json::json;
+    /// # use wristband_rocket_session::testing::{self, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[post("/theme/reset")]
+    /// fn reset_theme(session: Session<'_>) -> Option<String> {
+    ///     session.remove("theme").and_then(|old| old.as_str().map(String::from))
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![reset_theme]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let data = json!({ "theme": "dark", "lang": "en" });
+    /// let response = client.post("/theme/reset").with_session(&data).dispatch();
+    /// let written = testing::written_session(client.rocket(), response.cookies()).unwrap();
+    /// assert_eq!(written, *json!({ "lang": "en" }).as_object().unwrap());
+    /// assert_eq!(response.into_string().as_deref(), Some("dark"));
+    /// ```
     pub fn remove(&self, key: &str) -> Option<Value> {
         self.with(|inner| {
             let removed = inner.current().remove(key);
@@ -231,16 +251,69 @@ impl<'r> Session<'r> {
     }
 
     /// Whether the session has a value under `key`.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use serde_json::json;
+    /// # use wristband_rocket_session::testing::LocalRequestExt;
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/cart")]
+    /// fn cart(session: Session<'_>) -> &'static str {
+    ///     if session.contains_key("cart") { "cart" } else { "no cart" }
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![cart]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/cart").with_session(&json!({ "cart": [] })).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("cart"));
+    /// assert_eq!(client.get("/cart").dispatch().into_string().as_deref(), Some("no cart"));
+    /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         self.with(|inner| inner.current().contains_key(key))
     }
 
     /// Whether the session holds no data.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use serde_json::json;
+    /// # use wristband_rocket_session::testing::LocalRequestExt;
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/")]
+    /// fn index(session: Session<'_>) -> String {
+    ///     session.is_empty().to_string()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![index]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// assert_eq!(client.get("/").dispatch().into_string().as_deref(), Some("true"));
+    /// let response = client.get("/").with_session(&json!({ "visits": 1 })).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("false"));
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.with(|inner| inner.current().is_empty())
     }
 
     /// The session's keys, sorted.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use serde_json::json;
+    /// # use wristband_rocket_session::testing::LocalRequestExt;
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/keys")]
+    /// fn keys(session: Session<'_>) -> String {
+    ///     session.keys().join(",")
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![keys]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/keys").with_session(&json!({ "theme": 1, "cart": 2 })).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("cart,theme"));
+    /// ```
     pub fn keys(&self) -> Vec<String> {
         self.with(|inner| inner.current().keys().cloned().collect())
     }
@@ -248,6 +321,25 @@ impl<'r> Session<'r> {
     /// Empties the session and writes it back empty (the cookie stays, with a fresh expiry).
     /// Does not decrypt the presented cookie. To remove the cookie, use
     /// [`Session::destroy()`].
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use serde_json::{json, Map};
+    /// # use wristband_rocket_session::testing::{self, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[post("/reset")]
+    /// fn reset(session: Session<'_>) {
+    ///     session.clear();
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![reset]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.post("/reset").with_session(&json!({ "cart": [1, 2] })).dispatch();
+    /// // The cookie is still written, now holding an empty session.
+    /// let written = testing::written_session(client.rocket(), response.cookies());
+    /// assert_eq!(written, Some(Map::new()));
+    /// ```
     pub fn clear(&self) {
         self.replace(Map::new());
     }
@@ -269,6 +361,34 @@ impl<'r> Session<'r> {
     }
 
     /// Re-issues the cookie with a fresh expiry even if nothing changed (rolling sessions).
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use serde_json::json;
+    /// # use wristband_rocket_session::testing::{self, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/touch")]
+    /// fn touch(session: Session<'_>) {
+    ///     session.save();
+    /// }
+    ///
+    /// #[get("/peek")]
+    /// fn peek(session: Session<'_>) -> String {
+    ///     session.keys().join(",")
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![touch, peek]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let data = json!({ "visits": 1 });
+    /// // Only reading the session writes no cookie…
+    /// let response = client.get("/peek").with_session(&data).dispatch();
+    /// assert!(testing::written_session(client.rocket(), response.cookies()).is_none());
+    /// // …but `save()` re-issues it, unchanged, with a fresh expiry.
+    /// let response = client.get("/touch").with_session(&data).dispatch();
+    /// let written = testing::written_session(client.rocket(), response.cookies()).unwrap();
+    /// assert_eq!(written["visits"], 1);
+    /// ```
     pub fn save(&self) {
         self.with(|inner| inner.mark(Pending::Write));
     }
@@ -278,51 +398,252 @@ impl<'r> Session<'r> {
     }
 
     /// Whether a Wristband login marked the session authenticated (`isAuthenticated`).
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use serde_json::json;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/status")]
+    /// fn status(session: Session<'_>) -> &'static str {
+    ///     if session.is_authenticated() { "logged in" } else { "anonymous" }
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![status]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/status").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("logged in"));
+    /// // A `userId` alone is no login: `isAuthenticated` must be `true`.
+    /// let response = client.get("/status").with_session(&json!({ "userId": "u1" })).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("anonymous"));
+    /// ```
     pub fn is_authenticated(&self) -> bool {
         self.with(|inner| inner.current().get(keys::IS_AUTHENTICATED) == Some(&Value::Bool(true)))
     }
 
-    /// The Wristband user id (`userId`).
+    /// The Wristband user id (`userId`). [`AuthenticatedSession::user_id()`] returns it
+    /// without the `Option`.
+    ///
+    /// [`AuthenticatedSession::user_id()`]: crate::AuthenticatedSession::user_id
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/user")]
+    /// fn user(session: Session<'_>) -> Option<String> {
+    ///     session.user_id()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![user]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/user").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("u1"));
+    /// assert_eq!(client.get("/user").dispatch().status(), Status::NotFound);
+    /// ```
     pub fn user_id(&self) -> Option<String> {
         self.string(keys::USER_ID)
     }
 
-    /// The Wristband tenant id (`tenantId`).
+    /// The Wristband tenant id (`tenantId`). [`AuthenticatedSession::tenant_id()`] returns it
+    /// without the `Option`.
+    ///
+    /// [`AuthenticatedSession::tenant_id()`]: crate::AuthenticatedSession::tenant_id
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/tenant")]
+    /// fn tenant(session: Session<'_>) -> Option<String> {
+    ///     session.tenant_id()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![tenant]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/tenant").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("t1"));
+    /// assert_eq!(client.get("/tenant").dispatch().status(), Status::NotFound);
+    /// ```
     pub fn tenant_id(&self) -> Option<String> {
         self.string(keys::TENANT_ID)
     }
 
     /// The Wristband tenant name (`tenantName`).
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/tenant/name")]
+    /// fn tenant_name(session: Session<'_>) -> Option<String> {
+    ///     session.tenant_name()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![tenant_name]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/tenant/name").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("test-tenant"));
+    /// assert_eq!(client.get("/tenant/name").dispatch().status(), Status::NotFound);
+    /// ```
     pub fn tenant_name(&self) -> Option<String> {
         self.string(keys::TENANT_NAME)
     }
 
     /// The identity provider the user logged in with (`identityProviderName`).
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/idp")]
+    /// fn idp(session: Session<'_>) -> Option<String> {
+    ///     session.identity_provider_name()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![idp]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/idp").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("wristband"));
+    /// assert_eq!(client.get("/idp").dispatch().status(), Status::NotFound);
+    /// ```
     pub fn identity_provider_name(&self) -> Option<String> {
         self.string(keys::IDENTITY_PROVIDER_NAME)
     }
 
     /// The access token (`accessToken`).
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/bearer")]
+    /// fn bearer(session: Session<'_>) -> Option<String> {
+    ///     session.access_token().map(|token| format!("Bearer {token}"))
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![bearer]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/bearer").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("Bearer test-access-token"));
+    /// assert_eq!(client.get("/bearer").dispatch().status(), Status::NotFound);
+    /// ```
     pub fn access_token(&self) -> Option<String> {
         self.string(keys::ACCESS_TOKEN)
     }
 
     /// The refresh token (`refreshToken`), present when the login asked for `offline_access`.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/refresh")]
+    /// fn refresh(session: Session<'_>) -> Option<String> {
+    ///     session.refresh_token()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![refresh]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let mut login = callback_data("u1", "t1");
+    /// let response = client.get("/refresh").logged_in_as(&login).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("test-refresh-token"));
+    /// // A login without `offline_access` has no refresh token.
+    /// login.refresh_token = None;
+    /// assert_eq!(client.get("/refresh").logged_in_as(&login).dispatch().status(), Status::NotFound);
+    /// ```
     pub fn refresh_token(&self) -> Option<String> {
         self.string(keys::REFRESH_TOKEN)
     }
 
     /// The tenant's custom domain (`tenantCustomDomain`), when the login used one.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/domain")]
+    /// fn domain(session: Session<'_>) -> Option<String> {
+    ///     session.tenant_custom_domain()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![domain]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let mut login = callback_data("u1", "t1");
+    /// assert_eq!(client.get("/domain").logged_in_as(&login).dispatch().status(), Status::NotFound);
+    /// login.tenant_custom_domain = Some("acme.example.com".into());
+    /// let response = client.get("/domain").logged_in_as(&login).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("acme.example.com"));
+    /// ```
     pub fn tenant_custom_domain(&self) -> Option<String> {
         self.string(keys::TENANT_CUSTOM_DOMAIN)
     }
 
     /// The CSRF token of this login (`csrfToken`), when CSRF protection is on.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// use wristband_rocket_session::{Session, SessionOptions, WristbandSession};
+    ///
+    /// #[get("/api/csrf")]
+    /// fn csrf(session: Session<'_>) -> Option<String> {
+    ///     session.csrf_token()
+    /// }
+    ///
+    /// let options = SessionOptions {
+    ///     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    ///     enable_csrf_protection: true,
+    ///     ..SessionOptions::default()
+    /// };
+    /// let rocket = rocket::build().attach(WristbandSession::custom(options));
+    /// # let rocket = rocket.mount("/", routes![csrf]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let response = client.get("/api/csrf").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// let token = response.into_string().unwrap();
+    /// assert_eq!(token.len(), 64);
+    /// assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    /// ```
     pub fn csrf_token(&self) -> Option<String> {
         self.string(keys::CSRF_TOKEN)
     }
 
     /// When the access token expires (`expiresAt`), in milliseconds since the Unix epoch.
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::http::Status;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/expiry")]
+    /// fn expiry(session: Session<'_>) -> Option<String> {
+    ///     session.expires_at().map(|ms| ms.to_string())
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![expiry]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// let login = callback_data("u1", "t1");
+    /// let response = client.get("/expiry").logged_in_as(&login).dispatch();
+    /// assert_eq!(response.into_string(), Some(login.expires_at.to_string()));
+    /// assert_eq!(client.get("/expiry").dispatch().status(), Status::NotFound);
+    /// ```
     pub fn expires_at(&self) -> Option<i64> {
         self.with(|inner| inner.current().get(keys::EXPIRES_AT).and_then(Value::as_i64))
     }

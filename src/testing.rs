@@ -129,6 +129,28 @@ pub fn written_session(
 ///
 /// Every method panics with a clear message if the app lacks the fairing or the data does not
 /// fit in the app's cookie budget: these are helpers for tests.
+///
+/// With the asynchronous client:
+///
+/// ```rust
+/// # #[macro_use] extern crate rocket;
+/// use rocket::local::asynchronous::Client;
+/// use serde_json::json;
+/// use wristband_rocket_session::testing::LocalRequestExt;
+/// use wristband_rocket_session::{Session, WristbandSession};
+///
+/// #[get("/theme")]
+/// fn theme(session: Session<'_>) -> Option<String> {
+///     session.get("theme").unwrap()
+/// }
+///
+/// # rocket::async_test(async {
+/// let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![theme]);
+/// let client = Client::untracked(rocket).await.unwrap();
+/// let response = client.get("/theme").with_session(&json!({ "theme": "dark" })).dispatch().await;
+/// assert_eq!(response.into_string().await.as_deref(), Some("dark"));
+/// # });
+/// ```
 pub trait LocalRequestExt: Sized {
     /// Sends the request with a session holding `data` (anything that serializes to a JSON
     /// object), sealed with the app's own secrets and cookie name.
@@ -154,6 +176,33 @@ pub trait LocalRequestExt: Sized {
 
     /// Sends the request as the user of `login`, as [`Session::from_callback`] would have
     /// stored it; with CSRF protection on, the request also carries the matching CSRF header.
+    ///
+    /// ```rust
+    /// # #[macro_use] extern crate rocket;
+    /// use rocket::http::Status;
+    /// use rocket::local::blocking::Client;
+    /// use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// use wristband_rocket_session::{AuthenticatedSession, SessionOptions, WristbandSession};
+    ///
+    /// #[post("/api/notes")]
+    /// fn create(session: AuthenticatedSession<'_>) -> String {
+    ///     format!("note by {}", session.user_id())
+    /// }
+    ///
+    /// let options = SessionOptions {
+    ///     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    ///     enable_csrf_protection: true,
+    ///     ..SessionOptions::default()
+    /// };
+    /// let rocket = rocket::build().attach(WristbandSession::custom(options));
+    /// let client = Client::untracked(rocket.mount("/", routes![create])).unwrap();
+    ///
+    /// // Logged in, and carrying the CSRF header that the login's token requires.
+    /// let response = client.post("/api/notes").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some("note by u1"));
+    /// // Anonymous: the guard forwards, and the 401 catcher answers.
+    /// assert_eq!(client.post("/api/notes").dispatch().status(), Status::Unauthorized);
+    /// ```
     ///
     /// [`Session::from_callback`]: crate::Session::from_callback
     fn logged_in_as(self, login: &CallbackData) -> Self;

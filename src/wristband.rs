@@ -29,6 +29,21 @@ pub(crate) const RESERVED_KEYS: &[&str] = &[
 ];
 
 /// A role of the user, as Wristband's userinfo mapping gives it.
+///
+/// ```
+/// use serde_json::json;
+/// use wristband_rocket_session::UserInfo;
+///
+/// let user: UserInfo = serde_json::from_value(json!({
+///     "userId": "u1", "tenantId": "t1", "applicationId": "a1",
+///     "identityProviderName": "wristband",
+///     "roles": [{ "id": "r1", "name": "app:my-app:admin", "displayName": "Admin" }]
+/// }))?;
+/// let roles = user.roles.unwrap_or_default();
+/// assert!(roles.iter().any(|role| role.name.ends_with(":admin")));
+/// assert_eq!(roles[0].display_name, "Admin");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoRole {
@@ -186,6 +201,27 @@ impl fmt::Debug for CallbackData {
 
 /// The body of Wristband's session endpoint: `{"userId", "tenantId", "metadata"}`. A responder
 /// that sends it as JSON with `Cache-Control: no-store` and `Pragma: no-cache`.
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// # use rocket::local::blocking::Client;
+/// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+/// # use wristband_rocket_session::WristbandSession;
+/// use serde_json::{json, Value};
+/// use wristband_rocket_session::{AuthenticatedSession, SessionError, SessionResponse};
+///
+/// #[get("/api/session")]
+/// fn session(session: AuthenticatedSession<'_>) -> Result<SessionResponse, SessionError> {
+///     session.session_response(None)
+/// }
+///
+/// # let rocket = rocket::build().attach(WristbandSession::fairing());
+/// # let client = Client::untracked(rocket.mount("/", routes![session])).unwrap();
+/// let response = client.get("/api/session").logged_in_as(&callback_data("u1", "t1")).dispatch();
+/// assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+/// let body: Value = response.into_json().unwrap();
+/// assert_eq!(body, json!({ "userId": "u1", "tenantId": "t1", "metadata": {} }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionResponse {
@@ -200,6 +236,17 @@ pub struct SessionResponse {
 /// The body of Wristband's token endpoint: `{"accessToken", "expiresAt"}`. A responder that
 /// sends it as JSON with `Cache-Control: no-store` and `Pragma: no-cache`. `Debug` redacts the
 /// token.
+///
+/// ```
+/// use serde_json::json;
+/// use wristband_rocket_session::TokenResponse;
+///
+/// let token = TokenResponse { access_token: "eyJ…".into(), expires_at: 1_767_225_600_000 };
+/// let body = serde_json::to_value(&token)?;
+/// assert_eq!(body, json!({ "accessToken": "eyJ…", "expiresAt": 1_767_225_600_000_i64 }));
+/// assert!(!format!("{token:?}").contains("eyJ"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenResponse {
