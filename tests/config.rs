@@ -9,7 +9,6 @@ use std::thread::{self, ThreadId};
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
-use rand::RngCore;
 use rocket::error::ErrorKind;
 use rocket::http::{Cookie, SameSite, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
@@ -116,16 +115,9 @@ fn fill(session: Session<'_>, len: usize) -> &'static str {
     "ok"
 }
 
-/// A Rocket `secret_key` (64 hex digits), so that non-debug profiles pass Rocket's own check.
-fn rocket_secret_key() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `Rocket.toml` (read from the package root) with `profile` selected.
 fn figment(profile: &str) -> Figment {
-    rocket::Config::figment().select(profile).merge(("secret_key", rocket_secret_key()))
+    rocket::Config::figment().select(profile)
 }
 
 /// The figment of `profile` with `table` merged over the `wristband_session` table.

@@ -31,8 +31,6 @@ async fn environment_configures_release_sessions() {
         format!(r#"{{secrets=["{SECRET}"], cookie_name="envsess"}}"#),
     );
     std::env::set_var("ROCKET_PROFILE", "release");
-    // Rocket itself needs a `secret_key` outside `debug` (its "secrets" feature is on in tests).
-    std::env::set_var("ROCKET_SECRET_KEY", "6b".repeat(32));
 
     let rocket =
         rocket::build().attach(WristbandSession::fairing()).mount("/", routes![who, login]);

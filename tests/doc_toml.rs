@@ -55,7 +55,6 @@ fn session_keys(toml: &str) -> Vec<String> {
 async fn launches(toml: &str, profile: &str) -> bool {
     let figment = Figment::from(rocket::Config::default())
         .merge(Toml::string(toml).nested())
-        .merge(("secret_key", [7u8; 64].to_vec()))
         .merge(("wristband_session.secrets", "a-documented-secret-of-32-characters!!"))
         .select(profile);
     let rocket = rocket::custom(figment).attach(WristbandSession::fairing());

@@ -1,0 +1,157 @@
+//! The Rocket side of the end-to-end benchmark (`benches/e2e.sh`, `docs/benchmarks.md`).
+//!
+//! ```sh
+//! cargo build --release --manifest-path benches/server/Cargo.toml --target-dir target
+//! target/release/bench_server session 18002   # the fairing attached
+//! target/release/bench_server plain 18001     # no fairing: Rocket alone
+//! target/release/bench_server payload         # prints the session JSON and exits
+//! target/release/bench_server payload-large   # the ~2.7 KB one (with custom fields)
+//! ```
+//!
+//! The mode and port come from the arguments, or from `BENCH_MODE` and `BENCH_PORT`. The server
+//! listens on 127.0.0.1 only, with logging off.
+//!
+//! | mode | route | what it does |
+//! | --- | --- | --- |
+//! | both | `/hello` | a plain string; in `session` mode the fairing is attached but untouched |
+//! | `session` | `/seed` | writes the ~1.1 KB Wristband-shaped session (gives the bench cookie) |
+//! | `session` | `/read` | reads the session (`isAuthenticated`, `userId`): no cookie written |
+//! | `session` | `/write` | reads and increments a counter: the session is re-sealed |
+//! | `plain` | `/private/seed` | the same payload as JSON in a Rocket private cookie |
+//! | `plain` | `/private` | the same read + write with `get_private` / `add_private` |
+
+#[macro_use]
+extern crate rocket;
+
+use rocket::http::{Cookie, CookieJar, Status};
+use rocket::{Build, Rocket};
+use serde_json::{Map, Value};
+use wristband_rocket_session::{Session, SessionOptions, WristbandSession};
+
+#[path = "../../support/payload.rs"]
+mod payload;
+
+/// The private cookie's name (another name than the session's, so the modes never mix).
+const PRIVATE_COOKIE: &str = "private_session";
+/// A fixed secret: every run seals with the same key, so cookies stay valid across restarts.
+const SESSION_SECRET: &str = "bench-server-session-secret-0123456789abcdef";
+/// Rocket's own secret key (for private cookies): 32 bytes, hex.
+const ROCKET_SECRET_KEY: &str = "8f3b1e6a0c4d7f2a9e5b3c1d0f8a6e4b2c9d7f5a3e1b0c8d6f4a2e9b7c5d3f1a";
+
+#[get("/hello")]
+fn hello() -> &'static str {
+    "hello"
+}
+
+/// Writes the Wristband-shaped session the benchmark then presents on every request.
+#[get("/seed")]
+fn seed(session: Session<'_>) -> Result<&'static str, Status> {
+    session.clear();
+    for (key, value) in payload::wristband_session() {
+        session.insert(&key, value).map_err(|_| Status::InternalServerError)?;
+    }
+    Ok("seeded")
+}
+
+/// Read-only use: opens the cookie, writes nothing.
+#[get("/read")]
+fn read(session: Session<'_>) -> Result<String, Status> {
+    if !session.is_authenticated() {
+        return Err(Status::Unauthorized);
+    }
+    Ok(session.user_id().unwrap_or_default())
+}
+
+/// Read + write: opens the cookie, increments a counter, the response re-seals it.
+#[get("/write")]
+fn write(session: Session<'_>) -> Result<String, Status> {
+    if !session.is_authenticated() {
+        return Err(Status::Unauthorized);
+    }
+    let n: u64 = session.get("counter").ok().flatten().unwrap_or(0) + 1;
+    session.insert("counter", n).map_err(|_| Status::InternalServerError)?;
+    Ok(n.to_string())
+}
+
+fn private_cookie(session: &Map<String, Value>) -> Cookie<'static> {
+    let json = serde_json::to_string(session).expect("a Map serializes");
+    Cookie::new(PRIVATE_COOKIE, json)
+}
+
+/// The same payload in a Rocket private cookie.
+#[get("/private/seed")]
+fn private_seed(cookies: &CookieJar<'_>) -> &'static str {
+    cookies.add_private(private_cookie(&payload::wristband_session()));
+    "seeded"
+}
+
+/// What `/write` does, with Rocket's private cookies and serde_json.
+#[get("/private")]
+fn private(cookies: &CookieJar<'_>) -> Result<String, Status> {
+    let cookie = cookies.get_private(PRIVATE_COOKIE).ok_or(Status::Unauthorized)?;
+    let mut session: Map<String, Value> =
+        serde_json::from_str(cookie.value()).map_err(|_| Status::Unauthorized)?;
+    if session.get("isAuthenticated") != Some(&Value::Bool(true)) {
+        return Err(Status::Unauthorized);
+    }
+    let n = session.get("counter").and_then(Value::as_u64).unwrap_or(0) + 1;
+    session.insert("counter".into(), n.into());
+    cookies.add_private(private_cookie(&session));
+    Ok(n.to_string())
+}
+
+fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
+    let figment = rocket::Config::figment()
+        .merge(("address", "127.0.0.1"))
+        .merge(("port", port))
+        .merge(("log_level", "off"))
+        .merge(("cli_colors", false))
+        .merge(("secret_key", ROCKET_SECRET_KEY));
+    let rocket = rocket::custom(figment);
+    match mode {
+        "plain" => Ok(rocket.mount("/", routes![hello, private_seed, private])),
+        "session" => {
+            let options = SessionOptions {
+                secrets: SESSION_SECRET.into(),
+                cookie_name: "session".into(),
+                // Plain HTTP on 127.0.0.1.
+                secure: false,
+                ..SessionOptions::default()
+            };
+            Ok(rocket
+                .attach(WristbandSession::custom(options))
+                .mount("/", routes![hello, seed, read, write]))
+        }
+        other => {
+            Err(format!("unknown mode `{other}`: use plain, session, payload or payload-large"))
+        }
+    }
+}
+
+#[rocket::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args = args.into_iter();
+    let mode = args.next().or_else(|| std::env::var("BENCH_MODE").ok()).unwrap_or_default();
+    if mode == "payload" || mode == "payload-large" {
+        let session = match mode.as_str() {
+            "payload" => payload::wristband_session(),
+            _ => payload::wristband_session_with_custom_fields(),
+        };
+        println!("{}", serde_json::to_string(&session).expect("serializes"));
+        return;
+    }
+    let port = args
+        .next()
+        .or_else(|| std::env::var("BENCH_PORT").ok())
+        .map(|p| p.parse::<u16>().unwrap_or_else(|_| panic!("not a port: {p}")))
+        .unwrap_or(8000);
+    let rocket = server(&mode, port).unwrap_or_else(|e| {
+        eprintln!("bench_server: {e}");
+        std::process::exit(2);
+    });
+    if let Err(e) = rocket.launch().await {
+        eprintln!("bench_server: launch failed: {e}");
+        std::process::exit(1);
+    }
+}

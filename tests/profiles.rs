@@ -1,0 +1,123 @@
+//! The README's profile walk-through, run for real: the `quickstart` example binary (built here
+//! with `cargo build --example quickstart`, as the README does) serves plain cookies under
+//! `ROCKET_PROFILE=debug`
+//! and `Secure` ones under `ROCKET_PROFILE=release` with the secret from
+//! `ROCKET_WRISTBAND_SESSION`; without that secret, `release` refuses to start.
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/quickstart`, next to this test's own `deps/` directory, built
+/// now so that it is never stale.
+fn quickstart() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--example", "quickstart"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build --example quickstart failed");
+    });
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let path = dir.join("examples").join("quickstart");
+    assert!(path.exists(), "{} missing", path.display());
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// Kills the server when the test ends, passing or not.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(profile: &str, session_env: Option<&str>, port: u16) -> Server {
+    let mut command = Command::new(quickstart());
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR")) // the repository's Rocket.toml
+        .env("ROCKET_PROFILE", profile)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env_remove("ROCKET_WRISTBAND_SESSION")
+        .env_remove("ROCKET_SECRET_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(value) = session_env {
+        command.env("ROCKET_WRISTBAND_SESSION", value);
+    }
+    Server(command.spawn().expect("start the quickstart example"))
+}
+
+fn wait_until_serving(server: &mut Server, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(server.0.stdout.as_mut().unwrap(), &mut err).unwrap();
+            panic!("quickstart exited with {status}:\n{err}");
+        }
+        assert!(Instant::now() < deadline, "quickstart did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn session_set_cookie(port: u16) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let response = reqwest::get(format!("http://127.0.0.1:{port}/")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(cookies.len(), 1, "{cookies:?}");
+        cookies[0].clone()
+    })
+}
+
+#[test]
+fn same_binary_plain_cookies_in_debug_secure_ones_in_release() {
+    // debug: no secret anywhere (one is generated), cookies without `Secure`.
+    let port = free_port();
+    let mut server = start("debug", None, port);
+    wait_until_serving(&mut server, port);
+    let cookie = session_set_cookie(port);
+    assert!(cookie.starts_with("session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && !cookie.contains("Secure"), "{cookie}");
+    drop(server);
+
+    // release: the secret from the environment, cookies with `Secure`.
+    let port = free_port();
+    let env = r#"{secrets=["release-secret-from-the-environment-0123456789"]}"#;
+    let mut server = start("release", Some(env), port);
+    wait_until_serving(&mut server, port);
+    let cookie = session_set_cookie(port);
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[test]
+fn release_without_a_secret_refuses_to_start() {
+    let port = free_port();
+    let mut server = start("release", None, port);
+    let status = server.0.wait().expect("the process ends by itself");
+    assert!(!status.success());
+    // Rocket's logger writes to stdout, errors included.
+    let mut log = String::new();
+    std::io::Read::read_to_string(server.0.stdout.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.contains("wristband_session.secrets"), "{log}");
+    assert!(log.contains("profile `release`"), "{log}");
+}
