@@ -78,6 +78,16 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// An opened session.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Unsealed {
+    pub(crate) session: Map<String, Value>,
+    /// Which configured secret opened it (0 is the first).
+    pub(crate) key_index: usize,
+    /// The length of its JSON text.
+    pub(crate) json_len: usize,
+}
+
 struct SealingKey {
     id: [u8; KEY_ID_LEN],
     cipher: Aes256Gcm,
@@ -288,11 +298,32 @@ impl SessionCodec {
         now: OffsetDateTime,
         nonce: [u8; NONCE_LEN],
     ) -> Result<String, SessionError> {
+        self.seal_inner(session, now, nonce, None)
+    }
+
+    /// Seals now, sizing the buffer for `json_len` bytes of JSON when the caller knows it.
+    pub(crate) fn seal_sized(
+        &self,
+        session: &Map<String, Value>,
+        json_len: Option<usize>,
+    ) -> Result<String, SessionError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        self.seal_inner(session, OffsetDateTime::now_utc(), nonce, json_len)
+    }
+
+    fn seal_inner(
+        &self,
+        session: &Map<String, Value>,
+        now: OffsetDateTime,
+        nonce: [u8; NONCE_LEN],
+        json_len: Option<usize>,
+    ) -> Result<String, SessionError> {
         let key = &self.keys[0];
         let issued_at = unix_seconds(now);
         let expires_at = issued_at.saturating_add(self.max_age);
 
-        let mut buf = Vec::with_capacity(OVERHEAD + 256);
+        let mut buf = Vec::with_capacity(OVERHEAD + json_len.unwrap_or(3072));
         buf.push(VERSION);
         buf.extend_from_slice(&key.id);
         buf.extend_from_slice(&nonce);
@@ -364,15 +395,11 @@ impl SessionCodec {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_at(&self, value: &str, now: OffsetDateTime) -> Option<Map<String, Value>> {
-        self.unseal(value, now).ok().map(|(session, _)| session)
+        self.unseal(value, now).ok().map(|unsealed| unsealed.session)
     }
 
     /// Opens `value`, saying why not when it cannot, and which secret (index) opened it.
-    pub(crate) fn unseal(
-        &self,
-        value: &str,
-        now: OffsetDateTime,
-    ) -> Result<(Map<String, Value>, usize), Rejection> {
+    pub(crate) fn unseal(&self, value: &str, now: OffsetDateTime) -> Result<Unsealed, Rejection> {
         if value.len() > self.max_value_len {
             return Err(Rejection::TooLong);
         }
@@ -407,8 +434,10 @@ impl SessionCodec {
         if issued_at > now.saturating_add(MAX_FUTURE_SKEW_SECS) {
             return Err(Rejection::FromTheFuture);
         }
-        let session = serde_json::from_slice(json).map_err(|_| Rejection::NotJsonObject)?;
-        Ok((session, index))
+        // One UTF-8 check of the whole text, then a parse that need not check each string.
+        let text = std::str::from_utf8(json).map_err(|_| Rejection::NotJsonObject)?;
+        let session = serde_json::from_str(text).map_err(|_| Rejection::NotJsonObject)?;
+        Ok(Unsealed { session, key_index: index, json_len: json.len() })
     }
 }
 
@@ -447,7 +476,9 @@ mod tests {
         let value = codec.seal_at(&session, at(1_000)).unwrap();
         let json_len = serde_json::to_vec(&session).unwrap().len();
         assert_eq!(value.len(), SessionCodec::sealed_len(json_len));
-        assert_eq!(codec.unseal(&value, at(1_000)), Ok((session, 0)));
+        let unsealed = codec.unseal(&value, at(1_000)).unwrap();
+        assert_eq!((unsealed.session, unsealed.key_index), (session, 0));
+        assert_eq!(unsealed.json_len, json_len);
     }
 
     #[test]
@@ -478,7 +509,7 @@ mod tests {
         let old = SessionCodec::new(&options(&[C])).unwrap();
         let value = old.seal(&map(json!({"k": 1}))).unwrap();
         let rotated = SessionCodec::new(&options(&[A, B, C])).unwrap();
-        assert_eq!(rotated.unseal(&value, OffsetDateTime::now_utc()).unwrap().1, 2);
+        assert_eq!(rotated.unseal(&value, OffsetDateTime::now_utc()).unwrap().key_index, 2);
         let dropped = SessionCodec::new(&options(&[A, B])).unwrap();
         assert_eq!(dropped.unseal(&value, OffsetDateTime::now_utc()), Err(Rejection::UnknownKey));
     }

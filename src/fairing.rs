@@ -16,7 +16,7 @@ use crate::cookies::SessionConfig;
 use crate::csrf;
 use crate::error::ConfigError;
 use crate::options::SessionOptions;
-use crate::session::keys;
+use crate::session::{has_csrf_token, keys};
 use crate::state::{Inner, Loaded, Pending, SessionState};
 
 /// The name the fairing reports to Rocket (and in `FailedFairings`).
@@ -180,14 +180,19 @@ fn write_session(
     res: &mut Response<'_>,
 ) {
     let csrf_on = config.options.enable_csrf_protection;
-    let data = inner.current();
-    if csrf_on && !data.get(keys::CSRF_TOKEN).is_some_and(Value::is_string) {
-        data.insert(keys::CSRF_TOKEN.to_string(), Value::String(csrf::new_token()));
+    if csrf_on && !has_csrf_token(inner.data()) {
+        inner.insert(keys::CSRF_TOKEN, Value::String(csrf::new_token()));
     }
-    let headers = config.codec.seal(data).ok().and_then(|value| config.session_headers(&value));
+    let data = inner.data();
+    let headers = config
+        .codec
+        .seal_sized(data, inner.known_json_len())
+        .ok()
+        .and_then(|value| config.session_headers(&value));
     let Some(headers) = headers else {
-        // `insert` keeps sessions within the budget; only data that changed its size behind its
-        // back (none today) could get here. Fail loudly rather than write a broken cookie.
+        // `insert` and `from_callback` keep sessions within the budget; only a session sealed
+        // elsewhere with JSON laid out otherwise (its size then only estimated) could get
+        // here. Fail loudly rather than write a cookie the browser would drop.
         log::error!(
             "session cookie `{}` would exceed its size budget; answering 500 and keeping the \
              client's previous cookie",

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::codec::SessionCodec;
+use crate::codec::{SessionCodec, Unsealed};
 use crate::cookies::SessionConfig;
 use crate::error::SessionError;
 use crate::state::{Inner, Pending, SessionState};
@@ -27,6 +27,12 @@ pub(crate) mod keys {
     pub const IDENTITY_PROVIDER_NAME: &str = "identityProviderName";
     pub const TENANT_CUSTOM_DOMAIN: &str = "tenantCustomDomain";
     pub const CSRF_TOKEN: &str = "csrfToken";
+}
+
+/// Whether the session holds a CSRF token (the response phase adds one when it does not and
+/// CSRF protection is on).
+pub(crate) fn has_csrf_token(data: &Map<String, Value>) -> bool {
+    data.get(keys::CSRF_TOKEN).is_some_and(Value::is_string)
 }
 
 /// Bytes a CSRF entry adds to the JSON when the response phase has to create one:
@@ -76,19 +82,6 @@ fn json_error<T: ?Sized>(key: &str) -> SessionError {
     SessionError::Json { key: key.to_string(), type_name: std::any::type_name::<T>() }
 }
 
-/// Counts the bytes of JSON text without writing them anywhere.
-struct Counter(usize);
-
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 impl<'r> Session<'r> {
     /// The guard for `req`, or `None` when the fairing is not attached.
     pub(crate) fn of(req: &'r Request<'_>) -> Option<Self> {
@@ -106,25 +99,26 @@ impl<'r> Session<'r> {
     }
 
     /// Replaces the whole session without reading the presented cookie.
-    pub(crate) fn replace(&self, data: Map<String, Value>) {
-        self.state.lock().replace(data);
+    pub(crate) fn replace(&self, data: Map<String, Value>, json_len: Option<usize>) {
+        self.state.lock().replace(data, json_len);
     }
 
-    /// Opens the presented cookie: `Some(empty)` if there is none, `None` if it was refused.
-    fn load(&self) -> Option<Map<String, Value>> {
+    /// Opens the presented cookie, with its JSON length: `Some(empty)` if there is none,
+    /// `None` if it was refused.
+    fn load(&self) -> Option<(Map<String, Value>, usize)> {
         let Some(value) = self.config.presented_value(self.jar) else {
-            return Some(Map::new());
+            return Some((Map::new(), 2));
         };
         match self.config.codec.unseal(&value, OffsetDateTime::now_utc()) {
-            Ok((data, 0)) => Some(data),
-            Ok((data, index)) => {
+            Ok(Unsealed { session, key_index: 0, json_len }) => Some((session, json_len)),
+            Ok(Unsealed { session, key_index, json_len }) => {
                 log::debug!(
                     "session cookie `{}` opened with secret #{}; the next write re-seals it with \
                      the first",
                     self.config.options.cookie_name,
-                    index + 1
+                    key_index + 1
                 );
-                Some(data)
+                Some((session, json_len))
             }
             Err(reason) => {
                 log::debug!(
@@ -139,17 +133,18 @@ impl<'r> Session<'r> {
     /// Runs `f` on the (loaded) data under the lock.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         let mut inner = self.state.lock();
-        inner.data(|| self.load());
+        inner.load(|| self.load());
         f(&mut inner)
     }
 
-    /// Checks that `data` sealed would fit in the cookie budget.
-    pub(crate) fn check_fits(&self, data: &Map<String, Value>) -> Result<(), SessionError> {
-        let mut counter = Counter(0);
-        serde_json::to_writer(&mut counter, data)
-            .map_err(|_| json_error::<Map<String, Value>>(""))?;
-        let mut json_len = counter.0;
-        if self.config.options.enable_csrf_protection && !data.contains_key(keys::CSRF_TOKEN) {
+    /// Checks that a session of `json_len` bytes of JSON, sealed, would fit in the cookie
+    /// budget; `has_csrf_token`: whether the response phase can skip adding a CSRF token.
+    pub(crate) fn check_fits(
+        &self,
+        mut json_len: usize,
+        has_csrf_token: bool,
+    ) -> Result<(), SessionError> {
+        if self.config.options.enable_csrf_protection && !has_csrf_token {
             json_len += CSRF_ENTRY_LEN;
         }
         self.config
@@ -176,7 +171,7 @@ impl<'r> Session<'r> {
     /// }
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        self.with(|inner| match inner.current().get(key) {
+        self.with(|inner| match inner.data().get(key) {
             None => Ok(None),
             Some(value) => T::deserialize(value).map(Some).map_err(|_| json_error::<T>(key)),
         })
@@ -205,12 +200,12 @@ impl<'r> Session<'r> {
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
         let value = serde_json::to_value(value).map_err(|_| json_error::<T>(key))?;
         self.with(|inner| {
-            let data = inner.current();
-            let previous = data.insert(key.to_string(), value);
-            if let Err(e) = self.check_fits(data) {
+            let previous = inner.insert(key, value);
+            let has_csrf_token = has_csrf_token(inner.data());
+            if let Err(e) = self.check_fits(inner.json_len(), has_csrf_token) {
                 match previous {
-                    Some(previous) => data.insert(key.to_string(), previous),
-                    None => data.remove(key),
+                    Some(previous) => inner.insert(key, previous),
+                    None => inner.remove(key),
                 };
                 return Err(e);
             }
@@ -242,7 +237,7 @@ impl<'r> Session<'r> {
     /// ```
     pub fn remove(&self, key: &str) -> Option<Value> {
         self.with(|inner| {
-            let removed = inner.current().remove(key);
+            let removed = inner.remove(key);
             if removed.is_some() {
                 inner.mark(Pending::Write);
             }
@@ -270,7 +265,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/cart").dispatch().into_string().as_deref(), Some("no cart"));
     /// ```
     pub fn contains_key(&self, key: &str) -> bool {
-        self.with(|inner| inner.current().contains_key(key))
+        self.with(|inner| inner.data().contains_key(key))
     }
 
     /// Whether the session holds no data.
@@ -293,7 +288,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(response.into_string().as_deref(), Some("false"));
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.with(|inner| inner.current().is_empty())
+        self.with(|inner| inner.data().is_empty())
     }
 
     /// The session's keys, sorted.
@@ -315,7 +310,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(response.into_string().as_deref(), Some("cart,theme"));
     /// ```
     pub fn keys(&self) -> Vec<String> {
-        self.with(|inner| inner.current().keys().cloned().collect())
+        self.with(|inner| inner.data().keys().cloned().collect())
     }
 
     /// Empties the session and writes it back empty (the cookie stays, with a fresh expiry).
@@ -341,7 +336,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(written, Some(Map::new()));
     /// ```
     pub fn clear(&self) {
-        self.replace(Map::new());
+        self.replace(Map::new(), Some(2));
     }
 
     /// Ends the session: the response removes the session cookie(s) and the CSRF cookie.
@@ -394,7 +389,7 @@ impl<'r> Session<'r> {
     }
 
     fn string(&self, key: &str) -> Option<String> {
-        self.with(|inner| inner.current().get(key).and_then(Value::as_str).map(str::to_string))
+        self.with(|inner| inner.data().get(key).and_then(Value::as_str).map(str::to_string))
     }
 
     /// Whether a Wristband login marked the session authenticated (`isAuthenticated`).
@@ -419,7 +414,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(response.into_string().as_deref(), Some("anonymous"));
     /// ```
     pub fn is_authenticated(&self) -> bool {
-        self.with(|inner| inner.current().get(keys::IS_AUTHENTICATED) == Some(&Value::Bool(true)))
+        self.with(|inner| inner.data().get(keys::IS_AUTHENTICATED) == Some(&Value::Bool(true)))
     }
 
     /// The Wristband user id (`userId`). [`AuthenticatedSession::user_id()`] returns it
@@ -645,7 +640,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/expiry").dispatch().status(), Status::NotFound);
     /// ```
     pub fn expires_at(&self) -> Option<i64> {
-        self.with(|inner| inner.current().get(keys::EXPIRES_AT).and_then(Value::as_i64))
+        self.with(|inner| inner.data().get(keys::EXPIRES_AT).and_then(Value::as_i64))
     }
 }
 

@@ -38,8 +38,41 @@ pub(crate) struct SessionState(Mutex<Inner>);
 #[derive(Debug, Default)]
 pub(crate) struct Inner {
     data: Map<String, Value>,
+    /// The length of `data`'s compact JSON text, kept up to date by `insert` and `remove` so
+    /// that the size check of an insert does not serialize the whole session again. `None`:
+    /// not known (counted on demand). Loaded sessions start from the length of their sealed
+    /// JSON, which is exact for everything this crate seals (serde_json's compact output); for
+    /// JSON sealed elsewhere in another layout it is only an estimate, and the response phase
+    /// still refuses to write a cookie over the budget (a 500, the old cookie kept).
+    json_len: Option<usize>,
     loaded: Loaded,
     pending: Pending,
+}
+
+/// Counts the bytes of JSON text without writing them anywhere.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of `value`'s compact JSON text.
+pub(crate) fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    let mut counter = Counter(0);
+    // Neither a `Value` nor a `str` can fail to serialize, and writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+/// The length of `"key":value` in a JSON object.
+fn entry_len(key: &str, value: &Value) -> usize {
+    json_len(key) + 1 + json_len(value)
 }
 
 impl SessionState {
@@ -51,31 +84,60 @@ impl SessionState {
 }
 
 impl Inner {
-    /// The data, loading it first with `load` if this request has not read it yet.
-    /// `load` returns the opened session, or `None` if a presented cookie was refused.
-    pub(crate) fn data(
-        &mut self,
-        load: impl FnOnce() -> Option<Map<String, Value>>,
-    ) -> &mut Map<String, Value> {
+    /// Loads the data with `load` if this request has not read it yet. `load` returns the
+    /// opened session with the length of its JSON text, or `None` if a presented cookie was
+    /// refused.
+    pub(crate) fn load(&mut self, load: impl FnOnce() -> Option<(Map<String, Value>, usize)>) {
         if self.loaded == Loaded::No {
             match load() {
-                Some(data) => {
+                Some((data, json_len)) => {
                     self.data = data;
+                    self.json_len = Some(json_len);
                     self.loaded = Loaded::Valid;
                 }
                 None => self.loaded = Loaded::Invalid,
             }
         }
-        &mut self.data
     }
 
-    /// Replaces the data without reading the presented cookie (for `clear` and logins).
-    pub(crate) fn replace(&mut self, data: Map<String, Value>) {
+    /// Replaces the data without reading the presented cookie (for `clear` and logins), with
+    /// the length of its JSON text if known.
+    pub(crate) fn replace(&mut self, data: Map<String, Value>, json_len: Option<usize>) {
         self.data = data;
+        self.json_len = json_len;
         if self.loaded == Loaded::No {
             self.loaded = Loaded::Valid;
         }
         self.mark(Pending::Write);
+    }
+
+    /// Stores `value` under `key`, returning the previous value; keeps the JSON length.
+    pub(crate) fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
+        let added = entry_len(key, &value);
+        let previous = self.data.insert(key.to_string(), value);
+        if let Some(len) = self.json_len.as_mut() {
+            *len = match &previous {
+                Some(old) => len.saturating_sub(entry_len(key, old)) + added,
+                // `{}` has no comma; each further entry brings one.
+                None => *len + added + usize::from(self.data.len() > 1),
+            };
+        }
+        previous
+    }
+
+    /// Removes `key`, returning its value; keeps the JSON length.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
+        let removed = self.data.remove(key);
+        if let (Some(len), Some(old)) = (self.json_len.as_mut(), &removed) {
+            *len = len.saturating_sub(entry_len(key, old) + usize::from(!self.data.is_empty()));
+        }
+        removed
+    }
+
+    /// The length of the data's compact JSON text (counted once if not known).
+    pub(crate) fn json_len(&mut self) -> usize {
+        let data = &self.data;
+        *self.json_len.get_or_insert_with(|| json_len(data))
     }
 
     /// The one place that decides what the response writes. `Destroy` followed by a write
@@ -88,6 +150,7 @@ impl Inner {
     /// Destroys the session: no data, removal cookies in the response.
     pub(crate) fn destroy(&mut self) {
         self.data.clear();
+        self.json_len = None;
         if self.loaded == Loaded::No {
             self.loaded = Loaded::Valid;
         }
@@ -102,9 +165,14 @@ impl Inner {
         self.loaded
     }
 
-    /// The data as it is, without loading (for the response phase).
-    pub(crate) fn current(&mut self) -> &mut Map<String, Value> {
-        &mut self.data
+    /// The data as it is (loaded or not).
+    pub(crate) fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+
+    /// The length of the data's JSON text if known without counting.
+    pub(crate) fn known_json_len(&self) -> Option<usize> {
+        self.json_len
     }
 }
 
@@ -119,11 +187,11 @@ mod tests {
         let mut inner = state.lock();
         assert_eq!(inner.loaded(), Loaded::No);
         let mut calls = 0;
-        inner.data(|| {
+        inner.load(|| {
             calls += 1;
-            Some(json!({"a": 1}).as_object().unwrap().clone())
+            Some((json!({"a": 1}).as_object().unwrap().clone(), 7))
         });
-        inner.data(|| {
+        inner.load(|| {
             calls += 1;
             None
         });
@@ -136,7 +204,8 @@ mod tests {
     fn refused_cookie_is_remembered_and_data_is_empty() {
         let state = SessionState::default();
         let mut inner = state.lock();
-        assert!(inner.data(|| None).is_empty());
+        inner.load(|| None);
+        assert!(inner.data().is_empty());
         assert_eq!(inner.loaded(), Loaded::Invalid);
     }
 
@@ -144,12 +213,45 @@ mod tests {
     fn destroy_then_write_starts_afresh() {
         let state = SessionState::default();
         let mut inner = state.lock();
-        inner.data(|| Some(json!({"old": 1}).as_object().unwrap().clone()));
+        inner.load(|| Some((json!({"old": 1}).as_object().unwrap().clone(), 9)));
         inner.destroy();
         assert_eq!(inner.pending(), Pending::Destroy);
-        assert!(inner.current().is_empty());
-        inner.replace(json!({"new": 2}).as_object().unwrap().clone());
+        assert!(inner.data().is_empty());
+        inner.replace(json!({"new": 2}).as_object().unwrap().clone(), None);
         assert_eq!(inner.pending(), Pending::Write);
-        assert!(!inner.current().contains_key("old"));
+        assert!(!inner.data().contains_key("old"));
+    }
+
+    #[test]
+    fn tracked_json_length_matches_serde_json_after_every_change() {
+        let state = SessionState::default();
+        let mut inner = state.lock();
+        inner.load(|| Some((Map::new(), 2)));
+        let values = [
+            json!(1),
+            json!("a \"quoted\" \u{e9}\u{1F389} string\n"),
+            json!({"nested": [1, 2.5, null, true], "k": {}}),
+            json!([]),
+            json!(null),
+            json!(-12345678901_i64),
+        ];
+        let keys = ["a", "b", "ключ", "with \"quote\"", "a"];
+        let exact = |inner: &mut Inner| {
+            let real = serde_json::to_vec(inner.data()).unwrap().len();
+            assert_eq!(inner.json_len(), real, "{:?}", inner.data());
+        };
+        for (i, value) in values.iter().cycle().take(30).enumerate() {
+            inner.insert(keys[i % keys.len()], value.clone());
+            exact(&mut inner);
+            if i % 4 == 3 {
+                inner.remove(keys[(i + 2) % keys.len()]);
+                exact(&mut inner);
+            }
+        }
+        for key in keys {
+            inner.remove(key);
+            exact(&mut inner);
+        }
+        assert_eq!(inner.json_len(), 2);
     }
 }

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 
 use crate::csrf;
 use crate::error::SessionError;
-use crate::session::{keys, Session};
+use crate::session::{has_csrf_token, keys, Session};
+use crate::state::json_len;
 
 /// The session keys Wristband's fields own; custom fields may not use them.
 pub(crate) const RESERVED_KEYS: &[&str] = &[
@@ -365,8 +366,9 @@ impl Session<'_> {
         custom: Option<Map<String, Value>>,
     ) -> Result<(), SessionError> {
         let session = login_map(data, custom, self.config().options.enable_csrf_protection)?;
-        self.check_fits(&session)?;
-        self.replace(session);
+        let json_len = json_len(&session);
+        self.check_fits(json_len, has_csrf_token(&session))?;
+        self.replace(session, Some(json_len));
         Ok(())
     }
 
