@@ -2,64 +2,23 @@
 //! store: redirect to the login page, fake login, CSRF-checked API calls, the token endpoint,
 //! logout, and the 401 after it.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA, SET_COOKIE};
 use reqwest::{StatusCode, Url};
-use rocket::fairing::AdHoc;
-use rocket::tokio::sync::oneshot;
 use serde_json::{json, Value};
+
+#[path = "support/server.rs"]
+mod server;
+
+use server::Server;
 
 /// The example itself; its `#[launch]` also generates a `main` that nothing here calls.
 #[allow(dead_code)]
 #[path = "../examples/auth_flow.rs"]
 mod auth_flow;
-
-async fn launch() -> (
-    String,
-    rocket::Shutdown,
-    rocket::tokio::task::JoinHandle<Result<rocket::Rocket<rocket::Ignite>, rocket::Error>>,
-) {
-    let shutdown =
-        rocket::config::Shutdown { ctrlc: false, grace: 1, mercy: 1, ..Default::default() };
-    // The example as it is, with the repository's Rocket.toml (`debug`: plain HTTP, no
-    // `Secure`), served on a port the OS picks.
-    let app = auth_flow::app();
-    let figment = app
-        .figment()
-        .clone()
-        .merge(("address", Ipv4Addr::LOCALHOST))
-        .merge(("port", 0))
-        .merge(("log_level", rocket::config::LogLevel::Off))
-        .merge(("shutdown", shutdown));
-    let (tx, rx) = oneshot::channel::<u16>();
-    let tx = std::sync::Mutex::new(Some(tx));
-    let rocket = app.configure(figment).attach(AdHoc::on_liftoff("report port", move |rocket| {
-        Box::pin(async move {
-            if let Some(tx) = tx.lock().unwrap().take() {
-                let _ = tx.send(rocket.config().port);
-            }
-        })
-    }));
-    let ignited = rocket.ignite().await.expect("rocket ignites");
-    let handle = ignited.shutdown();
-    let task = rocket::tokio::spawn(ignited.launch());
-    let port = rocket::tokio::time::timeout(Duration::from_secs(5), rx)
-        .await
-        .expect("liftoff within 5 s")
-        .expect("liftoff reports the port");
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut tries = 0;
-    while rocket::tokio::net::TcpStream::connect(addr).await.is_err() {
-        tries += 1;
-        assert!(tries < 100, "server never accepted a connection");
-        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (format!("http://{addr}"), handle, task)
-}
 
 /// The names of the cookies the store would send to `url`.
 fn stored_names(jar: &Jar, url: &Url) -> Vec<String> {
@@ -191,15 +150,12 @@ async fn walk(base: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_flow_over_tcp() {
-    let (base, shutdown, task) = launch().await;
+    // The example as it is, with the repository's Rocket.toml (`debug`: plain HTTP, no
+    // `Secure`).
+    let server = Server::start(auth_flow::app()).await;
     // The whole walk is bounded so that a hang fails instead of stalling the suite.
-    rocket::tokio::time::timeout(Duration::from_secs(15), walk(&base))
+    rocket::tokio::time::timeout(Duration::from_secs(15), walk(&server.base))
         .await
         .expect("the walk finishes within 15 s");
-    shutdown.notify();
-    rocket::tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("server stops within 5 s")
-        .expect("server task did not panic")
-        .expect("server ended without error");
+    server.stop().await;
 }

@@ -8,13 +8,17 @@
 #[macro_use]
 extern crate rocket;
 
+#[path = "support/server.rs"]
+mod server;
+
+use server::Server;
+
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hkdf::Hkdf;
 use rand::{Rng, RngCore};
-use rocket::fairing::AdHoc;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use rocket::{Build, Rocket};
@@ -406,21 +410,6 @@ async fn broken_chunk_sets() {
 // Raw `Cookie` headers over TCP (the local client does not parse a `Cookie` header)
 // ---------------------------------------------------------------------------------------------
 
-/// Launches `rocket` on an ephemeral port of 127.0.0.1: its base URL and shutdown handle.
-async fn serve(rocket: Rocket<Build>) -> (String, rocket::Shutdown) {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let rocket = rocket
-        .configure(rocket::Config::figment().merge(("port", 0)).merge(("log_level", "off")))
-        .attach(AdHoc::on_liftoff("report port", move |rocket| {
-            Box::pin(async move {
-                let _ = tx.send((rocket.config().port, rocket.shutdown()));
-            })
-        }));
-    tokio::spawn(rocket.launch());
-    let (port, shutdown) = rx.await.expect("the server lifts off");
-    (format!("http://127.0.0.1:{port}"), shutdown)
-}
-
 /// GET `/read` with `cookie_header` as the raw `Cookie` header.
 async fn read_over_tcp(
     http: &reqwest::Client,
@@ -445,7 +434,8 @@ async fn read_over_tcp(
 
 #[rocket::async_test]
 async fn raw_cookie_headers_over_tcp() {
-    let (base, shutdown) = serve(app(options())).await;
+    let server = Server::start(app(options())).await;
+    let base = server.base.clone();
     let http = reqwest::Client::new();
     let valid = codec(&options()).seal(&small_session()).unwrap();
     let others: Vec<String> = (0..99).map(|i| format!("c{i}=value-{i}")).collect();
@@ -487,5 +477,5 @@ async fn raw_cookie_headers_over_tcp() {
         let (status, body, set_cookies) = read_over_tcp(&http, &base, header).await;
         check(status, &body, &set_cookies, false, header);
     }
-    shutdown.notify();
+    server.stop().await;
 }

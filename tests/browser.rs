@@ -7,6 +7,11 @@
 //! Ignored by default; `.ci/browser.sh` installs chromium + chromium-driver and runs it with
 //! `cargo test --test browser -- --ignored --nocapture`. When run, a missing browser FAILS.
 
+#[path = "support/server.rs"]
+mod server;
+
+use server::Server;
+
 /// The example itself; its `#[launch]` also generates a `main` that nothing here calls.
 #[allow(dead_code)]
 #[path = "../examples/auth_flow.rs"]
@@ -19,18 +24,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rocket::fairing::AdHoc;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use webdriver::WebDriver;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long any one step may take (each polls every 50 ms, so a passing step is quick).
 const STEP: Duration = Duration::from_secs(10);
-
-type ServerTask = JoinHandle<Result<rocket::Rocket<rocket::Ignite>, rocket::Error>>;
 
 /// Stops everything the test started, on success and on failure (it runs during unwinding):
 /// the WebDriver session (so Chromium quits), chromedriver, the server, the browser profile.
@@ -69,38 +69,6 @@ fn target_dir() -> PathBuf {
 fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a probe port");
     listener.local_addr().expect("probe address").port()
-}
-
-/// Serves the example's app on 127.0.0.1 at a port the OS picks (read back at liftoff).
-async fn launch_app() -> (String, rocket::Shutdown, ServerTask) {
-    let shutdown =
-        rocket::config::Shutdown { ctrlc: false, grace: 1, mercy: 1, ..Default::default() };
-    // Over the example's own figment (Rocket.toml: `debug` has `secure = false`).
-    let app = auth_flow::app();
-    let figment = app
-        .figment()
-        .clone()
-        .merge(("address", Ipv4Addr::LOCALHOST))
-        .merge(("port", 0))
-        .merge(("log_level", rocket::config::LogLevel::Critical))
-        .merge(("shutdown", shutdown));
-    let (tx, rx) = oneshot::channel::<u16>();
-    let tx = std::sync::Mutex::new(Some(tx));
-    let rocket = app.configure(figment).attach(AdHoc::on_liftoff("report port", move |rocket| {
-        Box::pin(async move {
-            if let Some(tx) = tx.lock().unwrap().take() {
-                let _ = tx.send(rocket.config().port);
-            }
-        })
-    }));
-    let ignited = rocket.ignite().await.expect("the app ignites");
-    let handle = ignited.shutdown();
-    let task = tokio::spawn(ignited.launch());
-    let port = tokio::time::timeout(STEP, rx)
-        .await
-        .expect("liftoff in time")
-        .expect("liftoff reports the port");
-    (format!("http://127.0.0.1:{port}"), handle, task)
 }
 
 /// Starts chromedriver on a free port and waits until `/status` says it is ready.
@@ -173,8 +141,10 @@ async fn login_notes_csrf_reload_logout_in_headless_chromium() {
     };
 
     // The app on a real TCP port, chromedriver beside it, then a headless Chromium session.
-    let (base, shutdown, server) = launch_app().await;
-    cleanup.server = Some(shutdown.clone());
+    // The example over its own figment (Rocket.toml: `debug` has `secure = false`).
+    let server = Server::start(auth_flow::app()).await;
+    let base = server.base.clone();
+    cleanup.server = Some(server.shutdown_handle());
     lap(&format!("app listening on {base}"));
     let driver_port = start_chromedriver(&mut cleanup, &out.join("chromedriver.log")).await;
     lap(&format!("chromedriver ready on port {driver_port}"));
@@ -294,9 +264,7 @@ async fn login_notes_csrf_reload_logout_in_headless_chromium() {
     // Orderly shutdown; `cleanup` then stops chromedriver and removes the profile.
     driver.delete().await.expect("the session ends");
     cleanup.session = None;
-    shutdown.notify();
-    let stopped = tokio::time::timeout(STEP, server).await.expect("the server stops in time");
-    stopped.expect("server task").expect("server ran cleanly");
+    server.stop().await;
     cleanup.server = None;
     drop(cleanup);
     lap("browser, chromedriver and server stopped");

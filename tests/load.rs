@@ -12,17 +12,17 @@
 #[macro_use]
 extern crate rocket;
 
-use std::net::{Ipv4Addr, SocketAddr};
+#[path = "support/server.rs"]
+mod server;
+
+use server::Server;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
-use rocket::fairing::AdHoc;
-use rocket::tokio::sync::oneshot;
-use rocket::tokio::task::JoinHandle;
-use rocket::{Ignite, Rocket, Shutdown};
 use wristband_rocket_session::{Session, SessionOptions, WristbandSession};
 
 const SECRET: &str = "load-test-secret-0123456789-abcdefghijklmno";
@@ -49,62 +49,12 @@ fn panics(session: Session<'_>) -> &'static str {
     panic!("this handler panics on purpose (tests/load.rs)");
 }
 
-/// A running server and what it takes to stop it.
-struct Server {
-    base: String,
-    shutdown: Shutdown,
-    task: JoinHandle<Result<Rocket<Ignite>, rocket::Error>>,
-}
-
-impl Server {
-    /// Launches on 127.0.0.1, port 0, and waits for the port Rocket bound (from liftoff).
-    async fn launch(options: SessionOptions) -> Server {
-        let shutdown =
-            rocket::config::Shutdown { ctrlc: false, grace: 1, mercy: 1, ..Default::default() };
-        let figment = rocket::Config::figment()
-            .merge(("address", Ipv4Addr::LOCALHOST))
-            .merge(("port", 0))
-            .merge(("log_level", rocket::config::LogLevel::Off))
-            .merge(("shutdown", shutdown));
-        let (tx, rx) = oneshot::channel::<u16>();
-        let tx = Mutex::new(Some(tx));
-        let rocket = rocket::custom(figment)
-            .attach(WristbandSession::custom(options))
-            .attach(AdHoc::on_liftoff("report the bound port", move |rocket| {
-                Box::pin(async move {
-                    if let Some(tx) = tx.lock().unwrap().take() {
-                        let _ = tx.send(rocket.config().port);
-                    }
-                })
-            }))
-            .mount("/", routes![incr, count, panics]);
-        let ignited = rocket.ignite().await.expect("rocket ignites");
-        let shutdown = ignited.shutdown();
-        let task = rocket::tokio::spawn(ignited.launch());
-        let port = rocket::tokio::time::timeout(Duration::from_secs(10), rx)
-            .await
-            .expect("liftoff within 10 s")
-            .expect("liftoff reports the port");
-        assert_ne!(port, 0, "the real port, not the configured 0");
-        Server {
-            base: format!("http://{}", SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
-            shutdown,
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Stops the server and checks that it ended cleanly.
-    async fn stop(self) {
-        self.shutdown.notify();
-        let ended = rocket::tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("server stops within 10 s");
-        ended.expect("server task did not panic").expect("server ended without error");
-    }
+/// Serves the test routes with `options` over real TCP.
+async fn launch(options: SessionOptions) -> Server {
+    let rocket = rocket::build()
+        .attach(WristbandSession::custom(options))
+        .mount("/", routes![incr, count, panics]);
+    Server::start(rocket).await
 }
 
 fn options() -> SessionOptions {
@@ -139,7 +89,7 @@ fn memory_kb() -> (u64, u64) {
 async fn two_hundred_clients_for_a_minute() {
     const CLIENTS: u64 = 200;
     let secs: u64 = std::env::var("WRISTBAND_LOAD_SECS").map_or(60, |s| s.parse().unwrap());
-    let server = Server::launch(options()).await;
+    let server = launch(options()).await;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs);
     let requests = Arc::new(AtomicU64::new(0));
@@ -227,7 +177,7 @@ async fn two_hundred_clients_for_a_minute() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_writes_nothing_and_the_server_goes_on() {
-    let server = Server::launch(options()).await;
+    let server = launch(options()).await;
     let client = cookie_client();
 
     // A session with count = 1.
@@ -298,7 +248,7 @@ fn cookie_header(value: String) -> HeaderMap {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_cookies_and_a_16_kb_cookie_header_get_a_clean_answer() {
-    let server = Server::launch(options()).await;
+    let server = launch(options()).await;
     let pair = session_pair(&server, 3).await;
 
     // 100 cookies in one header, the session among them: it still opens, nothing is written.

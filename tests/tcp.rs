@@ -7,15 +7,14 @@
 #[macro_use]
 extern crate rocket;
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
+#[path = "support/server.rs"]
+mod server;
+
+use server::Server;
 
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
-use rocket::fairing::AdHoc;
 use rocket::http::CookieJar;
-use rocket::tokio::sync::oneshot;
-use rocket::Shutdown;
 use wristband_rocket_session::{Session, SessionOptions, WristbandSession};
 
 const SECRET: &str = "tcp-test-secret-0123456789-abcdefghijklmnop";
@@ -41,68 +40,12 @@ fn destroy(session: Session<'_>) -> &'static str {
     "bye"
 }
 
-/// A running server: its base URL, and what it takes to stop it.
-struct Server {
-    base: String,
-    shutdown: Shutdown,
-    task: rocket::tokio::task::JoinHandle<Result<rocket::Rocket<rocket::Ignite>, rocket::Error>>,
-}
-
-impl Server {
-    /// Launches a server with `options` on a port the OS picks, and waits until it listens.
-    async fn launch(options: SessionOptions) -> Server {
-        let shutdown_config =
-            rocket::config::Shutdown { ctrlc: false, grace: 1, mercy: 1, ..Default::default() };
-        let figment = rocket::Config::figment()
-            .merge(("address", Ipv4Addr::LOCALHOST))
-            .merge(("port", 0))
-            .merge(("log_level", rocket::config::LogLevel::Off))
-            .merge(("shutdown", shutdown_config));
-        // Rocket writes the port it bound into its config before liftoff.
-        let (tx, rx) = oneshot::channel::<u16>();
-        let tx = std::sync::Mutex::new(Some(tx));
-        let rocket = rocket::custom(figment)
-            .attach(WristbandSession::custom(options))
-            .attach(AdHoc::on_liftoff("report port", move |rocket| {
-                Box::pin(async move {
-                    if let Some(tx) = tx.lock().unwrap().take() {
-                        let _ = tx.send(rocket.config().port);
-                    }
-                })
-            }))
-            .mount("/", routes![incr, count, destroy]);
-        let ignited = rocket.ignite().await.expect("rocket ignites");
-        let shutdown = ignited.shutdown();
-        let task = rocket::tokio::spawn(ignited.launch());
-        let port = rocket::tokio::time::timeout(Duration::from_secs(10), rx)
-            .await
-            .expect("liftoff within 10 s")
-            .expect("liftoff reports the port");
-        assert_ne!(port, 0, "Rocket reports the port it bound");
-
-        // Wait until the listener accepts connections.
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let mut tries = 0;
-        while rocket::tokio::net::TcpStream::connect(addr).await.is_err() {
-            tries += 1;
-            assert!(tries < 100, "server never accepted a connection");
-            rocket::tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Server { base: format!("http://{addr}"), shutdown, task }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Stops the server through its `Shutdown` handle and checks that it ended cleanly.
-    async fn stop(self) {
-        self.shutdown.notify();
-        let ended = rocket::tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("server stops within 10 s");
-        ended.expect("server task did not panic").expect("server ended without error");
-    }
+/// Serves the test routes with `options` over real TCP.
+async fn launch(options: SessionOptions) -> Server {
+    let rocket = rocket::build()
+        .attach(WristbandSession::custom(options))
+        .mount("/", routes![incr, count, destroy]);
+    Server::start(rocket).await
 }
 
 fn options(secure: bool) -> SessionOptions {
@@ -129,7 +72,7 @@ fn attributes(set_cookie: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_clients_keep_their_own_counts() {
-    let server = Server::launch(options(false)).await;
+    let server = launch(options(false)).await;
 
     // 50 clients, each with its own cookie store, each doing 20 writes in a row.
     let mut tasks = Vec::new();
@@ -178,7 +121,7 @@ async fn fifty_concurrent_clients_keep_their_own_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_cookie_attributes_over_tcp() {
     // secure = false: no `Secure`.
-    let server = Server::launch(SessionOptions { max_age: 1234, ..options(false) }).await;
+    let server = launch(SessionOptions { max_age: 1234, ..options(false) }).await;
     let client = plain_client();
 
     let resp = client.post(server.url("/incr")).send().await.unwrap();
@@ -204,7 +147,7 @@ async fn set_cookie_attributes_over_tcp() {
     server.stop().await;
 
     // secure = true: `Secure` is there.
-    let server = Server::launch(options(true)).await;
+    let server = launch(options(true)).await;
     let resp = client.post(server.url("/incr")).send().await.unwrap();
     let headers = set_cookies(&resp);
     assert_eq!(headers.len(), 1, "{headers:?}");
@@ -216,7 +159,7 @@ async fn set_cookie_attributes_over_tcp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_makes_a_real_cookie_store_drop_the_cookie() {
-    let server = Server::launch(options(false)).await;
+    let server = launch(options(false)).await;
     let client = cookie_client();
 
     // Two writes: the store keeps and sends the cookie.
@@ -246,7 +189,7 @@ async fn destroy_makes_a_real_cookie_store_drop_the_cookie() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_cookie_headers_get_a_clean_answer() {
-    let server = Server::launch(options(false)).await;
+    let server = launch(options(false)).await;
     let client = plain_client();
     let clean = |status: StatusCode| status == StatusCode::OK || status.is_client_error();
 
