@@ -61,10 +61,10 @@ for spec in seal_open/codec/1.1KB seal_open/private_jar/1.1KB open/codec/2.7KB o
     echo
     echo "== $spec: top functions by own instructions ($((2 * N)) iterations + setup)"
     callgrind_annotate --inclusive=no "$file" 2>/dev/null |
-        grep -E '^ *[0-9,]+ \( *[0-9.]+%\)  ' | grep -v 'PROGRAM TOTALS' | head -n 16 |
+        grep -E '^ *[0-9,]+ \( *[0-9.]+%\)  ' | grep -v 'PROGRAM TOTALS' | sed -n 1,16p |
         sed -E 's/ \[[^]]*\]$//; s/\?\?\?://; s/\.\/[^:]*://'
     echo "-- $spec: inclusive, main parts"
     callgrind_annotate --inclusive=yes "$file" 2>/dev/null |
         grep -E 'codec::SessionCodec::(seal_with_nonce_at|unseal)|Engine::(en|de)code::inner|(en|de)crypt_in_place_detached|serde_json::de::from_trait|SerializeMap::serialize_entry|PrivateJar.*(add|get)|private::PrivateJar|CookieJar' |
-        head -n 12 | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://'
+        sed -n 1,12p | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://'
 done

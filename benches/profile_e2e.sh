@@ -101,4 +101,4 @@ echo
 echo "== /write: top functions by own instructions"
 callgrind_annotate --inclusive=no --threshold=100 "$file" 2>/dev/null |
     grep -E '^ *[0-9,]+ \( *[0-9.]+%\)  ' | grep -vE 'PROGRAM TOTALS|^ *[0-9,]+ \((100.0|99.9.)%\)' |
-    head -n 20 | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://; s/\.\/[^:]*://' | cut -c1-160
+    sed -n 1,20p | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://; s/\.\/[^:]*://' | cut -c1-160
