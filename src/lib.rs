@@ -181,6 +181,8 @@ mod session;
 mod state;
 pub mod testing;
 mod wristband;
+#[cfg(feature = "auth")]
+mod wristband_auth;
 
 pub use auth::{catchers, AuthenticatedSession};
 pub use codec::SessionCodec;
@@ -189,3 +191,7 @@ pub use fairing::WristbandSession;
 pub use options::{SameSiteOption, Secrets, SessionOptions};
 pub use session::Session;
 pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole};
+#[cfg(feature = "auth")]
+pub use wristband_auth::{
+    AuthOptions, RedirectReason, WristbandAuth, WristbandError, WristbandScheme,
+};

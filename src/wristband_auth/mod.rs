@@ -1,0 +1,24 @@
+//! Signing users in with Wristband (cargo feature `auth`): the `wristband_auth` options, the
+//! HTTP client and its retries, SDK auto-configuration, the login-state cookie, tenant
+//! resolution, login / callback / logout, and a fake Wristband for tests.
+//!
+//! This layer depends on the session layer (codec, [`Session`](crate::Session), options); the
+//! session layer never imports it.
+
+mod callback;
+mod client;
+mod config;
+mod error;
+mod fairing;
+pub(crate) mod fake;
+mod guard;
+mod login;
+mod login_state;
+mod logout;
+mod options;
+mod routes;
+mod tenant;
+
+pub use error::{RedirectReason, WristbandError};
+pub use fairing::WristbandAuth;
+pub use options::{AuthOptions, WristbandScheme};
