@@ -7,12 +7,56 @@
 //!   auth, form body, via `oauth2`. 5xx and network errors retried (3 tries, 100 ms apart),
 //!   never a 4xx. `invalid_grant` → `Err(WristbandError::InvalidGrant { .. })`.
 //! - `HttpClient::refresh(refresh_token).await -> Result<TokenSet, WristbandError>`: same
-//!   policy, refresh_token grant.
+//!   policy, refresh_token grant. `HttpClient::refresh_classified(refresh_token)` gives the
+//!   same call with a [`TokenFailure`] that says whether Wristband *refused* the refresh token
+//!   (any 4xx, `invalid_grant` included: the session should be destroyed) or could not be
+//!   reached / answered 5xx (keep the session, answer 401 for now).
 //! - `HttpClient::userinfo(access_token).await -> Result<serde_json::Map<String, Value>,
 //!   WristbandError>`: `GET /api/v1/oauth2/userinfo` with a Bearer token.
 //! - `HttpClient::revoke(refresh_token).await -> Result<(), WristbandError>`: RFC 7009.
 //! - `HttpClient::sdk_configuration().await -> Result<serde_json::Value, WristbandError>`.
 //! - `HttpClient::get_json(url).await` for the JWKS (later issue).
+//!
+//! Retry policy (Wristband's SDK has its own; `oauth2` has none):
+//!
+//! | call | tries (100 ms apart) | retried on | never retried |
+//! | --- | --- | --- | --- |
+//! | token (code, refresh) | 3 | 5xx, network errors, timeouts | any 4xx; a 200 whose body is not a usable token answer (the grant may be spent) |
+//! | userinfo, sdk-configuration, `get_json` | 3 | 5xx, 408, 429, network errors, timeouts | other 4xx (404 = wrong `client_id` or vanity domain: retrying cannot help) |
+//! | revoke | 1 | — | everything (a failed revocation is logged by the caller, never fatal) |
+//!
+//! No error message carries a token, a secret or a response body: only the endpoint's name,
+//! the HTTP status and, for token errors, the OAuth2 error code (and `error_description` in
+//! `InvalidGrant`, for logs).
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::WristbandError;
+use super::options::AuthOptions;
+
+/// How many times a retried call is tried in all.
+pub(crate) const MAX_TRIES: u32 = 3;
+/// The pause between two tries.
+pub(crate) const RETRY_DELAY: Duration = Duration::from_millis(100);
+/// How long connecting to Wristband may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a whole request to Wristband may take.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Tokens from a token endpoint answer.
 #[derive(Clone)]
@@ -33,5 +77,493 @@ impl std::fmt::Debug for TokenSet {
     }
 }
 
+/// A failed token call, with whether Wristband refused the grant.
+#[derive(Debug)]
+pub(crate) struct TokenFailure {
+    /// `true`: Wristband answered 4xx (`invalid_grant` or another refusal): the grant is no
+    /// good and retrying cannot help. `false`: network error, timeout, 5xx after every try, or
+    /// an unreadable success answer.
+    pub(crate) refused: bool,
+    /// The error (`InvalidGrant` for `invalid_grant`, `Unexpected` otherwise).
+    pub(crate) error: WristbandError,
+}
+
+impl From<TokenFailure> for WristbandError {
+    fn from(failure: TokenFailure) -> Self {
+        failure.error
+    }
+}
+
+/// `id_token` beside the standard token fields.
+#[derive(Clone, Default, Deserialize, Serialize)]
+struct IdTokenField {
+    #[serde(default)]
+    id_token: Option<String>,
+}
+
+impl std::fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdTokenField([redacted])")
+    }
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+type TokenAnswer = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// Why one HTTP exchange handed to `oauth2` did not give it a response to parse.
+#[derive(Debug)]
+enum CallError {
+    /// Connecting, sending or reading failed (or timed out).
+    Network(&'static str),
+    /// Wristband answered with a status that is neither 200 nor 4xx (5xx, 3xx, …).
+    Status(StatusCode),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Network(what) => f.write_str(what),
+            CallError::Status(status) => write!(f, "HTTP {}", status.as_u16()),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// What went wrong with a request, without the URL's query, the body or any header.
+fn network_error(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_decode() || e.is_body() {
+        "could not read the answer"
+    } else {
+        "the request failed"
+    }
+}
+
+/// Whether a token endpoint's body says `invalid_grant` (Wristband's SDK treats that as a
+/// refusal whatever the status).
+fn says_invalid_grant(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(|e| e == "invalid_grant"))
+        .unwrap_or(false)
+}
+
 /// The shared client (see the module docs).
-pub(crate) struct HttpClient {}
+pub(crate) struct HttpClient {
+    http: reqwest::Client,
+    oauth: OAuthClient,
+    client_id: String,
+    client_secret: String,
+    base: String,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// The client for validated `options`. Fails only if the TLS backend cannot be set up
+    /// or the endpoint URLs cannot be formed (neither happens with validated options).
+    pub(crate) fn new(options: &AuthOptions) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("wristband-rocket-session/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| "the HTTP client could not be built (TLS backend)".to_string())?;
+        let base = format!(
+            "{}://{}",
+            options.wristband_scheme.as_str(),
+            options.wristband_application_vanity_domain
+        );
+        let url_error = |_| "the Wristband endpoint URLs could not be formed".to_string();
+        let oauth = oauth2::Client::new(ClientId::new(options.client_id.clone()))
+            .set_client_secret(ClientSecret::new(options.client_secret.clone()))
+            .set_auth_type(AuthType::BasicAuth)
+            .set_auth_uri(
+                AuthUrl::new(format!("{base}/api/v1/oauth2/authorize")).map_err(url_error)?,
+            )
+            .set_token_uri(
+                TokenUrl::new(format!("{base}/api/v1/oauth2/token")).map_err(url_error)?,
+            );
+        Ok(HttpClient {
+            http,
+            oauth,
+            client_id: options.client_id.clone(),
+            client_secret: options.client_secret.clone(),
+            base,
+        })
+    }
+
+    /// The one `reqwest::Client` (redirects off, timeouts set), for other plain calls.
+    #[allow(dead_code)]
+    pub(crate) fn reqwest(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// `"{scheme}://{vanity}"`.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `{base}/api/v1/oauth2/token`.
+    pub(crate) fn token_url(&self) -> String {
+        format!("{}/api/v1/oauth2/token", self.base)
+    }
+
+    /// `{base}/api/v1/oauth2/revoke`.
+    pub(crate) fn revoke_url(&self) -> String {
+        format!("{}/api/v1/oauth2/revoke", self.base)
+    }
+
+    /// `{base}/api/v1/oauth2/userinfo`.
+    pub(crate) fn userinfo_url(&self) -> String {
+        format!("{}/api/v1/oauth2/userinfo", self.base)
+    }
+
+    /// `{base}/api/v1/oauth2/jwks`.
+    #[allow(dead_code)]
+    pub(crate) fn jwks_url(&self) -> String {
+        format!("{}/api/v1/oauth2/jwks", self.base)
+    }
+
+    /// `{base}/api/v1/clients/{client_id}/sdk-configuration` (the id path-segment encoded).
+    pub(crate) fn sdk_configuration_url(&self) -> String {
+        let id: String = oauth2::url::form_urlencoded::byte_serialize(self.client_id.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
+        format!("{}/api/v1/clients/{id}/sdk-configuration", self.base)
+    }
+
+    /// The authorization_code grant (see the module docs).
+    pub(crate) async fn exchange_code(
+        &self,
+        code: &str,
+        code_verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenSet, WristbandError> {
+        self.exchange_code_classified(code, code_verifier, redirect_uri).await.map_err(Into::into)
+    }
+
+    /// [`exchange_code`](Self::exchange_code), telling a refusal (4xx) from a failure.
+    pub(crate) async fn exchange_code_classified(
+        &self,
+        code: &str,
+        code_verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenSet, TokenFailure> {
+        let redirect = RedirectUrl::new(redirect_uri.to_string()).map_err(|_| TokenFailure {
+            refused: false,
+            error: WristbandError::Unexpected {
+                reason: "the redirect_uri is not an absolute URL".into(),
+            },
+        })?;
+        let grant = Grant::Code { code, verifier: code_verifier, redirect };
+        self.token_call("authorization code exchange", &grant).await
+    }
+
+    /// The refresh_token grant (see the module docs).
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<TokenSet, WristbandError> {
+        self.refresh_classified(refresh_token).await.map_err(Into::into)
+    }
+
+    /// [`refresh`](Self::refresh), telling a refusal (4xx: destroy the session) from a failure
+    /// (Wristband unreachable or 5xx: keep it).
+    pub(crate) async fn refresh_classified(
+        &self,
+        refresh_token: &str,
+    ) -> Result<TokenSet, TokenFailure> {
+        let grant = Grant::Refresh(RefreshToken::new(refresh_token.to_string()));
+        self.token_call("token refresh", &grant).await
+    }
+
+    /// One token call through `oauth2`, tried up to [`MAX_TRIES`] times.
+    async fn token_call(&self, what: &str, grant: &Grant<'_>) -> Result<TokenSet, TokenFailure> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let status = Arc::new(AtomicU16::new(0));
+            let seen = status.clone();
+            let http = self.http.clone();
+            let call = move |req: oauth2::HttpRequest| {
+                let http = http.clone();
+                let seen = seen.clone();
+                async move {
+                    let req = reqwest::Request::try_from(req)
+                        .map_err(|_| CallError::Network("the request could not be built"))?;
+                    let res = http
+                        .execute(req)
+                        .await
+                        .map_err(|e| CallError::Network(network_error(&e)))?;
+                    let code = res.status();
+                    seen.store(code.as_u16(), Ordering::Relaxed);
+                    let mut builder = oauth2::http::Response::builder().status(code.as_u16());
+                    for (name, value) in res.headers() {
+                        builder = builder.header(name.as_str(), value.as_bytes());
+                    }
+                    let body = res
+                        .bytes()
+                        .await
+                        .map_err(|e| CallError::Network(network_error(&e)))?
+                        .to_vec();
+                    if code != StatusCode::OK
+                        && !code.is_client_error()
+                        && !says_invalid_grant(&body)
+                    {
+                        return Err(CallError::Status(code));
+                    }
+                    builder
+                        .body(body)
+                        .map_err(|_| CallError::Network("the answer could not be read"))
+                }
+            };
+            let outcome = match grant {
+                Grant::Code { code, verifier, redirect } => {
+                    self.oauth
+                        .exchange_code(AuthorizationCode::new(code.to_string()))
+                        .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
+                        .set_redirect_uri(std::borrow::Cow::Borrowed(redirect))
+                        .request_async(&call)
+                        .await
+                }
+                Grant::Refresh(token) => {
+                    self.oauth.exchange_refresh_token(token).request_async(&call).await
+                }
+            };
+            let status = StatusCode::from_u16(status.load(Ordering::Relaxed)).ok();
+            let unexpected = |reason: String| WristbandError::Unexpected { reason };
+            let failure = match outcome {
+                Ok(answer) => return token_set(answer, what),
+                Err(RequestTokenError::ServerResponse(e)) => {
+                    if *e.error() == BasicErrorResponseType::InvalidGrant {
+                        return Err(TokenFailure {
+                            refused: true,
+                            error: WristbandError::InvalidGrant {
+                                description: e.error_description().cloned(),
+                            },
+                        });
+                    }
+                    let code = match e.error() {
+                        BasicErrorResponseType::Extension(_) => "a non-standard error code",
+                        other => other.as_ref(),
+                    };
+                    let status = status.map_or(0, |s| s.as_u16());
+                    TokenFailure {
+                        refused: true,
+                        error: unexpected(format!(
+                            "Wristband refused the {what} with HTTP {status} ({code})"
+                        )),
+                    }
+                }
+                Err(RequestTokenError::Request(CallError::Status(s))) => TokenFailure {
+                    refused: false,
+                    error: unexpected(format!(
+                        "Wristband answered the {what} with HTTP {}",
+                        s.as_u16()
+                    )),
+                },
+                Err(RequestTokenError::Request(CallError::Network(why))) => TokenFailure {
+                    refused: false,
+                    error: unexpected(format!("the {what} failed: {why}")),
+                },
+                // A body `oauth2` could not use: 4xx without an OAuth2 error, or a 200 that is
+                // not a token answer (missing access_token, bad expires_in, not JSON).
+                Err(RequestTokenError::Parse(..)) | Err(RequestTokenError::Other(_)) => {
+                    match status {
+                        Some(s) if s.is_client_error() => TokenFailure {
+                            refused: true,
+                            error: unexpected(format!(
+                                "Wristband refused the {what} with HTTP {}",
+                                s.as_u16()
+                            )),
+                        },
+                        _ => TokenFailure {
+                            refused: false,
+                            error: unexpected(format!(
+                                "the {what} answer is not a usable token answer"
+                            )),
+                        },
+                    }
+                }
+            };
+            let retry = match &failure.error {
+                WristbandError::Unexpected { .. } if !failure.refused => {
+                    status.is_none_or(|s| s.is_server_error())
+                }
+                _ => false,
+            };
+            if !retry || tries >= MAX_TRIES {
+                if tries > 1 {
+                    return Err(TokenFailure {
+                        refused: failure.refused,
+                        error: match failure.error {
+                            WristbandError::Unexpected { reason } => WristbandError::Unexpected {
+                                reason: format!("{reason} (after {tries} tries)"),
+                            },
+                            other => other,
+                        },
+                    });
+                }
+                return Err(failure);
+            }
+            rocket::tokio::time::sleep(RETRY_DELAY).await;
+        }
+    }
+
+    /// The user's claims: `GET /api/v1/oauth2/userinfo` with a Bearer token.
+    pub(crate) async fn userinfo(
+        &self,
+        access_token: &str,
+    ) -> Result<Map<String, Value>, WristbandError> {
+        let url = self.userinfo_url();
+        let value = self
+            .get_with_retries("userinfo", || self.http.get(&url).bearer_auth(access_token))
+            .await
+            .map_err(|reason| WristbandError::Unexpected { reason })?;
+        match value {
+            Value::Object(map) => Ok(map),
+            _ => Err(WristbandError::Unexpected {
+                reason: "the userinfo answer is not a JSON object".into(),
+            }),
+        }
+    }
+
+    /// Revokes a refresh token (RFC 7009), one try. Sent with plain `reqwest` (form body, HTTP
+    /// Basic encoded as `oauth2` does it): `oauth2` refuses a non-https revocation URL, and a
+    /// local Wristband in tests is plain http.
+    pub(crate) async fn revoke(&self, refresh_token: &str) -> Result<(), WristbandError> {
+        let encode = |s: &str| -> String {
+            oauth2::url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+        };
+        let response = self
+            .http
+            .post(self.revoke_url())
+            .basic_auth(encode(&self.client_id), Some(encode(&self.client_secret)))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[("token", refresh_token), ("token_type_hint", "refresh_token")])
+            .send()
+            .await
+            .map_err(|e| WristbandError::Unexpected {
+                reason: format!("token revocation failed: {}", network_error(&e)),
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(WristbandError::Unexpected {
+                reason: format!(
+                    "Wristband answered the token revocation with HTTP {}",
+                    status.as_u16()
+                ),
+            })
+        }
+    }
+
+    /// The SDK configuration, unchecked: `GET /api/v1/clients/{client_id}/sdk-configuration`,
+    /// no authentication. Errors are `WristbandError::Configuration`.
+    pub(crate) async fn sdk_configuration(&self) -> Result<Value, WristbandError> {
+        let url = self.sdk_configuration_url();
+        self.get_with_retries("sdk-configuration request", || self.http.get(&url))
+            .await
+            .map_err(|reason| WristbandError::Configuration { reason })
+    }
+
+    /// Any JSON document (the JWKS), with the GET retry policy. Errors are `Unexpected`.
+    #[allow(dead_code)]
+    pub(crate) async fn get_json(&self, url: &str) -> Result<Value, WristbandError> {
+        self.get_with_retries("JSON request", || self.http.get(url))
+            .await
+            .map_err(|reason| WristbandError::Unexpected { reason })
+    }
+
+    /// A GET answered with JSON, tried up to [`MAX_TRIES`] times on 5xx, 408, 429 and network
+    /// errors. The error is a reason for logs.
+    async fn get_with_retries<F>(&self, what: &str, request: F) -> Result<Value, String>
+    where
+        F: Fn() -> reqwest::RequestBuilder,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let (reason, retry) = match request()
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+            {
+                Err(e) => (format!("the {what} failed: {}", network_error(&e)), true),
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_success() {
+                        return match response.bytes().await {
+                            Ok(body) => serde_json::from_slice(&body)
+                                .map_err(|_| format!("the {what} answer is not JSON")),
+                            Err(e) => Err(format!("the {what} failed: {}", network_error(&e))),
+                        };
+                    }
+                    let retry = status.is_server_error()
+                        || status == StatusCode::REQUEST_TIMEOUT
+                        || status == StatusCode::TOO_MANY_REQUESTS;
+                    (format!("Wristband answered the {what} with HTTP {}", status.as_u16()), retry)
+                }
+            };
+            if !retry || tries >= MAX_TRIES {
+                return Err(if tries > 1 {
+                    format!("{reason} (after {tries} tries)")
+                } else {
+                    reason
+                });
+            }
+            rocket::tokio::time::sleep(RETRY_DELAY).await;
+        }
+    }
+}
+
+/// A token answer checked: an access token and a lifetime.
+fn token_set(answer: TokenAnswer, what: &str) -> Result<TokenSet, TokenFailure> {
+    let bad = |reason: String| TokenFailure {
+        refused: false,
+        error: WristbandError::Unexpected { reason },
+    };
+    let access_token = answer.access_token().secret().clone();
+    if access_token.is_empty() {
+        return Err(bad(format!("the {what} answer has an empty access_token")));
+    }
+    let expires_in = answer
+        .expires_in()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .ok_or_else(|| bad(format!("the {what} answer has no usable expires_in")))?;
+    Ok(TokenSet {
+        access_token,
+        id_token: answer.extra_fields().id_token.clone().filter(|t| !t.is_empty()),
+        refresh_token: answer.refresh_token().map(|t| t.secret().clone()),
+        expires_in,
+    })
+}
+
+/// The grant of a token call.
+enum Grant<'g> {
+    Code { code: &'g str, verifier: &'g str, redirect: RedirectUrl },
+    Refresh(RefreshToken),
+}

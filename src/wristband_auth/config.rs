@@ -10,18 +10,37 @@
 //! - `AuthState::options()`: the validated [`AuthOptions`].
 //! - `AuthState::wristband_base()`: `"{scheme}://{vanity}"` (also the JWT issuer).
 //! - `AuthState::login_state_secret()`: the effective login-state secret (given, or derived
-//!   from the session secrets with HKDF under its own info), at least 32 bytes.
+//!   from the session secrets with HKDF under its own info), at least 32 bytes. Filled by the
+//!   time the app serves requests (at ignite, after the session fairing ignited).
 //! - `AuthState::endpoints().await`: the resolved dynamic values (manual value wins,
 //!   otherwise auto-configuration, fetched once, shared by concurrent callers, cached only
 //!   after validation, re-tried on the next call after a failure).
 //! - `AuthState::http()`: the `HttpClient` (see `client.rs`): token exchange, refresh,
 //!   userinfo, revoke, with the retry policy.
+//!
+//! Auto-configuration is never fetched at launch: a Wristband that is down must not keep the
+//! app from starting. The first login, callback or logout fetches it (3 tries); a failure
+//! answers that request with a 500 (`WristbandError::Configuration`) and the next use fetches
+//! again.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hkdf::Hkdf;
+use rocket::tokio::sync::Mutex;
+use serde::Deserialize;
+use sha2::Sha256;
 
 use super::client::HttpClient;
 use super::error::WristbandError;
-use super::options::AuthOptions;
+use super::options::{placeholder_problem, AuthOptions};
+
+/// HKDF salt of the derived login-state secret.
+const LOGIN_STATE_SALT: &[u8] = b"wristband-auth-v1";
+/// HKDF info of the derived login-state secret (the session's keys use other infos).
+const LOGIN_STATE_INFO: &[u8] = b"login-state-secret";
 
 /// The values that may come from SDK auto-configuration, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,14 +57,136 @@ pub(crate) struct Endpoints {
     pub(crate) custom_application_login_page_url: Option<String>,
 }
 
+/// The answer of `GET /api/v1/clients/{id}/sdk-configuration` (fields we use; others ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SdkConfiguration {
+    pub(crate) login_url: Option<String>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) login_url_tenant_domain_suffix: Option<String>,
+    pub(crate) is_application_custom_domain_active: Option<bool>,
+    pub(crate) custom_application_login_page_url: Option<String>,
+}
+
+/// A non-empty string, or `None`.
+fn given(value: &Option<String>) -> Option<String> {
+    value.as_ref().filter(|v| !v.trim().is_empty()).cloned()
+}
+
+/// The effective values: a value given in the options wins (for
+/// `is_application_custom_domain_active` even `false`), otherwise the SDK's (when `sdk` is
+/// `Some`), otherwise the default. The login and redirect URLs must resolve, and the
+/// placeholder rule holds on the resolved values. The error is a reason for logs.
+pub(crate) fn resolve(
+    options: &AuthOptions,
+    sdk: Option<&SdkConfiguration>,
+) -> Result<Endpoints, String> {
+    let empty = SdkConfiguration::default();
+    let sdk = sdk.unwrap_or(&empty);
+    let login_url = given(&options.login_url).or_else(|| given(&sdk.login_url));
+    let redirect_uri = given(&options.redirect_uri).or_else(|| given(&sdk.redirect_uri));
+    let root = given(&options.parse_tenant_from_root_domain)
+        .or_else(|| given(&sdk.login_url_tenant_domain_suffix));
+    let mut problems = Vec::new();
+    let Some(login_url) = login_url else {
+        return Err("the SDK configuration has no loginUrl and `login_url` is not set".into());
+    };
+    let Some(redirect_uri) = redirect_uri else {
+        return Err("the SDK configuration has no redirectUri (the OAuth2 client may have \
+                    several redirect URIs) and `redirect_uri` is not set; set `redirect_uri`"
+            .into());
+    };
+    if root.as_deref().is_some_and(|r| r.contains(':')) {
+        problems.push("the resolved root domain (loginUrlTenantDomainSuffix) contains `:`".into());
+    }
+    for (key, url) in [("login_url", &login_url), ("redirect_uri", &redirect_uri)] {
+        let what = format!("the resolved `{key}`");
+        if let Some(problem) = placeholder_problem(url, root.is_some(), &what) {
+            problems.push(problem);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    Ok(Endpoints {
+        login_url,
+        redirect_uri,
+        parse_tenant_from_root_domain: root,
+        is_application_custom_domain_active: options
+            .is_application_custom_domain_active
+            .or(sdk.is_application_custom_domain_active)
+            .unwrap_or(false),
+        custom_application_login_page_url: given(&options.custom_application_login_page_url)
+            .or_else(|| given(&sdk.custom_application_login_page_url)),
+    })
+}
+
+/// Derives the login-state secret from the session's first secret: HKDF-SHA256, salt
+/// `wristband-auth-v1`, info `login-state-secret`, 32 bytes, base64url (43 characters).
+pub(crate) fn derive_login_state_secret(session_secret: &str) -> String {
+    let hkdf = Hkdf::<Sha256>::new(Some(LOGIN_STATE_SALT), session_secret.as_bytes());
+    let mut okm = [0u8; 32];
+    hkdf.expand(LOGIN_STATE_INFO, &mut okm).expect("32 bytes is a valid HKDF-SHA256 length");
+    URL_SAFE_NO_PAD.encode(okm)
+}
+
+/// The single-flight cache of auto-configuration.
+#[derive(Default)]
+struct AutoConfig {
+    /// The validated endpoints, once fetched.
+    cached: OnceLock<Arc<Endpoints>>,
+    /// Held while fetching; holds the reason the last fetch failed.
+    flight: Mutex<Option<String>>,
+    /// How many fetches have finished (succeeded or failed).
+    finished: AtomicU64,
+}
+
 /// Everything the `auth` layer keeps for the life of the app (managed state).
 pub(crate) struct AuthState {
     pub(crate) options: AuthOptions,
     pub(crate) http: HttpClient,
-    pub(crate) login_state_secret: String,
+    /// Given in the options, or derived once the session's configuration is known.
+    pub(crate) login_state_secret: OnceLock<String>,
+    /// Auto-configuration off: resolved at construction.
+    fixed: Option<Arc<Endpoints>>,
+    auto: AutoConfig,
+}
+
+impl std::fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthState")
+            .field("options", &self.options)
+            .field("login_state_secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthState {
+    /// The state for validated `options`. With auto-configuration off the endpoints are
+    /// resolved now (no network). A given login-state secret is set now; otherwise call
+    /// [`set_derived_login_state_secret`](Self::set_derived_login_state_secret) once the
+    /// session's secret is known.
+    pub(crate) fn new(options: AuthOptions) -> Result<Self, String> {
+        let http = HttpClient::new(&options)?;
+        let fixed = if options.auto_configure_enabled {
+            None
+        } else {
+            Some(Arc::new(resolve(&options, None)?))
+        };
+        let login_state_secret = OnceLock::new();
+        if let Some(secret) = &options.login_state_secret {
+            let _ = login_state_secret.set(secret.clone());
+        }
+        Ok(AuthState { options, http, login_state_secret, fixed, auto: AutoConfig::default() })
+    }
+
+    /// Fills the login-state secret from the session's first secret, unless it is set already.
+    pub(crate) fn set_derived_login_state_secret(&self, session_secret: &str) {
+        if self.login_state_secret.get().is_none() {
+            let _ = self.login_state_secret.set(derive_login_state_secret(session_secret));
+        }
+    }
+
     /// The validated options.
     pub(crate) fn options(&self) -> &AuthOptions {
         &self.options
@@ -56,18 +197,131 @@ impl AuthState {
         &self.http
     }
 
-    /// The effective login-state secret (≥ 32 bytes).
+    /// The effective login-state secret (≥ 32 bytes). Set by the time requests are served
+    /// (the fairing fills it at ignite).
     pub(crate) fn login_state_secret(&self) -> &str {
-        &self.login_state_secret
+        self.login_state_secret.get().map(String::as_str).expect(
+            "the login-state secret is set at ignite, before any request (WristbandAuth fairing)",
+        )
     }
 
     /// `"{scheme}://{vanity}"`.
     pub(crate) fn wristband_base(&self) -> String {
-        todo!()
+        self.http.base().to_string()
     }
 
     /// The resolved endpoints (see the module docs).
     pub(crate) async fn endpoints(&self) -> Result<Arc<Endpoints>, WristbandError> {
-        todo!()
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.clone());
+        }
+        if let Some(cached) = self.auto.cached.get() {
+            return Ok(cached.clone());
+        }
+        let started = self.auto.finished.load(Ordering::Acquire);
+        let mut last_failure = self.auto.flight.lock().await;
+        if let Some(cached) = self.auto.cached.get() {
+            return Ok(cached.clone());
+        }
+        if self.auto.finished.load(Ordering::Acquire) != started {
+            // A fetch that was under way when this call began failed: share its outcome
+            // rather than start another right behind it.
+            let reason = last_failure.clone().unwrap_or_else(|| "auto-configuration failed".into());
+            return Err(WristbandError::Configuration { reason });
+        }
+        let outcome = self.fetch().await;
+        self.auto.finished.fetch_add(1, Ordering::AcqRel);
+        match outcome {
+            Ok(endpoints) => {
+                let endpoints = Arc::new(endpoints);
+                let _ = self.auto.cached.set(endpoints.clone());
+                *last_failure = None;
+                Ok(endpoints)
+            }
+            Err(reason) => {
+                log::error!("wristband_auth: SDK auto-configuration failed: {reason}");
+                *last_failure = Some(reason.clone());
+                Err(WristbandError::Configuration { reason })
+            }
+        }
+    }
+
+    /// One fetch (3 tries) and its validation.
+    async fn fetch(&self) -> Result<Endpoints, String> {
+        let value = self.http.sdk_configuration().await.map_err(|e| match e {
+            WristbandError::Configuration { reason } => reason,
+            other => other.to_string(),
+        })?;
+        let sdk: SdkConfiguration = serde_json::from_value(value)
+            .map_err(|_| "the SDK configuration answer has fields of the wrong type".to_string())?;
+        resolve(&self.options, Some(&sdk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> AuthOptions {
+        AuthOptions {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            wristband_application_vanity_domain: "auth.example.com".into(),
+            ..AuthOptions::default()
+        }
+    }
+
+    fn sdk(login: &str, redirect: &str, suffix: Option<&str>) -> SdkConfiguration {
+        SdkConfiguration {
+            login_url: Some(login.into()),
+            redirect_uri: Some(redirect.into()),
+            login_url_tenant_domain_suffix: suffix.map(Into::into),
+            ..SdkConfiguration::default()
+        }
+    }
+
+    #[test]
+    fn manual_values_win() {
+        let mut o = options();
+        o.login_url = Some("https://app.example.com/login".into());
+        o.is_application_custom_domain_active = Some(false);
+        o.custom_application_login_page_url = Some(String::new());
+        let mut s = sdk("https://sdk/login", "https://sdk/cb", None);
+        s.is_application_custom_domain_active = Some(true);
+        s.custom_application_login_page_url = Some("https://sdk/page".into());
+        let e = resolve(&o, Some(&s)).unwrap();
+        assert_eq!(e.login_url, "https://app.example.com/login");
+        assert_eq!(e.redirect_uri, "https://sdk/cb");
+        assert!(!e.is_application_custom_domain_active);
+        assert_eq!(e.custom_application_login_page_url.as_deref(), Some("https://sdk/page"));
+    }
+
+    #[test]
+    fn resolved_placeholders_are_checked() {
+        let mut o = options();
+        o.login_url = Some("https://app.example.com/login".into());
+        o.redirect_uri = Some("https://app.example.com/cb".into());
+        let s =
+            sdk("https://{tenant_name}.x.com/l", "https://{tenant_name}.x.com/c", Some("x.com"));
+        assert!(resolve(&o, Some(&s)).unwrap_err().contains("login_url"));
+        let s =
+            sdk("https://{tenant_name}.x.com/l", "https://{tenant_domain}.x.com/c", Some("x.com"));
+        assert_eq!(
+            resolve(&options(), Some(&s)).unwrap().parse_tenant_from_root_domain.as_deref(),
+            Some("x.com")
+        );
+        let s = sdk("https://{tenant_name}.x.com/l", "https://x.com/c", None);
+        assert!(resolve(&options(), Some(&s)).is_err());
+        let mut s = sdk("https://a/l", "https://a/c", None);
+        s.redirect_uri = None;
+        assert!(resolve(&options(), Some(&s)).unwrap_err().contains("redirectUri"));
+    }
+
+    #[test]
+    fn derived_secret_is_stable_and_separate() {
+        let a = derive_login_state_secret("session-secret-of-at-least-32-chars!!");
+        assert_eq!(a, derive_login_state_secret("session-secret-of-at-least-32-chars!!"));
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, derive_login_state_secret("session-secret-of-at-least-32-chars!?"));
     }
 }

@@ -1,12 +1,279 @@
 //! The [`WristbandAuth`] fairing: reads and validates the `wristband_auth` options at ignite
 //! and manages the `AuthState`.
 
-use super::options::AuthOptions;
+use rocket::fairing::{self, AdHoc, Fairing, Info, Kind};
+use rocket::{Build, Orbit, Rocket};
 
-/// Signing users in with Wristband: the fairing's constructors.
+use super::config::AuthState;
+use super::options::{AuthOptions, TABLE};
+use crate::cookies::SessionConfig;
+use crate::error::ConfigProblem;
+
+/// The name the fairing reports to Rocket (and in `FailedFairings`).
+pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
+
+/// Signing users in with Wristband (cargo feature `auth`): the fairing's constructors.
+///
+/// Attach [`WristbandAuth::fairing()`] to read the options from the `wristband_auth` table of
+/// the active profile (and so from `ROCKET_WRISTBAND_AUTH='{...}'`), or
+/// [`WristbandAuth::custom()`] to pass them from code. [`WristbandSession`] must be attached
+/// too, in either order: the login-state secret is derived from the session's secret when not
+/// given, and the signed-in user is kept in the session. At ignite the fairing validates
+/// every option and aborts launch with every problem listed (one log line each, naming the
+/// key and the profile, never a value).
+///
+/// ```rust,no_run
+/// # #[macro_use] extern crate rocket;
+/// use wristband_rocket_session::{WristbandAuth, WristbandSession};
+///
+/// #[launch]
+/// fn rocket() -> _ {
+///     rocket::build().attach(WristbandSession::fairing()).attach(WristbandAuth::fairing())
+/// }
+/// ```
+///
+/// # Configuration
+///
+/// | key | type | default | rule |
+/// | --- | --- | --- | --- |
+/// | `client_id` | string | required | non-blank |
+/// | `client_secret` | string | required | non-blank; keep it out of `Rocket.toml` for `release`: `ROCKET_WRISTBAND_AUTH='{client_secret="..."}'` |
+/// | `wristband_application_vanity_domain` | string | required | a host, optionally `:port`; no scheme, no path |
+/// | `login_state_secret` | string | derived from the session's first secret (HKDF-SHA256, its own info) | at least 32 characters when given |
+/// | `login_url` | string | SDK auto-configuration | required when `auto_configure_enabled = false`; holds `{tenant_name}` (or deprecated `{tenant_domain}`) exactly when tenants are subdomains |
+/// | `redirect_uri` | string | SDK auto-configuration | same rules as `login_url` |
+/// | `parse_tenant_from_root_domain` | string | auto-configuration, else unset | the bare root domain, no `:` |
+/// | `is_application_custom_domain_active` | bool | auto-configuration, else `false` | a value given wins, even `false` |
+/// | `custom_application_login_page_url` | string | auto-configuration, else unset | |
+/// | `dangerously_disable_secure_cookies` | bool | `false` | drops `Secure` from the login-state cookie; the repository's `Rocket.toml` sets `true` for `debug` only |
+/// | `scopes` | array of strings | `["openid", "offline_access", "email"]` | non-empty, no blank scope |
+/// | `token_expiration_buffer` | integer (seconds) | `60` | ≥ 0 |
+/// | `auto_configure_enabled` | bool | `true` | when `false`, `login_url` and `redirect_uri` are required |
+/// | `wristband_scheme` | `"https"` or `"http"` | `"https"` | `"http"` only when the vanity domain is loopback (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`) |
+/// | `auth_strategies` | array of `"session"`, `"jwt"` | `["session"]` | non-empty, no repeats; the order in which `AuthenticatedUser` tries them |
+///
+/// Per profile, with the secret from the environment in `release`:
+///
+/// ```toml
+/// [default.wristband_auth]
+/// client_id = "my-client-id"
+/// wristband_application_vanity_domain = "myapp-myco.us.wristband.dev"
+/// scopes = ["openid", "offline_access", "email", "roles"]
+/// token_expiration_buffer = 60
+///
+/// [debug.wristband_auth]
+/// client_secret = "a-development-client-secret"
+/// dangerously_disable_secure_cookies = true   # plain http://localhost in development
+///
+/// [release.wristband_auth]
+/// # client_secret from ROCKET_WRISTBAND_AUTH='{client_secret="..."}'
+/// auth_strategies = ["session", "jwt"]
+/// ```
+///
+/// ```sh
+/// ROCKET_PROFILE=release ROCKET_WRISTBAND_AUTH='{client_secret="..."}' ./app
+/// ```
+///
+/// Without auto-configuration, with tenant subdomains and a local Wristband:
+///
+/// ```toml
+/// [debug.wristband_auth]
+/// client_id = "my-client-id"
+/// client_secret = "a-development-client-secret"
+/// wristband_application_vanity_domain = "localhost:6001"
+/// wristband_scheme = "http"
+/// auto_configure_enabled = false
+/// login_url = "http://{tenant_name}.app.localhost:8000/auth/login"
+/// redirect_uri = "http://{tenant_name}.app.localhost:8000/auth/callback"
+/// parse_tenant_from_root_domain = "app.localhost"
+/// is_application_custom_domain_active = false
+/// custom_application_login_page_url = "http://app.localhost:8000/login"
+/// login_state_secret = "a-login-state-secret-of-32-characters-or-more"
+/// dangerously_disable_secure_cookies = true
+/// ```
+///
+/// # SDK auto-configuration
+///
+/// With `auto_configure_enabled` (the default), values not given are fetched from
+/// `GET {scheme}://{vanity}/api/v1/clients/{client_id}/sdk-configuration` on **first use** (the
+/// first login, callback or logout), never at launch: an unreachable Wristband does not keep
+/// the app from starting. The fetch is tried 3 times, 100 ms apart, on 5xx, 408, 429 and
+/// network errors (not on other 4xx: a 404 means a wrong `client_id` or vanity domain);
+/// concurrent first users share one fetch; the answer is cached only after it validates
+/// (login and redirect URLs resolved, placeholder rules re-checked on the resolved values); a
+/// failure answers that request with 500 and the next use fetches again.
+///
+/// # Coming from Wristband
+///
+/// | Wristband SDK | here |
+/// | --- | --- |
+/// | `loginStateSecret` falls back to `clientSecret`, unchecked | derived from the session secret; a given one must have 32+ characters |
+/// | an SDK configuration that fails validation is cached anyway | cached only after it validates |
+/// | the SDK configuration must carry `redirectUri` even when set by hand | a hand-set `redirect_uri` is enough |
+/// | sdk-configuration retried on any error, 4xx included | retried on 5xx, 408, 429 and network errors only |
+/// | a 200 token answer without `access_token`/`expires_in` is retried (refresh) | not retried (the grant may be spent); an error |
+/// | an empty `scopes` falls back to the default | an empty `scopes` aborts launch |
+/// | always `https://` | `wristband_scheme = "http"` for a loopback Wristband (tests, demos) |
+///
+/// [`WristbandSession`]: crate::WristbandSession
 #[derive(Debug)]
 pub struct WristbandAuth {
     /// `None`: read from the figment at ignite.
-    #[allow(dead_code)]
     options: Option<AuthOptions>,
+}
+
+impl WristbandAuth {
+    /// The fairing, with options from the active profile's `wristband_auth` table (and so
+    /// from `ROCKET_WRISTBAND_AUTH`). A missing table aborts launch: `client_id`,
+    /// `client_secret` and `wristband_application_vanity_domain` are required.
+    ///
+    /// ```rust
+    /// # use rocket::figment::Figment;
+    /// use rocket::local::blocking::Client;
+    /// use wristband_rocket_session::{WristbandAuth, WristbandSession};
+    ///
+    /// let figment = rocket::Config::figment().merge((
+    ///     "wristband_auth",
+    ///     serde_json::json!({
+    ///         "client_id": "my-client-id",
+    ///         "client_secret": "my-client-secret",
+    ///         "wristband_application_vanity_domain": "myapp-myco.us.wristband.dev",
+    ///     }),
+    /// ));
+    /// let rocket = rocket::custom(figment)
+    ///     .attach(WristbandAuth::fairing())
+    ///     .attach(WristbandSession::fairing());
+    /// assert!(Client::untracked(rocket).is_ok());
+    /// ```
+    pub fn fairing() -> impl Fairing {
+        WristbandAuth { options: None }
+    }
+
+    /// The fairing with `options` from code; the figment is not consulted for them.
+    ///
+    /// ```rust
+    /// use rocket::local::blocking::Client;
+    /// use wristband_rocket_session::{AuthOptions, WristbandAuth, WristbandSession};
+    ///
+    /// let options = AuthOptions {
+    ///     client_id: "my-client-id".into(),
+    ///     client_secret: std::env::var("WRISTBAND_CLIENT_SECRET")
+    ///         .unwrap_or_else(|_| "a-development-client-secret".into()),
+    ///     wristband_application_vanity_domain: "myapp-myco.us.wristband.dev".into(),
+    ///     ..AuthOptions::default()
+    /// };
+    /// let rocket = rocket::build()
+    ///     .attach(WristbandSession::fairing())
+    ///     .attach(WristbandAuth::custom(options));
+    /// assert!(Client::untracked(rocket).is_ok());
+    ///
+    /// // Without the session fairing, launch is refused.
+    /// let alone = AuthOptions {
+    ///     client_id: "my-client-id".into(),
+    ///     client_secret: "my-client-secret".into(),
+    ///     wristband_application_vanity_domain: "myapp-myco.us.wristband.dev".into(),
+    ///     ..AuthOptions::default()
+    /// };
+    /// assert!(Client::untracked(rocket::build().attach(WristbandAuth::custom(alone))).is_err());
+    /// ```
+    pub fn custom(options: AuthOptions) -> impl Fairing {
+        WristbandAuth { options: Some(options) }
+    }
+
+    fn configure(&self, rocket: &Rocket<Build>) -> Result<AuthState, Vec<ConfigProblem>> {
+        let (options, mut problems) = match &self.options {
+            Some(options) => (options.clone(), Vec::new()),
+            None => AuthOptions::read_figment(rocket.figment()),
+        };
+        // A key that failed to read is reported once, as read.
+        let unread: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
+        problems.extend(options.problems().into_iter().filter(|p| !unread.contains(&p.key)));
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        AuthState::new(options).map_err(|reason| vec![ConfigProblem::new("", reason)])
+    }
+}
+
+/// Logs `problems` one line each, naming the table, the key and the profile; never a value.
+fn log_problems(profile: &str, problems: &[ConfigProblem]) {
+    let noun = if problems.len() == 1 { "problem" } else { "problems" };
+    log::error!(
+        "invalid `{TABLE}` configuration in profile `{profile}` ({} {noun}):",
+        problems.len()
+    );
+    for problem in problems {
+        if problem.key.is_empty() {
+            log::error!("  - `{TABLE}`: {}", problem.message);
+        } else {
+            log::error!("  - `{TABLE}.{}`: {}", problem.key, problem.message);
+        }
+    }
+}
+
+/// The session half of the set-up, once every ignite fairing attached before ours ran: the
+/// session fairing must have managed its configuration; a missing login-state secret is
+/// derived from the session's first secret.
+fn join_session(rocket: &Rocket<Build>) -> bool {
+    let (Some(session), Some(auth)) =
+        (rocket.state::<SessionConfig>(), rocket.state::<AuthState>())
+    else {
+        return false;
+    };
+    if let Some(first) = session.options.secrets.as_slice().first() {
+        auth.set_derived_login_state_secret(first);
+    }
+    true
+}
+
+/// The error logged when no session configuration is managed.
+fn log_missing_session(profile: &str) {
+    log::error!(
+        "`WristbandAuth` needs the session fairing in profile `{profile}`: attach \
+         `WristbandSession::fairing()` (or `WristbandSession::custom(..)`), in any order, and \
+         fix any `wristband_session` configuration error logged above"
+    );
+}
+
+#[rocket::async_trait]
+impl Fairing for WristbandAuth {
+    fn info(&self) -> Info {
+        Info { name: FAIRING_NAME, kind: Kind::Ignite | Kind::Liftoff | Kind::Singleton }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let profile = rocket.figment().profile().as_str().to_string();
+        let state = match self.configure(&rocket) {
+            Ok(state) => state,
+            Err(problems) => {
+                log_problems(&profile, &problems);
+                return Err(rocket);
+            }
+        };
+        let rocket = rocket.manage(state);
+        if join_session(&rocket) {
+            return Ok(rocket);
+        }
+        // The session fairing may be attached after this one and not have ignited yet: an
+        // ignite fairing attached now runs after every ignite fairing attached before.
+        Ok(rocket.attach(AdHoc::try_on_ignite(FAIRING_NAME, move |rocket| async move {
+            if join_session(&rocket) {
+                Ok(rocket)
+            } else {
+                log_missing_session(&profile);
+                Err(rocket)
+            }
+        })))
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        // Already done at ignite; kept for a session configuration managed some other way.
+        if let (Some(session), Some(auth)) =
+            (rocket.state::<SessionConfig>(), rocket.state::<AuthState>())
+        {
+            if let Some(first) = session.options.secrets.as_slice().first() {
+                auth.set_derived_login_state_secret(first);
+            }
+        }
+    }
 }

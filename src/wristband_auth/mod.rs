@@ -21,4 +21,4 @@ mod tenant;
 
 pub use error::{RedirectReason, WristbandError};
 pub use fairing::WristbandAuth;
-pub use options::{AuthOptions, WristbandScheme};
+pub use options::{AuthOptions, AuthStrategy, WristbandScheme};
