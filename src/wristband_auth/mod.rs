@@ -12,6 +12,8 @@ mod error;
 mod fairing;
 pub(crate) mod fake;
 mod guard;
+#[cfg(test)]
+mod http_tests;
 mod login;
 mod login_state;
 mod logout;
