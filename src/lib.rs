@@ -193,5 +193,6 @@ pub use session::Session;
 pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole};
 #[cfg(feature = "auth")]
 pub use wristband_auth::{
-    AuthOptions, RedirectReason, WristbandAuth, WristbandError, WristbandScheme,
+    AuthOptions, CallbackResult, LoginConfig, LogoutConfig, RedirectReason, Wristband,
+    WristbandAuth, WristbandError, WristbandRedirect, WristbandScheme,
 };

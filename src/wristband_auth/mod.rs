@@ -21,6 +21,10 @@ mod options;
 mod routes;
 mod tenant;
 
+pub use callback::CallbackResult;
 pub use error::{RedirectReason, WristbandError};
 pub use fairing::WristbandAuth;
+pub use guard::{Wristband, WristbandRedirect};
+pub use login::LoginConfig;
+pub use logout::LogoutConfig;
 pub use options::{AuthOptions, AuthStrategy, WristbandScheme};
