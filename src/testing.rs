@@ -22,6 +22,12 @@
 //! assert_eq!(response.into_string().await.as_deref(), Some("user-1"));
 //! # });
 //! ```
+//!
+//! With the `auth` feature, [`FakeWristband`] is a fake Wristband server for tests of the
+//! sign-in flows (authorize, token, userinfo, revoke, JWKS, logout), with scriptable failures.
+
+#[cfg(feature = "auth")]
+pub use crate::wristband_auth::fake::{Endpoint, FakeUser, FakeWristband, Reply};
 
 use rocket::http::{Cookie, CookieJar, Header};
 use rocket::{Orbit, Request, Rocket};

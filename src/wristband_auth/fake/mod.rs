@@ -1,1 +1,555 @@
-//! TODO: being written.
+//! [`FakeWristband`]: a fake Wristband for tests, a real HTTP server on `127.0.0.1` that speaks
+//! the parts of Wristband's protocol this crate uses. Re-exported from
+//! [`testing`](crate::testing) with the `auth` feature.
+//!
+//! # What it serves
+//!
+//! One port, the paths of Wristband; the `Host` header decides the tenant (see below).
+//!
+//! | endpoint | behaviour |
+//! | --- | --- |
+//! | `GET /api/v1/clients/{client_id}/sdk-configuration` | 200 with the SDK configuration ([`set_app_urls`](FakeWristband::set_app_urls), [`set_sdk_configuration`](FakeWristband::set_sdk_configuration)); 404 for another client id |
+//! | `GET /api/v1/oauth2/authorize` | checks `client_id`, the registered `redirect_uri`, `response_type=code`, an S256 PKCE challenge; 302 back to `redirect_uri` (tenant placeholder filled) with `code`, `state`, `tenant_name` (and `tenant_custom_domain`); or a sign-in page; or `error` ([`set_authorize_error`](FakeWristband::set_authorize_error)). A bad request gets a 400 HTML page, not a redirect |
+//! | `POST /api/v1/oauth2/token` | HTTP Basic client auth (401 `invalid_client`); `authorization_code` (code unused, PKCE, `redirect_uri` equal) and `refresh_token` (rotating: the old token is spent) grants; 400 `invalid_grant` otherwise; 200 `{access_token, id_token, refresh_token, expires_in, token_type: "bearer", scope}` |
+//! | `GET /api/v1/oauth2/userinfo` | `Bearer` access token it issued, live and not revoked: 200 with Wristband's claims (`sub`, `tnt_id`, `app_id`, `idp_name`, `email`, …); else 401 `invalid_token` |
+//! | `POST /api/v1/oauth2/revoke` | HTTP Basic, form `token`: 200 empty; a revoked refresh token no longer refreshes, a revoked access token no longer reads userinfo |
+//! | `GET /api/v1/oauth2/jwks` | the published RSA keys, newest first: `kty`, `kid`, `use: "sig"`, `alg: "RS256"`, `n`, `e` |
+//! | `GET /api/v1/logout` | `client_id` checked; 302 to `redirect_url`, else to the app's login URL for the host's tenant, `state` appended; a small page when there is neither |
+//!
+//! Every request to one of these paths is counted ([`calls`](FakeWristband::calls)), then
+//! waits the endpoint's delay ([`set_delay`](FakeWristband::set_delay)), then takes the next
+//! scripted [`Reply`] if any ([`script`](FakeWristband::script)), and only then is handled
+//! normally. Form bodies and queries are form-decoded; a repeated parameter is a 400.
+//!
+//! # Hosts and tenants
+//!
+//! The vanity domain is `localhost:<port>` and the SDK configuration says
+//! `isApplicationCustomDomainActive: true`, so the app sends a tenant's browser to
+//! `http://<tenant>.localhost:<port>`. Chromium resolves `*.localhost` to loopback; the system
+//! resolver may not (an HTTP client in a test can map the name, for example with reqwest's
+//! `ClientBuilder::resolve`). On authorize and logout:
+//!
+//! - `<tenant>.localhost` (or `<tenant>-localhost`): that tenant;
+//! - `localhost` (the vanity domain itself) or no `Host`: the default tenant, `"acme"`;
+//! - any other host, such as `127.0.0.1:<port>`: a tenant custom domain: the default tenant,
+//!   and the redirect to the app also carries `tenant_custom_domain=<host:port>`.
+//!
+//! A [`FakeUser`] with a `tenant_name` overrides the host's tenant.
+//!
+//! The registered redirect URI is the SDK configuration's `redirectUri`: authorize accepts it
+//! as is (with its placeholder) or with the placeholder filled with the tenant. When the
+//! configuration's `redirectUri` is not a string, any `redirect_uri` is accepted.
+//!
+//! # Keys
+//!
+//! JWTs are signed with RS256 by fixed, **test-only** 2048-bit RSA keys embedded in this
+//! module's source (generating RSA keys at run time is slow in debug builds). They are public,
+//! so what they sign proves nothing outside a test. The first key signs at start;
+//! [`rotate_signing_key`](FakeWristband::rotate_signing_key) moves to the next one (kids
+//! `fake-wristband-key-1`, `-2`, …; after four rotations the key material repeats under a new
+//! kid). The JWKS is built with `jsonwebtoken`'s JWK helpers.
+//!
+//! # Logging
+//!
+//! The fake's Rocket logs nothing. Rocket's log level is process-wide, so a Rocket launched
+//! with Rocket's own logger sets it again when it ignites.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{AuthOptions, WristbandScheme};
+
+mod answer;
+mod authorize;
+mod endpoints;
+mod key_pems;
+mod keys;
+mod request;
+mod routes;
+mod script;
+mod server;
+mod state;
+mod tenant;
+mod token;
+mod user;
+
+pub use script::{Endpoint, Reply};
+pub use user::FakeUser;
+
+use state::{Holder, Shared, DEFAULT_TENANT};
+
+/// The fake's client id.
+const CLIENT_ID: &str = "fake-client-id";
+/// The fake's client secret.
+const CLIENT_SECRET: &str = "fake-client-secret-0123456789abcdef";
+/// The fake's application id (`app_id`).
+const APPLICATION_ID: &str = "fake-app-id";
+
+/// A fake Wristband serving on `127.0.0.1` for one test (see the [module docs](self)).
+///
+/// Dropping it stops the server (or call [`shutdown`](FakeWristband::shutdown) to wait for
+/// that). Every setter takes `&self` and applies to the next request.
+///
+/// ```
+/// use wristband_rocket_session::testing::FakeWristband;
+///
+/// # rocket::async_test(async {
+/// let fake = FakeWristband::start().await;
+/// let url = format!("{}/api/v1/clients/{}/sdk-configuration", fake.base_url(), fake.client_id());
+/// let config: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+/// assert_eq!(config["isApplicationCustomDomainActive"], true);
+/// # });
+/// ```
+pub struct FakeWristband {
+    shared: Arc<Shared>,
+    port: u16,
+    shutdown: rocket::Shutdown,
+    task: Option<server::Task>,
+}
+
+impl std::fmt::Debug for FakeWristband {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeWristband").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl FakeWristband {
+    /// Starts a fake on `127.0.0.1`, on a port the OS picks, with the defaults: client
+    /// `fake-client-id` / `fake-client-secret-0123456789abcdef`, login URL
+    /// `http://localhost:8000/auth/login`, redirect URI `http://localhost:8000/auth/callback`,
+    /// the default [`FakeUser`], auto-approve on, access tokens for 1800 s. Returns once the
+    /// server accepts connections.
+    ///
+    /// # Panics
+    ///
+    /// If the server cannot start within 10 s (this is test tooling).
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_ne!(fake.port(), 0);
+    /// # });
+    /// ```
+    pub async fn start() -> FakeWristband {
+        let shared = Arc::new(Shared::new(CLIENT_ID, CLIENT_SECRET, APPLICATION_ID));
+        let running = server::launch(Arc::clone(&shared)).await;
+        FakeWristband {
+            shared,
+            port: running.port,
+            shutdown: running.shutdown,
+            task: Some(running.task),
+        }
+    }
+
+    /// Stops the server and waits (up to a few seconds) until it has stopped.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// let url = fake.base_url();
+    /// fake.shutdown().await;
+    /// assert!(reqwest::get(url).await.is_err());
+    /// # });
+    /// ```
+    pub async fn shutdown(mut self) {
+        self.shutdown.clone().notify();
+        if let Some(task) = self.task.take() {
+            let _ = rocket::tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+
+    /// The port it listens on.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.base_url(), format!("http://localhost:{}", fake.port()));
+    /// # });
+    /// ```
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The application vanity domain: `localhost:<port>`.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.vanity_domain(), format!("localhost:{}", fake.port()));
+    /// # });
+    /// ```
+    pub fn vanity_domain(&self) -> String {
+        format!("localhost:{}", self.port)
+    }
+
+    /// `http://localhost:<port>`: where the app reaches it, and the `iss` of its JWTs.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.base_url(), format!("http://{}", fake.vanity_domain()));
+    /// # });
+    /// ```
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.vanity_domain())
+    }
+
+    /// `http://<tenant>.localhost:<port>`: a tenant's host, where the app sends the browser.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.tenant_url("acme"), format!("http://acme.localhost:{}", fake.port()));
+    /// # });
+    /// ```
+    pub fn tenant_url(&self, tenant: &str) -> String {
+        format!("http://{tenant}.localhost:{}", self.port)
+    }
+
+    /// The OAuth2 client id it accepts: `fake-client-id`.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.client_id(), "fake-client-id");
+    /// # });
+    /// ```
+    pub fn client_id(&self) -> &str {
+        &self.shared.client_id
+    }
+
+    /// The OAuth2 client secret it accepts: `fake-client-secret-0123456789abcdef`.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.client_secret(), "fake-client-secret-0123456789abcdef");
+    /// # });
+    /// ```
+    pub fn client_secret(&self) -> &str {
+        &self.shared.client_secret
+    }
+
+    /// The application id of its tokens and userinfo (`app_id`): `fake-app-id`.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.application_id(), "fake-app-id");
+    /// # });
+    /// ```
+    pub fn application_id(&self) -> &str {
+        &self.shared.application_id
+    }
+
+    /// Options for an app that signs in with this fake: its client id and secret, vanity
+    /// domain, `wristband_scheme = Http`, `dangerously_disable_secure_cookies = true`, and
+    /// every other option at its default (auto-configuration on).
+    ///
+    /// ```
+    /// use wristband_rocket_session::WristbandScheme;
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// let options = fake.auth_options();
+    /// assert_eq!(options.wristband_scheme, WristbandScheme::Http);
+    /// assert_eq!(options.wristband_application_vanity_domain, fake.vanity_domain());
+    /// assert!(options.auto_configure_enabled);
+    /// # });
+    /// ```
+    pub fn auth_options(&self) -> AuthOptions {
+        AuthOptions {
+            client_id: self.client_id().into(),
+            client_secret: self.client_secret().into(),
+            wristband_application_vanity_domain: self.vanity_domain(),
+            wristband_scheme: WristbandScheme::Http,
+            dangerously_disable_secure_cookies: true,
+            ..AuthOptions::default()
+        }
+    }
+
+    /// Sets the `loginUrl` and `redirectUri` of the SDK configuration (placeholders such as
+    /// `{tenant_name}` allowed). The redirect URI is also the one authorize accepts.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.set_app_urls("http://127.0.0.1:8123/auth/login", "http://127.0.0.1:8123/auth/callback");
+    /// assert_eq!(fake.sdk_configuration()["redirectUri"], "http://127.0.0.1:8123/auth/callback");
+    /// # });
+    /// ```
+    pub fn set_app_urls(&self, login_url: &str, redirect_uri: &str) {
+        let mut inner = self.shared.lock();
+        if !inner.sdk_configuration.is_object() {
+            inner.sdk_configuration = state::default_sdk_configuration();
+        }
+        inner.sdk_configuration["loginUrl"] = login_url.into();
+        inner.sdk_configuration["redirectUri"] = redirect_uri.into();
+    }
+
+    /// Replaces the whole SDK configuration body (any JSON, valid or not).
+    ///
+    /// ```
+    /// use serde_json::json;
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.set_sdk_configuration(json!({ "loginUrl": null }));
+    /// assert_eq!(fake.sdk_configuration(), json!({ "loginUrl": null }));
+    /// # });
+    /// ```
+    pub fn set_sdk_configuration(&self, json: Value) {
+        self.shared.lock().sdk_configuration = json;
+    }
+
+    /// The SDK configuration body it serves now.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.sdk_configuration()["loginUrl"], "http://localhost:8000/auth/login");
+    /// # });
+    /// ```
+    pub fn sdk_configuration(&self) -> Value {
+        self.shared.lock().sdk_configuration.clone()
+    }
+
+    /// Sets who signs in from now on (codes and tokens already issued keep their user).
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::{FakeUser, FakeWristband};
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// fake.set_user(FakeUser { tenant_name: Some("globex".into()), ..FakeUser::default() });
+    /// # });
+    /// ```
+    pub fn set_user(&self, user: FakeUser) {
+        self.shared.lock().user = user;
+    }
+
+    /// On (the default): authorize sends the browser straight back to the app with a code.
+    /// Off: authorize serves a small HTML page naming the tenant and the user, with a
+    /// "Sign in" button (`id="sign-in"`) whose form post sends the browser back (303).
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.set_auto_approve(false);
+    /// # });
+    /// ```
+    pub fn set_auto_approve(&self, on: bool) {
+        self.shared.lock().auto_approve = on;
+    }
+
+    /// `Some(error)`: authorize sends the browser back with `error`, `error_description`,
+    /// `state` and `tenant_name` instead of a code (for example `"login_required"`).
+    /// `None` (the default): codes again.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.set_authorize_error(Some("login_required"));
+    /// # });
+    /// ```
+    pub fn set_authorize_error(&self, error: Option<&str>) {
+        let error = error.map(|error| {
+            let description = match error {
+                "login_required" => "The user must sign in",
+                _ => "Error set by the test",
+            };
+            (error.to_string(), description.to_string())
+        });
+        self.shared.lock().authorize_error = error;
+    }
+
+    /// The `expires_in` (seconds) of access tokens from the token endpoint; 1800 by default.
+    /// Zero or negative values issue tokens that have already expired.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.set_expires_in(5);
+    /// # });
+    /// ```
+    pub fn set_expires_in(&self, seconds: i64) {
+        self.shared.lock().expires_in = seconds;
+    }
+
+    /// Queues replies for `endpoint`: each call takes the next one before any normal handling;
+    /// then the endpoint behaves normally again. Adds to what is already queued.
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::{Endpoint, FakeWristband, Reply};
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// fake.script(Endpoint::Jwks, [Reply::Status(503)]);
+    /// let url = format!("{}/api/v1/oauth2/jwks", fake.base_url());
+    /// assert_eq!(reqwest::get(&url).await.unwrap().status(), 503);
+    /// assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    /// # });
+    /// ```
+    pub fn script(&self, endpoint: Endpoint, replies: impl IntoIterator<Item = Reply>) {
+        self.shared.lock().endpoints[endpoint.index()].script.extend(replies);
+    }
+
+    /// Every call to `endpoint` waits `delay` first (`Duration::ZERO`: no wait).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wristband_rocket_session::testing::{Endpoint, FakeWristband};
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// fake.set_delay(Endpoint::Userinfo, Duration::from_millis(200));
+    /// # });
+    /// ```
+    pub fn set_delay(&self, endpoint: Endpoint, delay: Duration) {
+        let delay = (!delay.is_zero()).then_some(delay);
+        self.shared.lock().endpoints[endpoint.index()].delay = delay;
+    }
+
+    /// How many requests `endpoint` has received, failed and scripted ones included (the
+    /// sign-in page's form post counts for [`Endpoint::Authorize`]).
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::{Endpoint, FakeWristband};
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// reqwest::get(format!("{}/api/v1/oauth2/jwks", fake.base_url())).await.unwrap();
+    /// assert_eq!(fake.calls(Endpoint::Jwks), 1);
+    /// # });
+    /// ```
+    pub fn calls(&self, endpoint: Endpoint) -> usize {
+        self.shared.lock().endpoints[endpoint.index()].calls
+    }
+
+    /// A new RSA key signs from now on; the JWKS serves it (first) and the old ones.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// let before = fake.current_kid();
+    /// fake.rotate_signing_key();
+    /// assert_ne!(fake.current_kid(), before);
+    /// # });
+    /// ```
+    pub fn rotate_signing_key(&self) {
+        self.shared.lock().keys.rotate();
+    }
+
+    /// The JWKS stops serving every key but the current one (tokens signed by older keys then
+    /// name a kid the JWKS does not have).
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.rotate_signing_key();
+    /// fake.retire_old_signing_keys();
+    /// # });
+    /// ```
+    pub fn retire_old_signing_keys(&self) {
+        self.shared.lock().keys.retire_old();
+    }
+
+    /// The kid of the key that signs now.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.current_kid(), "fake-wristband-key-1");
+    /// # });
+    /// ```
+    pub fn current_kid(&self) -> String {
+        self.shared.lock().keys.current().kid().to_string()
+    }
+
+    /// An RS256 access token signed by the current key, as the token endpoint issues them:
+    /// header `kid`; claims `iss` = [`base_url`](Self::base_url), `sub`, `tnt_id`, `app_id`,
+    /// `client_id`, `iat` = `nbf` = now, `exp` = now + `expires_in` (negative: already expired),
+    /// a random `jti`. The fake's userinfo accepts it (as the current user with these ids) until
+    /// it expires.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// let jwt = fake.issue_access_token("user-1", "tenant-1", 300);
+    /// assert_eq!(jwt.split('.').count(), 3);
+    /// # });
+    /// ```
+    pub fn issue_access_token(&self, user_id: &str, tenant_id: &str, expires_in: i64) -> String {
+        let user = self.user_with_ids(user_id, tenant_id);
+        self.shared.issue_access_token(&user, expires_in).expect("the fake's test keys always sign")
+    }
+
+    /// A refresh token the token endpoint accepts (once: it rotates), for the current user with
+    /// these ids: for tests that start from a session instead of a sign-in.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// let refresh_token = fake.issue_refresh_token("user-1", "tenant-1");
+    /// assert!(!refresh_token.is_empty());
+    /// # });
+    /// ```
+    pub fn issue_refresh_token(&self, user_id: &str, tenant_id: &str) -> String {
+        let user = self.user_with_ids(user_id, tenant_id);
+        self.shared.issue_refresh_token(Holder { user, scope: None })
+    }
+
+    /// Every token sent to the revocation endpoint so far, in order.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert!(fake.revoked_tokens().is_empty());
+    /// # });
+    /// ```
+    pub fn revoked_tokens(&self) -> Vec<String> {
+        self.shared.lock().revoked.clone()
+    }
+
+    /// How many refresh tokens were spent by a successful refresh grant.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.refresh_tokens_spent(), 0);
+    /// # });
+    /// ```
+    pub fn refresh_tokens_spent(&self) -> usize {
+        self.shared.lock().refresh_tokens_spent
+    }
+
+    /// The decoded query parameters of the last `GET` authorize request, in order (`None`
+    /// before the first), for checking what an app's login sent.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert!(fake.last_authorize_request().is_none());
+    /// # });
+    /// ```
+    pub fn last_authorize_request(&self) -> Option<Vec<(String, String)>> {
+        self.shared.lock().last_authorize_request.clone()
+    }
+
+    /// The current user with other ids (and a tenant name, for tokens made by hand).
+    fn user_with_ids(&self, user_id: &str, tenant_id: &str) -> FakeUser {
+        let mut user = self.shared.lock().user.clone();
+        user.user_id = user_id.into();
+        user.tenant_id = tenant_id.into();
+        user.tenant_name.get_or_insert_with(|| DEFAULT_TENANT.into());
+        user
+    }
+}
+
+impl Drop for FakeWristband {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}

@@ -1,0 +1,136 @@
+//! The endpoints that are not part of the code flow itself: SDK configuration, userinfo,
+//! revocation, JWKS and logout.
+
+use oauth2::url::Url;
+use rocket::data::Data;
+use rocket::State;
+use serde_json::json;
+
+use super::answer::Answer;
+use super::request::{read_form, Call};
+use super::routes::preamble;
+use super::script::Endpoint;
+use super::state::{now, SharedState};
+use super::tenant::{fill_placeholder, visit};
+
+/// `GET /api/v1/clients/{client_id}/sdk-configuration`: 404 for another client.
+#[rocket::get("/api/v1/clients/<client_id>/sdk-configuration")]
+pub(super) async fn sdk_configuration(client_id: &str, shared: &State<SharedState>) -> Answer {
+    if let Some(answer) = preamble(shared, Endpoint::SdkConfiguration).await {
+        return answer;
+    }
+    if client_id != shared.client_id {
+        return Answer::json(404, &json!({ "error": "not_found" }));
+    }
+    let body = shared.lock().sdk_configuration.clone();
+    Answer::json(200, &body)
+}
+
+/// `GET /api/v1/oauth2/userinfo`: the claims of the user of a live access token it issued.
+#[rocket::get("/api/v1/oauth2/userinfo")]
+pub(super) async fn userinfo(call: Call, shared: &State<SharedState>) -> Answer {
+    if let Some(answer) = preamble(shared, Endpoint::Userinfo).await {
+        return answer;
+    }
+    let Some(token) = call.bearer() else {
+        return Answer::invalid_token();
+    };
+    let inner = shared.lock();
+    if inner.revoked.iter().any(|t| t == token) {
+        return Answer::invalid_token();
+    }
+    match inner.access_tokens.get(token) {
+        Some(issued) if issued.expires_at > now() => {
+            Answer::json(200, &issued.user.userinfo(&shared.application_id))
+        }
+        _ => Answer::invalid_token(),
+    }
+}
+
+/// `POST /api/v1/oauth2/revoke` (RFC 7009): HTTP Basic, form `token`; 200 with an empty body,
+/// also for a token it does not know.
+#[rocket::post("/api/v1/oauth2/revoke", data = "<data>")]
+pub(super) async fn revoke(call: Call, shared: &State<SharedState>, data: Data<'_>) -> Answer {
+    if let Some(answer) = preamble(shared, Endpoint::Revoke).await {
+        return answer;
+    }
+    if !call.has_client_credentials(&shared.client_id, &shared.client_secret) {
+        return Answer::invalid_client();
+    }
+    if !call.is_form {
+        return Answer::invalid_request("the body must be application/x-www-form-urlencoded");
+    }
+    let Some(form) = read_form(data).await else {
+        return Answer::invalid_request("the body is too large");
+    };
+    let Some(token) = form.non_empty("token") else {
+        return Answer::invalid_request("token is missing");
+    };
+    shared.lock().revoked.push(token.to_string());
+    Answer::empty(200)
+}
+
+/// `GET /api/v1/oauth2/jwks`: the published signing keys, newest first.
+#[rocket::get("/api/v1/oauth2/jwks")]
+pub(super) async fn jwks(shared: &State<SharedState>) -> Answer {
+    if let Some(answer) = preamble(shared, Endpoint::Jwks).await {
+        return answer;
+    }
+    let set = shared.lock().keys.jwks();
+    match serde_json::to_value(set) {
+        Ok(body) => Answer::json(200, &body),
+        Err(_) => Answer::server_error(),
+    }
+}
+
+/// `GET /api/v1/logout?client_id[&redirect_url][&state]`: 302 to `redirect_url`, else to the
+/// app's login URL for the tenant of the host (its placeholder filled, or `tenant_name`
+/// appended), with `state` appended when given; a small page when there is neither.
+#[rocket::get("/api/v1/logout")]
+pub(super) async fn logout(call: Call, shared: &State<SharedState>) -> Answer {
+    if let Some(answer) = preamble(shared, Endpoint::Logout).await {
+        return answer;
+    }
+    let query = &call.query;
+    if let Some(name) = query.repeated() {
+        return Answer::error_page(
+            400,
+            "invalid_request",
+            &format!("parameter {name} is repeated"),
+        );
+    }
+    if query.get("client_id") != Some(shared.client_id.as_str()) {
+        return Answer::error_page(400, "invalid_client", "unknown client_id");
+    }
+    let (user, login_url) = {
+        let inner = shared.lock();
+        let login_url = inner.sdk_configuration.get("loginUrl").and_then(|v| v.as_str());
+        (inner.user.clone(), login_url.map(str::to_string))
+    };
+    let tenant = visit(&call, &user).tenant_name;
+    let target = match (query.non_empty("redirect_url"), login_url) {
+        (Some(redirect_url), _) => Url::parse(redirect_url).map_err(|_| "redirect_url"),
+        (None, Some(login_url)) => {
+            let filled = fill_placeholder(&login_url, &tenant);
+            Url::parse(&filled)
+                .map(|mut url| {
+                    if filled == login_url {
+                        url.query_pairs_mut().append_pair("tenant_name", &tenant);
+                    }
+                    url
+                })
+                .map_err(|_| "loginUrl")
+        }
+        (None, None) => {
+            return Answer::html(200, "Fake Wristband: signed out", "<p>You are signed out.</p>")
+        }
+    };
+    let mut url = match target {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        _ => return Answer::error_page(400, "invalid_request", "the logout target is not a URL"),
+    };
+    if let Some(state) = query.non_empty("state") {
+        url.query_pairs_mut().append_pair("state", state);
+    }
+    Answer::redirect(302, url.as_str())
+}
