@@ -4,7 +4,7 @@
 //! cargo run --example quickstart          # serves http://127.0.0.1:8000 (debug profile)
 //! curl -c jar -b jar http://127.0.0.1:8000/        # visit 1
 //! curl -c jar -b jar http://127.0.0.1:8000/        # visit 2
-//! curl -c jar -b jar http://127.0.0.1:8000/reset   # session destroyed
+//! curl -c jar -b jar -X POST http://127.0.0.1:8000/reset   # session destroyed
 //! ```
 
 #[macro_use]
@@ -22,8 +22,9 @@ fn index(session: Session<'_>) -> String {
     }
 }
 
-/// Ends the session: the response removes the cookie.
-#[get("/reset")]
+/// Ends the session: the response removes the cookie. A POST, so that no cross-site link or
+/// image can end a user's session.
+#[post("/reset")]
 fn reset(session: Session<'_>) -> &'static str {
     session.destroy();
     "Session destroyed.\n"

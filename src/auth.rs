@@ -20,8 +20,12 @@ use crate::session::{missing_fairing, Session};
 /// - With `enable_csrf_protection`, the `csrf_header_name` request header (any case) must equal
 ///   the session's CSRF token, compared in constant time, on every method:
 ///   otherwise `Outcome::Error((Status::Forbidden, SessionError::CsrfFailed))`.
-/// - Otherwise it succeeds and re-issues the session with a fresh expiry (rolling sessions, as
-///   Wristband's guards always save).
+/// - A session without a CSRF token while CSRF protection is on (issued before it was turned
+///   on) counts as not authenticated: `Forward(Status::Unauthorized)`, so the user signs in
+///   again.
+/// - Otherwise it succeeds, and re-issues the session with a fresh expiry (rolling sessions)
+///   when at least `renew_after` seconds have passed since the cookie was issued (60 by
+///   default; `0` re-issues on every request, as Wristband's guards do).
 ///
 /// It dereferences to [`Session`].
 ///
@@ -134,13 +138,20 @@ impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
         }
         let options = &session.config().options;
         if options.enable_csrf_protection {
+            let token = session.csrf_token();
+            if token.as_deref().is_none_or(str::is_empty) {
+                // Issued before CSRF protection was turned on: no header can ever match, so
+                // the user signs in again rather than meeting a 403 forever.
+                log::debug!("authenticated session has no CSRF token; treated as signed out");
+                return Outcome::Forward(Status::Unauthorized);
+            }
             let header = req.headers().get_one(&options.csrf_header_name);
-            if !csrf::matches(session.csrf_token().as_deref(), header) {
+            if !csrf::matches(token.as_deref(), header) {
                 log::debug!("CSRF check failed: `{}` missing or wrong", options.csrf_header_name);
                 return Outcome::Error((Status::Forbidden, SessionError::CsrfFailed));
             }
         }
-        session.save();
+        session.renew_if_due();
         Outcome::Success(AuthenticatedSession { session, user_id, tenant_id })
     }
 }

@@ -86,6 +86,8 @@ pub(crate) struct Unsealed {
     pub(crate) key_index: usize,
     /// The length of its JSON text.
     pub(crate) json_len: usize,
+    /// When it was sealed, in Unix seconds.
+    pub(crate) issued_at: u64,
 }
 
 struct SealingKey {
@@ -197,6 +199,13 @@ impl SessionCodec {
         })
     }
 
+    /// Lowers the longest value [`SessionCodec::open()`] accepts to `len`: the fairing sets it
+    /// to what the configured cookie attributes and chunks can write back, so a value that
+    /// opens can always be re-issued.
+    pub(crate) fn limit_value_len(&mut self, len: usize) {
+        self.max_value_len = self.max_value_len.min(len);
+    }
+
     /// The session lifetime in seconds that [`SessionCodec::seal()`] writes into a value.
     ///
     /// ```
@@ -250,6 +259,19 @@ impl SessionCodec {
     /// assert_eq!(codec.open(&second), Some(session));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// There is no way to choose the nonce: one reused nonce would let anyone forge sessions.
+    ///
+    /// ```compile_fail
+    /// # use wristband_rocket_session::{SessionCodec, SessionOptions};
+    /// # let options = SessionOptions {
+    /// #     secrets: "a-secret-of-at-least-32-characters!!".into(),
+    /// #     ..SessionOptions::default()
+    /// # };
+    /// # let codec = SessionCodec::new(&options).unwrap();
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let _ = codec.seal_with_nonce_at(&serde_json::Map::new(), now, [0; 12]);
+    /// ```
     pub fn seal(&self, session: &Map<String, Value>) -> Result<String, SessionError> {
         self.seal_at(session, OffsetDateTime::now_utc())
     }
@@ -284,15 +306,15 @@ impl SessionCodec {
     ) -> Result<String, SessionError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        self.seal_with_nonce_at(session, now, nonce)
+        self.seal_inner(session, now, nonce, None)
     }
 
     /// Seals with a caller-chosen nonce, for the known-answer vectors of
-    /// `docs/cookie-format.md` only. Reusing a nonce under one secret destroys the secrecy
-    /// and integrity of every session sealed with it: applications must call
-    /// [`SessionCodec::seal()`].
-    #[doc(hidden)]
-    pub fn seal_with_nonce_at(
+    /// `docs/cookie-format.md` in this crate's own unit tests only: it does not exist outside
+    /// them. Reusing a nonce under one secret destroys the secrecy and integrity of every
+    /// session sealed with it.
+    #[cfg(test)]
+    pub(crate) fn seal_with_nonce_at(
         &self,
         session: &Map<String, Value>,
         now: OffsetDateTime,
@@ -428,7 +450,9 @@ impl SessionCodec {
         let issued_at = u64::from_be_bytes(times[..8].try_into().expect("8 bytes"));
         let expires_at = u64::from_be_bytes(times[8..].try_into().expect("8 bytes"));
         let now = unix_seconds(now);
-        if expires_at <= now {
+        // The sealed expiry, and the configured `max_age` counted from issued-at: lowering
+        // `max_age` shortens the life of cookies already issued.
+        if expires_at <= now || issued_at.saturating_add(self.max_age) <= now {
             return Err(Rejection::Expired);
         }
         if issued_at > now.saturating_add(MAX_FUTURE_SKEW_SECS) {
@@ -437,7 +461,7 @@ impl SessionCodec {
         // One UTF-8 check of the whole text, then a parse that need not check each string.
         let text = std::str::from_utf8(json).map_err(|_| Rejection::NotJsonObject)?;
         let session = serde_json::from_str(text).map_err(|_| Rejection::NotJsonObject)?;
-        Ok(Unsealed { session, key_index: index, json_len: json.len() })
+        Ok(Unsealed { session, key_index: index, json_len: json.len(), issued_at })
     }
 }
 
@@ -571,6 +595,39 @@ mod tests {
                 codec.unseal(&URL_SAFE_NO_PAD.encode(&buf), now),
                 Err(Rejection::NotJsonObject)
             );
+        }
+    }
+
+    /// The crate's seal, given a vector's nonce, gives the vector's value; the vectors are
+    /// those of `docs/cookie-format.md` (also opened and re-derived independently by
+    /// `tests/cookie_format.rs`).
+    #[test]
+    fn seals_the_documented_vectors() {
+        let doc = include_str!("../docs/cookie-format.md");
+        let secret = "wristband-kat-secret-one-0123456789abcdef";
+        let vectors: [(i64, i64, [u8; 12], &str, &str); 2] = [
+            (
+                3600,
+                1_700_000_000,
+                [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+                "{}",
+                "AUsJao4AAQIDBAUGBwgJCgs_stQ_OEE9v1UaVqt4Luf58Tnk7CZSRBucZddYp11SbT8G",
+            ),
+            (
+                86400,
+                1_735_689_600,
+                [0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66, 0x55, 0x44],
+                r#"{"visits":42}"#,
+                "AUsJao7_7t3Mu6qZiHdmVUS97w6HmuJZpOvw5ME83zbksHngTX9qQGCKqxVHTn7S3vT_x4MWiPexSa5c3us",
+            ),
+        ];
+        for (max_age, now, nonce, json, value) in vectors {
+            let codec = SessionCodec::new(&SessionOptions { max_age, ..options(&[secret]) })
+                .expect("valid options");
+            let session: Map<String, Value> = serde_json::from_str(json).unwrap();
+            let sealed = codec.seal_with_nonce_at(&session, at(now), nonce).unwrap();
+            assert_eq!(sealed, value);
+            assert!(doc.contains(value), "the document still shows {value}");
         }
     }
 

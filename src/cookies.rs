@@ -69,7 +69,7 @@ impl SessionConfig {
             .iter()
             .map(|name| removal(attributes(name, &options, true, domain)))
             .collect();
-        SessionConfig {
+        let mut config = SessionConfig {
             session_attrs: suffix(&session_cookie),
             csrf_attrs: suffix(&csrf_cookie),
             csrf_removal: removal(csrf_cookie),
@@ -77,7 +77,19 @@ impl SessionConfig {
             chunk_names,
             codec,
             options,
-        }
+        };
+        // Open only what this configuration can write back: a value that fits the reader but
+        // not the writer (after `domain` was added, `secure` turned on, fewer chunks, or
+        // between instances configured differently) would otherwise open on every request and
+        // fail on every write until it expired.
+        let capacity = config.capacity_total();
+        config.codec.limit_value_len(capacity);
+        config
+    }
+
+    /// How many value bytes all chunks together can carry.
+    fn capacity_total(&self) -> usize {
+        (0..self.chunk_names.len()).map(|i| self.capacity(i)).sum()
     }
 
     /// How many value bytes chunk `i` can carry within the header budget.
@@ -93,7 +105,7 @@ impl SessionConfig {
     /// The bytes of `Set-Cookie` header values a sealed value of `value_len` bytes needs,
     /// counted over every configured chunk (as the limit is): `Err(size)` if over the limit.
     pub(crate) fn check_value_len(&self, value_len: usize) -> Result<(), usize> {
-        let capacity: usize = (0..self.chunk_names.len()).map(|i| self.capacity(i)).sum();
+        let capacity = self.capacity_total();
         if value_len <= capacity {
             Ok(())
         } else {
@@ -162,11 +174,6 @@ impl SessionConfig {
     /// Whether the request carried any of the session's chunk cookies, in a row or not.
     pub(crate) fn any_chunk_present(&self, jar: &CookieJar<'_>) -> bool {
         self.chunk_names.iter().any(|name| jar.get(name).is_some())
-    }
-
-    /// Whether the request carried chunk `i` (0 is the base cookie).
-    pub(crate) fn chunk_present(&self, jar: &CookieJar<'_>, i: usize) -> bool {
-        jar.get(&self.chunk_names[i]).is_some()
     }
 
     /// The session cookie's value as the request carried it: the chunks joined in order.

@@ -143,42 +143,38 @@ impl Fairing for WristbandSession {
         let mut inner = state.lock();
         match inner.pending() {
             Pending::Nothing if inner.loaded() == Loaded::Invalid => {
-                remove_session(config, req, res)
+                // A refused or expired cookie goes, and its CSRF cookie with it.
+                remove_chunks(config, 0, res);
+                remove_csrf(config, req, res);
             }
             Pending::Nothing => {}
             Pending::Destroy => {
-                remove_session(config, req, res);
-                let csrf = &config.options.csrf_cookie_name;
-                if config.options.enable_csrf_protection || req.cookies().get(csrf).is_some() {
-                    res.adjoin_raw_header("Set-Cookie", config.csrf_removal_header().to_string());
-                }
+                remove_chunks(config, 0, res);
+                remove_csrf(config, req, res);
             }
-            Pending::Write => write_session(config, &mut inner, req, res),
+            Pending::Write => write_session(config, &mut inner, res),
         }
     }
 }
 
-/// Removal cookies for the base cookie and every chunk the request carried.
-fn remove_session(config: &SessionConfig, req: &Request<'_>, res: &mut Response<'_>) {
-    res.adjoin_raw_header("Set-Cookie", config.removal_header(0).to_string());
-    remove_chunks(config, 1, req, res);
-}
-
-/// Removal cookies for the chunks from `from` on that the request carried.
-fn remove_chunks(config: &SessionConfig, from: usize, req: &Request<'_>, res: &mut Response<'_>) {
+/// Removal cookies for every chunk name from `from` on (0 is the base cookie), whether or not
+/// the request carried it: a browser may hold chunks written by a racing response this
+/// request never saw, and a write must leave it with exactly the chunks it wrote.
+fn remove_chunks(config: &SessionConfig, from: usize, res: &mut Response<'_>) {
     for i in from..config.chunk_count() {
-        if config.chunk_present(req.cookies(), i) {
-            res.adjoin_raw_header("Set-Cookie", config.removal_header(i).to_string());
-        }
+        res.adjoin_raw_header("Set-Cookie", config.removal_header(i).to_string());
     }
 }
 
-fn write_session(
-    config: &SessionConfig,
-    inner: &mut Inner,
-    req: &Request<'_>,
-    res: &mut Response<'_>,
-) {
+/// The CSRF cookie's removal, when CSRF protection is on or the request carried one.
+fn remove_csrf(config: &SessionConfig, req: &Request<'_>, res: &mut Response<'_>) {
+    let csrf = &config.options.csrf_cookie_name;
+    if config.options.enable_csrf_protection || req.cookies().get(csrf).is_some() {
+        res.adjoin_raw_header("Set-Cookie", config.csrf_removal_header().to_string());
+    }
+}
+
+fn write_session(config: &SessionConfig, inner: &mut Inner, res: &mut Response<'_>) {
     let csrf_on = config.options.enable_csrf_protection;
     if csrf_on && !has_csrf_token(inner.data()) {
         inner.insert(keys::CSRF_TOKEN, Value::String(csrf::new_token()));
@@ -206,7 +202,7 @@ fn write_session(
     for header in headers {
         res.adjoin_header(Header::new("Set-Cookie", header));
     }
-    remove_chunks(config, used, req, res);
+    remove_chunks(config, used, res);
     if csrf_on {
         if let Some(token) = data.get(keys::CSRF_TOKEN).and_then(Value::as_str) {
             res.adjoin_raw_header("Set-Cookie", config.csrf_header(token));

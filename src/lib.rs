@@ -77,17 +77,18 @@
 //! | key | type | default | |
 //! | --- | --- | --- | --- |
 //! | `secrets` | string or array of 1 to 3 strings | none | each at least 32 characters; the first seals, all open. Required in every profile but `debug`, where a random secret is generated at launch with a warning |
-//! | `cookie_name` | string | `"session"` | RFC 6265 token characters |
+//! | `cookie_name` | string | `"session"` | RFC 6265 token characters except `%`; a `__Host-` name needs `secure = true`, `path = "/"` and no `domain`, a `__Secure-` name needs `secure = true` |
 //! | `max_age` | integer (seconds) | `3600` | > 0; enforced inside the sealed cookie too |
 //! | `path` | string | `"/"` | starts with `/` |
 //! | `domain` | string | unset (host-only) | |
 //! | `same_site` | `"lax"`, `"strict"`, `"none"` (any case) | `"lax"` | `none` requires `secure = true` |
 //! | `secure` | bool | `true` | the repository's `Rocket.toml` sets `false` for `debug` only |
 //! | `enable_csrf_protection` | bool | `false` | a CSRF token per login, checked by [`AuthenticatedSession`] |
-//! | `csrf_cookie_name` | string | `"CSRF-TOKEN"` | differs from `cookie_name` |
+//! | `csrf_cookie_name` | string | `"CSRF-TOKEN"` | differs from `cookie_name`; same character and prefix rules |
 //! | `csrf_cookie_domain` | string | falls back to `domain` | |
 //! | `csrf_header_name` | string | `"X-CSRF-TOKEN"` | matched in any case |
 //! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
+//! | `renew_after` | integer (seconds) | `60` | ≥ 0; [`AuthenticatedSession`] re-issues the cookie only when at least this long has passed since it was issued; `0` = on every authenticated request |
 //!
 //! Every field of [`SessionOptions`] says the same with its `_Default:_`. From code, pass the
 //! options to [`WristbandSession::custom()`] instead. An invalid configuration aborts launch
@@ -118,9 +119,21 @@
 //!   cookies sealed with the others still open (chosen by key id, no trial decryption) and are
 //!   re-sealed with the first the next time they are written. Drop the old secret after
 //!   `max_age` has passed.
-//! - **Nonce budget**: each seal uses a fresh random 96-bit nonce. AES-GCM stays within its
-//!   security bounds for about 2³² seals per key; rotate the first secret well before that
-//!   (e.g. yearly, or after ~1 billion session writes, whichever comes first).
+//! - **Nonce budget**: each seal uses a fresh random 96-bit nonce. With random nonces,
+//!   AES-GCM keeps its guarantees (NIST SP 800-38D) for at most 2³² ≈ 4.3 billion seals per
+//!   key; past that, the chance of two seals sharing a nonce, which would let anyone forge
+//!   sessions, is no longer negligible. Count seals, not time: every write of a session is a
+//!   seal, and so is every rolling renewal. Worked numbers:
+//!   - `renew_after = 0` (renew on every authenticated request, Wristband's behaviour) at
+//!     1,000 authenticated requests a second: 86.4 million seals a day, 2³² in about 50 days.
+//!   - `renew_after = 60` (the default): an active session is re-sealed at most once a minute.
+//!     100,000 users active 8 hours a day make at most 48 million renewals a day (2³² in about
+//!     89 days); 10,000 such users, 4.8 million a day (about 2.4 years). Add the app's own
+//!     writes (`insert`, logins) to those figures.
+//!
+//!   Estimate seals a day as (writes a day) + (active sessions × active minutes a day ×
+//!   60 / `renew_after`), and rotate the first secret (see **Rotation**, it signs no one out)
+//!   well before 2³² seals, e.g. at a quarter of it.
 //! - **CSRF**: with `enable_csrf_protection`, each login gets a fresh 256-bit token, stored in
 //!   the session and sent in a readable cookie; [`AuthenticatedSession`] requires it back in a
 //!   header and compares in constant time.
@@ -138,9 +151,13 @@
 //!   cookies.
 //! - **No server-side revocation**: a cookie is valid until it expires. [`Session::destroy()`]
 //!   removes it from the browser, but a copy taken earlier opens until its expires-at. Keep
-//!   `max_age` short (rolling sessions renew it on every authenticated request) and rotate the
-//!   secrets to invalidate every session at once.
+//!   `max_age` short (rolling sessions renew it, at most every `renew_after` seconds, on
+//!   authenticated requests) and rotate the secrets to invalidate every session at once.
+//!   Lowering `max_age` also cuts cookies already issued: a cookie opens only while its
+//!   issued-at plus the *configured* `max_age` lies in the future.
 //! - **Last write wins**: two concurrent requests of one browser each write their own version.
+//!   A write leaves the browser with exactly the cookies it wrote (every other chunk name is
+//!   removed, whether the request carried it or not), so one of two racing writes wins whole.
 //!
 //! # Coming from Wristband's NestJS/Express SDK
 //!

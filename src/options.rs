@@ -239,6 +239,13 @@ pub struct SessionOptions {
     /// How many cookies one session may be split over (1 to 8): above 1, a large session is
     /// split over `name`, `name.1`, `name.2`, … _Default:_ `1`.
     pub max_cookie_chunks: usize,
+    /// Seconds after which [`AuthenticatedSession`](crate::AuthenticatedSession) re-issues
+    /// the cookie with a fresh expiry (rolling sessions): an authenticated request re-issues it
+    /// only when at least this long has passed since it was issued, so the idle timeout lies
+    /// between `max_age - renew_after` and `max_age`. `0` re-issues on every authenticated
+    /// request (Wristband's behaviour); at or above `max_age` authenticated requests never
+    /// extend a session. Must be ≥ 0. _Default:_ `60`.
+    pub renew_after: i64,
 }
 
 impl Default for SessionOptions {
@@ -256,13 +263,56 @@ impl Default for SessionOptions {
             csrf_cookie_domain: None,
             csrf_header_name: "X-CSRF-TOKEN".into(),
             max_cookie_chunks: 1,
+            renew_after: 60,
         }
     }
 }
 
-/// RFC 7230 `tchar` (the RFC 6265 cookie-name `token`).
+/// The punctuation of RFC 7230 `tchar` (the RFC 6265 cookie-name `token`), besides letters
+/// and digits.
+const TCHAR_PUNCTUATION: &[u8] = b"!#$%&'*+-.^_`|~";
+
+/// RFC 7230 `tchar` (for header names).
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || TCHAR_PUNCTUATION.contains(&b))
+}
+
+/// A cookie name that survives a round trip through Rocket: RFC 6265 token characters except
+/// `%`, which Rocket percent-decodes in incoming cookie names (so `sess%31` would be written
+/// and then read back as `sess1`).
+fn is_cookie_name(s: &str) -> bool {
+    is_token(s) && !s.contains('%')
+}
+
+/// What [`is_cookie_name`] accepts, for error messages.
+const COOKIE_NAME_RULE: &str =
+    "use letters, digits and the characters ! # $ & ' * + - . ^ _ ` | ~ (no `%`, spaces, `;`, `=` or quotes)";
+
+/// The problem with a cookie name's `__Host-` or `__Secure-` prefix under these options, if
+/// any (browsers drop such cookies when the prefix's rules are broken).
+fn prefix_problem(name: &str, options: &SessionOptions, domain: Option<&str>) -> Option<String> {
+    if name.starts_with("__Host-") {
+        let mut broken = Vec::new();
+        if !options.secure {
+            broken.push("`secure = true`");
+        }
+        if options.path != "/" {
+            broken.push("`path = \"/\"`");
+        }
+        if domain.is_some() {
+            broken.push("no domain");
+        }
+        (!broken.is_empty()).then(|| {
+            format!(
+                "a `__Host-` cookie requires {}; change them or drop the prefix",
+                broken.join(", ")
+            )
+        })
+    } else if name.starts_with("__Secure-") && !options.secure {
+        Some("a `__Secure-` cookie requires `secure = true`; set it or drop the prefix".into())
+    } else {
+        None
+    }
 }
 
 /// Characters allowed in an attribute value (`Path`, `Domain`): visible ASCII but `;`.
@@ -324,14 +374,15 @@ impl SessionOptions {
             }
         }
 
-        if !is_token(&self.cookie_name) {
+        if !is_cookie_name(&self.cookie_name) {
             problem(
                 "cookie_name",
-                format!(
-                    "{:?} is not a valid cookie name; use letters, digits and `-_.` only",
-                    self.cookie_name
-                ),
+                format!("{:?} is not a valid cookie name; {COOKIE_NAME_RULE}", self.cookie_name),
             );
+        } else if let Some(message) =
+            prefix_problem(&self.cookie_name, self, self.domain.as_deref())
+        {
+            problem("cookie_name", message);
         }
         if self.max_age <= 0 {
             problem(
@@ -365,11 +416,17 @@ impl SessionOptions {
                     .into(),
             );
         }
-        if !is_token(&self.csrf_cookie_name) {
+        let csrf_domain = self.csrf_cookie_domain.as_deref().or(self.domain.as_deref());
+        if !is_cookie_name(&self.csrf_cookie_name) {
             problem(
                 "csrf_cookie_name",
-                format!("{:?} is not a valid cookie name", self.csrf_cookie_name),
+                format!(
+                    "{:?} is not a valid cookie name; {COOKIE_NAME_RULE}",
+                    self.csrf_cookie_name
+                ),
             );
+        } else if let Some(message) = prefix_problem(&self.csrf_cookie_name, self, csrf_domain) {
+            problem("csrf_cookie_name", message);
         } else if self.csrf_cookie_name == self.cookie_name
             || self
                 .csrf_cookie_name
@@ -397,6 +454,17 @@ impl SessionOptions {
                 format!(
                     "must be between 1 and {MAX_COOKIE_CHUNKS} (got {})",
                     self.max_cookie_chunks
+                ),
+            );
+        }
+
+        if self.renew_after < 0 {
+            problem(
+                "renew_after",
+                format!(
+                    "must be 0 or more seconds (got {}); 0 re-issues the cookie on every \
+                     authenticated request",
+                    self.renew_after
                 ),
             );
         }
@@ -482,6 +550,7 @@ impl SessionOptions {
             &mut options.max_cookie_chunks,
             &mut problems,
         );
+        field("renew_after", read("renew_after"), &mut options.renew_after, &mut problems);
         for key in table.keys() {
             if !KEYS.contains(&key.as_str()) {
                 problems.push(ConfigProblem::new(
@@ -526,4 +595,5 @@ pub(crate) const KEYS: &[&str] = &[
     "csrf_cookie_domain",
     "csrf_header_name",
     "max_cookie_chunks",
+    "renew_after",
 ];

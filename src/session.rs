@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::codec::{SessionCodec, Unsealed};
 use crate::cookies::SessionConfig;
 use crate::error::SessionError;
-use crate::state::{Inner, Pending, SessionState};
+use crate::state::{Inner, Opened, Pending, SessionState};
 
 /// Session keys under which Wristband's SDKs store their fields.
 pub(crate) mod keys {
@@ -103,22 +103,23 @@ impl<'r> Session<'r> {
         self.state.lock().replace(data, json_len);
     }
 
-    /// Opens the presented cookie, with its JSON length: `Some(empty)` if there is none,
-    /// `None` if it was refused.
-    fn load(&self) -> Option<(Map<String, Value>, usize)> {
+    /// Opens the presented cookie: `Some(empty)` if there is none, `None` if it was refused.
+    fn load(&self) -> Option<Opened> {
         let Some(value) = self.config.presented_value(self.jar) else {
-            return Some((Map::new(), 2));
+            return Some(Opened::empty());
         };
         match self.config.codec.unseal(&value, OffsetDateTime::now_utc()) {
-            Ok(Unsealed { session, key_index: 0, json_len }) => Some((session, json_len)),
-            Ok(Unsealed { session, key_index, json_len }) => {
+            Ok(Unsealed { session, key_index: 0, json_len, issued_at }) => {
+                Some(Opened { data: session, json_len, issued_at: Some(issued_at) })
+            }
+            Ok(Unsealed { session, key_index, json_len, issued_at }) => {
                 log::debug!(
                     "session cookie `{}` opened with secret #{}; the next write re-seals it with \
                      the first",
                     self.config.options.cookie_name,
                     key_index + 1
                 );
-                Some((session, json_len))
+                Some(Opened { data: session, json_len, issued_at: Some(issued_at) })
             }
             Err(reason) => {
                 log::debug!(
@@ -386,6 +387,20 @@ impl<'r> Session<'r> {
     /// ```
     pub fn save(&self) {
         self.with(|inner| inner.mark(Pending::Write));
+    }
+
+    /// Re-issues the cookie (rolling expiry) if at least `renew_after` seconds have passed
+    /// since it was issued, or if it was not issued by a presented cookie. What a request
+    /// already decided to write or destroy stands.
+    pub(crate) fn renew_if_due(&self) {
+        let renew_after = u64::try_from(self.config.options.renew_after).unwrap_or(0);
+        let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+        self.with(|inner| {
+            let due = inner.issued_at().is_none_or(|at| now.saturating_sub(at) >= renew_after);
+            if due && inner.pending() == Pending::Nothing {
+                inner.mark(Pending::Write);
+            }
+        });
     }
 
     fn string(&self, key: &str) -> Option<String> {

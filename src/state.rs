@@ -45,8 +45,26 @@ pub(crate) struct Inner {
     /// JSON sealed elsewhere in another layout it is only an estimate, and the response phase
     /// still refuses to write a cookie over the budget (a 500, the old cookie kept).
     json_len: Option<usize>,
+    /// When the presented cookie was sealed (Unix seconds); `None` without one.
+    issued_at: Option<u64>,
     loaded: Loaded,
     pending: Pending,
+}
+
+/// A presented cookie, opened (or the empty session of a request without one).
+pub(crate) struct Opened {
+    pub(crate) data: Map<String, Value>,
+    /// The length of `data`'s JSON text.
+    pub(crate) json_len: usize,
+    /// When it was sealed (Unix seconds); `None` when there was no cookie.
+    pub(crate) issued_at: Option<u64>,
+}
+
+impl Opened {
+    /// The session of a request that carried no cookie.
+    pub(crate) fn empty() -> Self {
+        Opened { data: Map::new(), json_len: 2, issued_at: None }
+    }
 }
 
 /// Counts the bytes of JSON text without writing them anywhere.
@@ -85,14 +103,14 @@ impl SessionState {
 
 impl Inner {
     /// Loads the data with `load` if this request has not read it yet. `load` returns the
-    /// opened session with the length of its JSON text, or `None` if a presented cookie was
-    /// refused.
-    pub(crate) fn load(&mut self, load: impl FnOnce() -> Option<(Map<String, Value>, usize)>) {
+    /// opened session, or `None` if a presented cookie was refused.
+    pub(crate) fn load(&mut self, load: impl FnOnce() -> Option<Opened>) {
         if self.loaded == Loaded::No {
             match load() {
-                Some((data, json_len)) => {
-                    self.data = data;
-                    self.json_len = Some(json_len);
+                Some(opened) => {
+                    self.data = opened.data;
+                    self.json_len = Some(opened.json_len);
+                    self.issued_at = opened.issued_at;
                     self.loaded = Loaded::Valid;
                 }
                 None => self.loaded = Loaded::Invalid,
@@ -170,6 +188,11 @@ impl Inner {
         &self.data
     }
 
+    /// When the presented cookie was sealed, if one was presented and opened.
+    pub(crate) fn issued_at(&self) -> Option<u64> {
+        self.issued_at
+    }
+
     /// The length of the data's JSON text if known without counting.
     pub(crate) fn known_json_len(&self) -> Option<usize> {
         self.json_len
@@ -181,6 +204,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn opened(data: Value, json_len: usize) -> Opened {
+        Opened { data: data.as_object().unwrap().clone(), json_len, issued_at: Some(1) }
+    }
+
     #[test]
     fn loads_once_and_only_when_asked() {
         let state = SessionState::default();
@@ -189,7 +216,7 @@ mod tests {
         let mut calls = 0;
         inner.load(|| {
             calls += 1;
-            Some((json!({"a": 1}).as_object().unwrap().clone(), 7))
+            Some(opened(json!({"a": 1}), 7))
         });
         inner.load(|| {
             calls += 1;
@@ -213,7 +240,7 @@ mod tests {
     fn destroy_then_write_starts_afresh() {
         let state = SessionState::default();
         let mut inner = state.lock();
-        inner.load(|| Some((json!({"old": 1}).as_object().unwrap().clone(), 9)));
+        inner.load(|| Some(opened(json!({"old": 1}), 9)));
         inner.destroy();
         assert_eq!(inner.pending(), Pending::Destroy);
         assert!(inner.data().is_empty());
@@ -226,7 +253,7 @@ mod tests {
     fn tracked_json_length_matches_serde_json_after_every_change() {
         let state = SessionState::default();
         let mut inner = state.lock();
-        inner.load(|| Some((Map::new(), 2)));
+        inner.load(|| Some(Opened::empty()));
         let values = [
             json!(1),
             json!("a \"quoted\" \u{e9}\u{1F389} string\n"),

@@ -711,7 +711,7 @@ async fn csrf_header_must_match_the_session_token_exactly() {
 }
 
 #[tokio::test]
-async fn session_without_csrf_token_is_refused_when_csrf_is_on() {
+async fn session_without_csrf_token_is_signed_out_when_csrf_is_on() {
     let client = client(options(true)).await;
     // Sealed directly: the response phase would add a token to a session written by a route.
     let codec = SessionCodec::new(&options(true)).unwrap();
@@ -730,7 +730,8 @@ async fn session_without_csrf_token_is_refused_when_csrf_is_on() {
         }
         let resp = req.dispatch().await;
         assert!(set_cookies(&resp).is_empty(), "header {header:?}");
-        assert_json_error(resp, Status::Forbidden, r#"{"error":"Forbidden"}"#).await;
+        // No header could ever match: not a permanent 403 but "sign in again" (401).
+        assert_json_error(resp, Status::Unauthorized, r#"{"error":"Unauthorized"}"#).await;
     }
 
     // Control: the same session with that token in it is accepted.
@@ -770,8 +771,8 @@ async fn custom_csrf_header_name_is_the_one_checked() {
 // ----- rolling expiry -----------------------------------------------------------------------
 
 #[tokio::test]
-async fn each_guarded_success_reissues_the_session_and_the_same_csrf_token() {
-    let client = client(options(true)).await;
+async fn with_renew_after_zero_each_guarded_success_reissues_the_session_and_csrf_token() {
+    let client = client(SessionOptions { renew_after: 0, ..options(true) }).await;
     let resp = post_login(&client, &full_callback()).await;
     let mut previous = set_cookie(&resp, "session").expect("login writes the session");
     let token = set_cookie(&resp, "CSRF-TOKEN").unwrap().value().to_string();

@@ -745,12 +745,13 @@ async fn shrinking_removes_stale_chunks() {
     let (text, _) = fetch(&client, "/get/big").await;
     assert_eq!(text.len(), 5002);
 
-    // One chunk: session.1 is removed.
+    // One chunk: session.1 is removed (and session.2 again, carried or not).
     let (_, cookies) = fetch(&client, "/big/10").await;
     chunk_values(&cookies, &options, 1);
     let removed: Vec<&SetCookie> = cookies.iter().filter(|c| c.is_removal()).collect();
-    assert_eq!(removed.len(), 1, "{cookies:#?}");
+    assert_eq!(removed.len(), 2, "{cookies:#?}");
     assert_removal(removed[0], "session.1", &options);
+    assert_removal(removed[1], "session.2", &options);
     assert!(client.cookies().get("session.1").is_none());
     let (text, _) = fetch(&client, "/get/big").await;
     assert_eq!(text, format!("\"{}\"", "x".repeat(10)));
@@ -813,8 +814,68 @@ async fn a_small_session_uses_one_cookie_even_when_chunking_is_on() {
     let options = chunked();
     let client = start(options.clone()).await;
     let (_, cookies) = fetch(&client, "/set/a/1").await;
-    let value = single_written(&cookies, &options);
-    assert_eq!(codec(&options).open(&value), Some(object(json!({ "a": "1" }))));
+    let values = chunk_values(&cookies, &options, 1);
+    assert_eq!(codec(&options).open(&values[0]), Some(object(json!({ "a": "1" }))));
+    // The unused chunk names are removed although the request carried none of them.
+    let removed: Vec<&SetCookie> = cookies.iter().filter(|c| c.is_removal()).collect();
+    assert_eq!(removed.len(), 2, "{cookies:#?}");
+    assert_removal(removed[0], "session.1", &options);
+    assert_removal(removed[1], "session.2", &options);
+}
+
+/// A browser's cookie store for one host: `Set-Cookie` headers applied in order.
+fn apply(store: &mut Vec<(String, String)>, cookies: &[SetCookie]) {
+    for cookie in cookies {
+        store.retain(|(name, _)| *name != cookie.name);
+        if !cookie.is_removal() {
+            store.push((cookie.name.clone(), cookie.value.clone()));
+        }
+    }
+}
+
+/// Two racing writes (DESIGN §5): A grows the session to two chunks while B, which started
+/// from the one-chunk cookie, writes one chunk. Whichever response the browser stores last,
+/// the browser is left with one whole session, never B's first chunk joined to A's second.
+#[rocket::async_test]
+async fn racing_writes_each_leave_a_whole_session() {
+    let options = chunked();
+    let client = Client::untracked(app(options.clone())).await.expect("launches");
+    let one_chunk = codec(&options).seal(&object(json!({ "n": "start" }))).unwrap();
+    let start = vec![("session".to_string(), one_chunk)];
+
+    // Both requests carry the same one-chunk cookie.
+    let send = |uri: &'static str| {
+        let cookies = start.clone();
+        let client = &client;
+        async move {
+            let response = client.get(uri).cookies(cookies).dispatch().await;
+            assert_eq!(response.status(), Status::Ok, "{uri}");
+            set_cookies(&response)
+        }
+    };
+    let a = send("/big/5000").await;
+    let b = send("/set/n/b").await;
+    assert_eq!(a.iter().filter(|c| !c.is_removal()).count(), 2, "A writes two chunks");
+
+    let read = |store: &[(String, String)]| {
+        let joined: String = ["session", "session.1", "session.2"]
+            .iter()
+            .map_while(|name| store.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()))
+            .collect();
+        codec(&options).open(&joined)
+    };
+    for (order, first, last) in [("A then B", &a, &b), ("B then A", &b, &a)] {
+        let mut store = start.clone();
+        apply(&mut store, first);
+        apply(&mut store, last);
+        let session = read(&store).unwrap_or_else(|| panic!("{order}: the session is lost"));
+        if order == "A then B" {
+            assert_eq!(session.get("n"), Some(&json!("b")), "{order}: B wins whole");
+            assert!(!session.contains_key("big"), "{order}");
+        } else {
+            assert_eq!(session.get("big").and_then(Value::as_str).map(str::len), Some(5000));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

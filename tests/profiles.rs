@@ -121,3 +121,23 @@ fn release_without_a_secret_refuses_to_start() {
     assert!(log.contains("wristband_session.secrets"), "{log}");
     assert!(log.contains("profile `release`"), "{log}");
 }
+
+#[test]
+fn quickstart_resets_the_session_only_on_post() {
+    let port = free_port();
+    let mut server = start("debug", None, port);
+    wait_until_serving(&mut server, port);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{port}/reset");
+        // A cross-site link or image (a GET) cannot end the session.
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+        assert!(response.headers().get("set-cookie").is_none());
+        let response = client.post(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap();
+        assert!(cookie.starts_with("session=;") && cookie.contains("Max-Age=0"), "{cookie}");
+    });
+}
