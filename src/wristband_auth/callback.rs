@@ -235,7 +235,7 @@ impl Wristband<'_> {
             .map(|c| (c.name().to_string(), c.value().to_string()))
             .collect();
         for (name, _) in &found {
-            self.cookies.remove(login_state::removal(name, secure));
+            self.pending.push(&login_state::removal(name, secure));
         }
         let Some((name, value)) = found.first() else {
             return redirect(RedirectReason::MissingLoginState);

@@ -207,9 +207,9 @@ impl From<SessionError> for WristbandError {
 
 /// 400/401/403/500 with `{"error": "<code>"}`, `Cache-Control: no-store` and
 /// `Pragma: no-cache`; the details are logged (warn for the client's errors, error for the
-/// rest), never sent.
+/// rest), never sent. Login-state cookies the request's flows cleared are written too.
 impl<'r> Responder<'r, 'static> for WristbandError {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
         if status == Status::InternalServerError {
             log::error!("Wristband flow failed ({status}): {self}");
@@ -217,13 +217,16 @@ impl<'r> Responder<'r, 'static> for WristbandError {
             log::warn!("Wristband flow refused the request ({status}): {self}");
         }
         let body = serde_json::json!({ "error": self.code() }).to_string();
-        Response::build()
+        let mut response = Response::build()
             .status(status)
             .header(ContentType::JSON)
             .raw_header("Cache-Control", "no-store")
             .raw_header("Pragma", "no-cache")
             .sized_body(body.len(), Cursor::new(body))
-            .ok()
+            .finalize();
+        // A callback that failed still clears its login-state cookie.
+        super::login_state::adjoin_pending(req, &mut response);
+        Ok(response)
     }
 }
 

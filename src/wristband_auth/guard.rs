@@ -10,6 +10,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use super::config::AuthState;
 use super::error::WristbandError;
+use super::login_state::{adjoin_pending, PendingCookies};
 use crate::session::Session;
 
 /// Signing a user in and out with Wristband, for one request: a request guard.
@@ -20,9 +21,9 @@ use crate::session::Session;
 /// (and so [`WristbandSession`](crate::WristbandSession)); a route that uses it while
 /// `WristbandAuth` is not attached aborts launch with a message saying so (`Sentinel`).
 ///
-/// The cookies the flows set or clear (the login-state cookies) go into the request's cookie
-/// jar, so they reach the client with whatever the handler returns, except when the request
-/// ends in a catcher (Rocket then drops a handler's cookies).
+/// The cookies the flows set or clear (the login-state cookies) reach the client with the
+/// response, whatever the handler returns: [`WristbandRedirect`] and [`WristbandError`] write
+/// them, and so does the `WristbandAuth` fairing for any other response.
 ///
 /// ```rust,no_run
 /// # #[macro_use] extern crate rocket;
@@ -71,6 +72,8 @@ pub struct Wristband<'r> {
     /// The `Host` header's host, with its port when it has one.
     pub(crate) host: Option<String>,
     pub(crate) cookies: &'r CookieJar<'r>,
+    /// Login-state `Set-Cookie` headers for the response.
+    pub(crate) pending: &'r PendingCookies,
     pub(crate) session: Option<Session<'r>>,
 }
 
@@ -129,6 +132,7 @@ impl<'r> FromRequest<'r> for Wristband<'r> {
             uri: req.uri(),
             host,
             cookies: req.cookies(),
+            pending: PendingCookies::of(req),
             session: Session::of(req),
         })
     }
@@ -196,13 +200,16 @@ impl WristbandRedirect {
     }
 }
 
+/// Also writes the login-state cookies the request's flows set or cleared.
 impl<'r> Responder<'r, 'static> for WristbandRedirect {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        Response::build()
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = Response::build()
             .status(Status::Found)
             .raw_header("Location", self.url)
             .raw_header("Cache-Control", "no-store")
             .raw_header("Pragma", "no-cache")
-            .ok()
+            .finalize();
+        adjoin_pending(req, &mut response);
+        Ok(response)
     }
 }

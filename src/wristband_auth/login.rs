@@ -326,9 +326,9 @@ impl Wristband<'_> {
             .map(str::to_string)
             .collect();
         for name in stale {
-            self.cookies.remove(login_state::removal(&name, secure));
+            self.pending.push(&login_state::removal(&name, secure));
         }
-        self.cookies.add(cookie);
+        self.pending.push(&cookie);
         Ok(WristbandRedirect::to(url))
     }
 }

@@ -11,9 +11,20 @@
 //!   `dangerously_disable_secure_cookies`.
 //! - At most 3 exist: a login keeps the 2 newest (by the timestamp, compared as a number) and
 //!   removes the others before adding its own.
+//!
+//! The `Set-Cookie` headers are written raw, not through Rocket's cookie jar: the jar
+//! percent-encodes `#` in names (`login%23…`), which would neither match the documented name
+//! nor remove a cookie stored under the raw name. A flow queues them in request-local
+//! [`PendingCookies`]; [`WristbandRedirect`](super::WristbandRedirect) and
+//! [`WristbandError`](super::WristbandError) adjoin them when they respond, and the
+//! `WristbandAuth` fairing's response phase adjoins what is left (whatever the handler
+//! returned). Reading goes through the jar, which decodes either spelling.
+
+use std::sync::Mutex;
 
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::time::Duration;
+use rocket::{Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
@@ -27,6 +38,35 @@ pub(crate) const PREFIX: &str = "login#";
 pub(crate) const MAX_AGE_SECS: i64 = 3600;
 /// How many login-state cookies a login keeps before adding its own.
 const KEEP: usize = 2;
+
+/// The raw `Set-Cookie` headers the flows of one request queued (request-local).
+#[derive(Default)]
+pub(crate) struct PendingCookies(Mutex<Vec<String>>);
+
+impl PendingCookies {
+    /// This request's queue.
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> &'r PendingCookies {
+        req.local_cache(PendingCookies::default)
+    }
+
+    /// Queues `cookie` (written as is: name and value unencoded).
+    pub(crate) fn push(&self, cookie: &Cookie<'_>) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(cookie.to_string());
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Adjoins the `Set-Cookie` headers the flows of `req` queued and not yet written (each is
+/// written once). Called by the flows' responders and by the `WristbandAuth` fairing's
+/// `on_response`.
+pub(crate) fn adjoin_pending(req: &Request<'_>, res: &mut Response<'_>) {
+    for header in PendingCookies::of(req).take() {
+        res.adjoin_raw_header("Set-Cookie", header);
+    }
+}
 
 /// What a login remembers for its callback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,7 +142,9 @@ pub(crate) fn cookie(
 
 /// The removal cookie for `name` (same path and attributes, so the browser drops it).
 pub(crate) fn removal(name: &str, secure: bool) -> Cookie<'static> {
-    with_attributes(name.to_string(), String::new(), secure)
+    let mut cookie = with_attributes(name.to_string(), String::new(), secure);
+    cookie.make_removal();
+    cookie
 }
 
 /// Opens the value of the cookie `name`, checking that it holds `state` (constant time).
