@@ -4,7 +4,7 @@
 //! sees them, CSRF-checked calls made by the page's own JS (and a 403 without the header), a
 //! reload that keeps the session, and logout. Saves `target/browser-e2e/protected.png`.
 //!
-//! Ignored by default; `.ci/browser.sh` installs chromium + chromium-driver and runs it with
+//! Ignored by default; `scripts/test.sh` (the README's test command) installs chromium + chromium-driver and runs it with
 //! `cargo test --test browser -- --ignored --nocapture`. When run, a missing browser FAILS.
 
 #[path = "support/server.rs"]
@@ -116,7 +116,7 @@ fn cookie_names(cookies: &str) -> Vec<&str> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Debian chromium + chromium-driver; run by .ci/browser.sh"]
+#[ignore = "needs Debian chromium + chromium-driver; run by scripts/test.sh"]
 async fn login_notes_csrf_reload_logout_in_headless_chromium() {
     let started = Instant::now();
     let lap = |what: &str| println!("[{:>6.2}s] {what}", started.elapsed().as_secs_f64());
@@ -124,7 +124,7 @@ async fn login_notes_csrf_reload_logout_in_headless_chromium() {
     for tool in [CHROMIUM, CHROMEDRIVER] {
         assert!(
             Path::new(tool).exists(),
-            "{tool} is missing: install Debian's chromium and chromium-driver (.ci/browser.sh)"
+            "{tool} is missing: install Debian's chromium and chromium-driver (scripts/test.sh does)"
         );
     }
     let out = target_dir().join("browser-e2e");

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The README's test command: every test of the crate, on a fresh machine.
+#
+#   bash scripts/test.sh
+#
+# 1. Installs what the tests need and cannot build themselves: Debian's chromium and
+#    chromium-driver for the real-browser tests (skipped when both are already there).
+# 2. `cargo test`: everything without optional features (sessions only).
+# 3. `cargo test --all-features`: everything again with the `auth` feature (login, callback,
+#    logout against the fake Wristband).
+# 4. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]):
+#    a missing browser fails them, it never skips them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+  echo "== chromium and chromedriver already installed"
+else
+  echo "== apt-get install chromium chromium-driver"
+  SUDO=""
+  if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
+  # `env` so that the setting survives sudo, which drops the environment.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+fi
+/usr/bin/chromium --version
+/usr/bin/chromedriver --version
+
+echo "== cargo test (no optional features)"
+cargo test
+
+echo "== cargo test --all-features"
+cargo test --all-features
+
+echo "== real-browser tests (headless Chromium)"
+cargo test --all-features --test browser -- --ignored --nocapture
