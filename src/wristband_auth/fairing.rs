@@ -174,7 +174,10 @@ impl WristbandAuth {
     ///     wristband_application_vanity_domain: "myapp-myco.us.wristband.dev".into(),
     ///     ..AuthOptions::default()
     /// };
-    /// assert!(Client::untracked(rocket::build().attach(WristbandAuth::custom(alone))).is_err());
+    /// match Client::untracked(rocket::build().attach(WristbandAuth::custom(alone))) {
+    ///     Ok(_) => panic!("launched without WristbandSession"),
+    ///     Err(e) => assert!(matches!(e.kind(), rocket::error::ErrorKind::FailedFairings(_))),
+    /// }
     /// ```
     pub fn custom(options: AuthOptions) -> impl Fairing {
         WristbandAuth { options: Some(options) }

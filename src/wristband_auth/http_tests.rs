@@ -406,3 +406,45 @@ async fn manual_values_win_and_auto_configuration_off_makes_no_call() {
     assert_eq!(state.wristband_base(), server.base);
     server.stop().await;
 }
+
+#[rocket::async_test]
+async fn the_login_state_secret_is_derived_from_the_session_in_either_attach_order() {
+    use super::config::derive_login_state_secret;
+    use super::fairing::WristbandAuth;
+    use crate::{SessionOptions, WristbandSession};
+
+    let session_secret = "session-secret-for-derivation-0123456789";
+    let session = || SessionOptions { secrets: session_secret.into(), ..SessionOptions::default() };
+    let auth = AuthOptions {
+        client_id: "c".into(),
+        client_secret: SECRET.into(),
+        wristband_application_vanity_domain: "auth.example.com".into(),
+        ..AuthOptions::default()
+    };
+    let expected = derive_login_state_secret(session_secret);
+    assert!(expected.len() >= 32);
+    let orders = [
+        rocket::build()
+            .attach(WristbandSession::custom(session()))
+            .attach(WristbandAuth::custom(auth.clone())),
+        rocket::build()
+            .attach(WristbandAuth::custom(auth.clone()))
+            .attach(WristbandSession::custom(session())),
+    ];
+    for rocket in orders {
+        let rocket = rocket.ignite().await.expect("ignites");
+        let state = rocket.state::<AuthState>().expect("AuthState is managed");
+        assert_eq!(state.login_state_secret(), expected);
+        assert_ne!(state.login_state_secret(), session_secret);
+    }
+
+    // A given secret is used as is.
+    let given = AuthOptions { login_state_secret: Some("g".repeat(40)), ..auth };
+    let rocket = rocket::build()
+        .attach(WristbandAuth::custom(given))
+        .attach(WristbandSession::custom(session()))
+        .ignite()
+        .await
+        .expect("ignites");
+    assert_eq!(rocket.state::<AuthState>().unwrap().login_state_secret(), "g".repeat(40));
+}

@@ -88,11 +88,11 @@ impl<'de> Deserialize<'de> for WristbandScheme {
 /// and `"JWT"`).
 ///
 /// ```
-/// use wristband_rocket_session::{AuthOptions, AuthStrategy};
+/// use wristband_rocket_session::AuthOptions;
 ///
-/// let strategies: Vec<AuthStrategy> = serde_json::from_str(r#"["jwt", "SESSION"]"#)?;
-/// assert_eq!(strategies, [AuthStrategy::Jwt, AuthStrategy::Session]);
-/// assert_eq!(AuthOptions::default().auth_strategies, [AuthStrategy::Session]);
+/// let options: AuthOptions = serde_json::from_str(r#"{"auth_strategies": ["jwt", "SESSION"]}"#)?;
+/// assert_eq!(format!("{:?}", options.auth_strategies), "[Jwt, Session]");
+/// assert_eq!(format!("{:?}", AuthOptions::default().auth_strategies), "[Session]");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -120,6 +120,18 @@ impl<'de> Deserialize<'de> for AuthStrategy {
 /// [`WristbandAuth`](crate::WristbandAuth).
 ///
 /// `Debug` and `Serialize` never show either secret.
+///
+/// ```toml
+/// [default.wristband_auth]
+/// client_id = "my-client-id"
+/// wristband_application_vanity_domain = "myapp-myco.us.wristband.dev"
+///
+/// [debug.wristband_auth]
+/// client_secret = "a-development-client-secret"
+/// dangerously_disable_secure_cookies = true
+/// ```
+///
+/// From code, with [`WristbandAuth::custom()`](crate::WristbandAuth::custom):
 ///
 /// ```
 /// use wristband_rocket_session::AuthOptions;
