@@ -26,10 +26,13 @@ fn valid_challenge(challenge: &str) -> bool {
         && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-/// Checks an authorization request; the grant it asks for, or the page explaining why not.
-fn check(call: &Call, shared: &SharedState) -> Result<Grant, Answer> {
+/// Why an authorization request is refused: an OAuth2 error code and a sentence.
+type Refusal = (&'static str, String);
+
+/// Checks an authorization request; the grant it asks for, or why not.
+fn check(call: &Call, shared: &SharedState) -> Result<Grant, Refusal> {
     let query = &call.query;
-    let refuse = |error: &str, description: &str| Answer::error_page(400, error, description);
+    let refuse = |error: &'static str, description: &str| (error, description.to_string());
     if let Some(name) = query.repeated() {
         return Err(refuse("invalid_request", &format!("parameter {name} is repeated")));
     }
@@ -133,7 +136,7 @@ pub(super) async fn authorize(call: Call, shared: &State<SharedState>) -> Answer
     shared.lock().last_authorize_request = Some(call.query.0.clone());
     let grant = match check(&call, shared) {
         Ok(grant) => grant,
-        Err(page) => return page,
+        Err((error, description)) => return Answer::error_page(400, error, &description),
     };
     let (auto_approve, error) = {
         let inner = shared.lock();

@@ -2,57 +2,11 @@
 //! the parts of Wristband's protocol this crate uses. Re-exported from
 //! [`testing`](crate::testing) with the `auth` feature.
 //!
-//! # What it serves
-//!
-//! One port, the paths of Wristband; the `Host` header decides the tenant (see below).
-//!
-//! | endpoint | behaviour |
-//! | --- | --- |
-//! | `GET /api/v1/clients/{client_id}/sdk-configuration` | 200 with the SDK configuration ([`set_app_urls`](FakeWristband::set_app_urls), [`set_sdk_configuration`](FakeWristband::set_sdk_configuration)); 404 for another client id |
-//! | `GET /api/v1/oauth2/authorize` | checks `client_id`, the registered `redirect_uri`, `response_type=code`, an S256 PKCE challenge; 302 back to `redirect_uri` (tenant placeholder filled) with `code`, `state`, `tenant_name` (and `tenant_custom_domain`); or a sign-in page; or `error` ([`set_authorize_error`](FakeWristband::set_authorize_error)). A bad request gets a 400 HTML page, not a redirect |
-//! | `POST /api/v1/oauth2/token` | HTTP Basic client auth (401 `invalid_client`); `authorization_code` (code unused, PKCE, `redirect_uri` equal) and `refresh_token` (rotating: the old token is spent) grants; 400 `invalid_grant` otherwise; 200 `{access_token, id_token, refresh_token, expires_in, token_type: "bearer", scope}` |
-//! | `GET /api/v1/oauth2/userinfo` | `Bearer` access token it issued, live and not revoked: 200 with Wristband's claims (`sub`, `tnt_id`, `app_id`, `idp_name`, `email`, …); else 401 `invalid_token` |
-//! | `POST /api/v1/oauth2/revoke` | HTTP Basic, form `token`: 200 empty; a revoked refresh token no longer refreshes, a revoked access token no longer reads userinfo |
-//! | `GET /api/v1/oauth2/jwks` | the published RSA keys, newest first: `kty`, `kid`, `use: "sig"`, `alg: "RS256"`, `n`, `e` |
-//! | `GET /api/v1/logout` | `client_id` checked; 302 to `redirect_url`, else to the app's login URL for the host's tenant, `state` appended; a small page when there is neither |
-//!
-//! Every request to one of these paths is counted ([`calls`](FakeWristband::calls)), then
-//! waits the endpoint's delay ([`set_delay`](FakeWristband::set_delay)), then takes the next
-//! scripted [`Reply`] if any ([`script`](FakeWristband::script)), and only then is handled
-//! normally. Form bodies and queries are form-decoded; a repeated parameter is a 400.
-//!
-//! # Hosts and tenants
-//!
-//! The vanity domain is `localhost:<port>` and the SDK configuration says
-//! `isApplicationCustomDomainActive: true`, so the app sends a tenant's browser to
-//! `http://<tenant>.localhost:<port>`. Chromium resolves `*.localhost` to loopback; the system
-//! resolver may not (an HTTP client in a test can map the name, for example with reqwest's
-//! `ClientBuilder::resolve`). On authorize and logout:
-//!
-//! - `<tenant>.localhost` (or `<tenant>-localhost`): that tenant;
-//! - `localhost` (the vanity domain itself) or no `Host`: the default tenant, `"acme"`;
-//! - any other host, such as `127.0.0.1:<port>`: a tenant custom domain: the default tenant,
-//!   and the redirect to the app also carries `tenant_custom_domain=<host:port>`.
-//!
-//! A [`FakeUser`] with a `tenant_name` overrides the host's tenant.
-//!
-//! The registered redirect URI is the SDK configuration's `redirectUri`: authorize accepts it
-//! as is (with its placeholder) or with the placeholder filled with the tenant. When the
-//! configuration's `redirectUri` is not a string, any `redirect_uri` is accepted.
-//!
-//! # Keys
-//!
-//! JWTs are signed with RS256 by fixed, **test-only** 2048-bit RSA keys embedded in this
-//! module's source (generating RSA keys at run time is slow in debug builds). They are public,
-//! so what they sign proves nothing outside a test. The first key signs at start;
-//! [`rotate_signing_key`](FakeWristband::rotate_signing_key) moves to the next one (kids
-//! `fake-wristband-key-1`, `-2`, …; after four rotations the key material repeats under a new
-//! kid). The JWKS is built with `jsonwebtoken`'s JWK helpers.
-//!
-//! # Logging
-//!
-//! The fake's Rocket logs nothing. Rocket's log level is process-wide, so a Rocket launched
-//! with Rocket's own logger sets it again when it ignites.
+//! Everything a test needs to know is in [`FakeWristband`]'s docs (this module is private;
+//! the types are public through `testing`). The files: `server` (launch), `routes` (the route
+//! list and what every handler does first), `authorize`, `token`, `endpoints` (the rest),
+//! `request` (reading requests without failing), `answer` (responses), `state`, `keys` and
+//! `key_pems` (the fixed test keys), `tenant` (host → tenant), `script`, `user`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,10 +41,75 @@ const CLIENT_SECRET: &str = "fake-client-secret-0123456789abcdef";
 /// The fake's application id (`app_id`).
 const APPLICATION_ID: &str = "fake-app-id";
 
-/// A fake Wristband serving on `127.0.0.1` for one test (see the [module docs](self)).
+/// A fake Wristband serving on `127.0.0.1` for one test: a real HTTP server that speaks the
+/// parts of Wristband's protocol this crate uses, with failures a test can script.
 ///
 /// Dropping it stops the server (or call [`shutdown`](FakeWristband::shutdown) to wait for
 /// that). Every setter takes `&self` and applies to the next request.
+///
+/// # What it serves
+///
+/// One port, the paths of Wristband; the `Host` header decides the tenant (see below).
+///
+/// | endpoint | behaviour |
+/// | --- | --- |
+/// | `GET /api/v1/clients/{client_id}/sdk-configuration` | 200 with the SDK configuration ([`set_app_urls`](FakeWristband::set_app_urls), [`set_sdk_configuration`](FakeWristband::set_sdk_configuration)); 404 for another client id |
+/// | `GET /api/v1/oauth2/authorize` | checks `client_id`, the registered `redirect_uri`, `response_type=code`, an S256 PKCE challenge; 302 back to `redirect_uri` (tenant placeholder filled) with `code`, `state`, `tenant_name` (and `tenant_custom_domain`); or a sign-in page; or `error` ([`set_authorize_error`](FakeWristband::set_authorize_error)). A bad request gets a 400 HTML page, not a redirect |
+/// | `POST /api/v1/oauth2/token` | HTTP Basic client auth (401 `invalid_client`); `authorization_code` (code unused, PKCE, `redirect_uri` equal) and `refresh_token` (rotating: the old token is spent) grants; 400 `invalid_grant` otherwise; 200 `{access_token, id_token, refresh_token, expires_in, token_type: "bearer", scope}` |
+/// | `GET /api/v1/oauth2/userinfo` | `Bearer` access token it issued, live and not revoked: 200 with Wristband's claims (`sub`, `tnt_id`, `app_id`, `idp_name`, `email`, …); else 401 `invalid_token` |
+/// | `POST /api/v1/oauth2/revoke` | HTTP Basic, form `token`: 200 empty; a revoked refresh token no longer refreshes, a revoked access token no longer reads userinfo |
+/// | `GET /api/v1/oauth2/jwks` | the published RSA keys, newest first: `kty`, `kid`, `use: "sig"`, `alg: "RS256"`, `n`, `e` |
+/// | `GET /api/v1/logout` | `client_id` checked; 302 to `redirect_url`, else to the app's login URL for the host's tenant, `state` appended; a small page when there is neither |
+///
+/// Every request to one of these paths is counted ([`calls`](FakeWristband::calls)), then
+/// waits the endpoint's delay ([`set_delay`](FakeWristband::set_delay)), then takes the next
+/// scripted [`Reply`] if any ([`script`](FakeWristband::script)), and only then is handled
+/// normally. Form bodies and queries are form-decoded; a repeated parameter is a 400.
+///
+/// # Hosts and tenants
+///
+/// The vanity domain is `localhost:<port>` and the SDK configuration says
+/// `isApplicationCustomDomainActive: true`, so the app sends a tenant's browser to
+/// `http://<tenant>.localhost:<port>`. Chromium resolves `*.localhost` to loopback; the system
+/// resolver may not (an HTTP client in a test can map the name, for example with reqwest's
+/// `ClientBuilder::resolve`). On authorize and logout:
+///
+/// - `<tenant>.localhost` (or `<tenant>-localhost`): that tenant;
+/// - `localhost` (the vanity domain itself) or no `Host`: the default tenant, `"acme"`;
+/// - any other host, such as `127.0.0.1:<port>`: a tenant custom domain: the default tenant,
+///   and the redirect to the app also carries `tenant_custom_domain=<host:port>`.
+///
+/// A [`FakeUser`] with a `tenant_name` overrides the host's tenant.
+///
+/// The registered redirect URI is the SDK configuration's `redirectUri`: authorize accepts it
+/// as is (with its placeholder) or with the placeholder filled with the tenant. When the
+/// configuration's `redirectUri` is not a string, any `redirect_uri` is accepted.
+///
+/// # Keys
+///
+/// JWTs are signed with RS256 by fixed, **test-only** 2048-bit RSA keys embedded in this
+/// module's source (generating RSA keys at run time is slow in debug builds). They are public,
+/// so what they sign proves nothing outside a test. The first key signs at start;
+/// [`rotate_signing_key`](FakeWristband::rotate_signing_key) moves to the next one (kids
+/// `fake-wristband-key-1`, `-2`, …; after four rotations the key material repeats under a new
+/// kid). The JWKS is built with `jsonwebtoken`'s JWK helpers.
+///
+/// # Logging
+///
+/// The fake's Rocket logs nothing. Rocket's log level is process-wide, so a Rocket launched
+/// with Rocket's own logger sets it again when it ignites.
+///
+/// # Simplifications
+///
+/// - A code is single-use, but a failed check (PKCE, `redirect_uri`) does not consume it, so a
+///   test can try again; codes do not expire.
+/// - Client authentication is HTTP Basic only (as Wristband's SDKs use it); the id and the
+///   secret may be form-encoded first (RFC 6749 §2.3.1) or raw.
+/// - There is no sign-in session at Wristband: logout redirects but changes nothing, and every
+///   authorize approves (or shows the page) again.
+/// - The tenant-discovery page (`/login`) is not served.
+///
+/// # Example
 ///
 /// ```
 /// use wristband_rocket_session::testing::FakeWristband;
