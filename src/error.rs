@@ -16,21 +16,49 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
-    /// The option's key inside the `wristband_session` table, e.g. `max_age`.
+    /// The option's key inside its table (see [`ConfigProblem::table()`]), e.g. `max_age`.
     pub key: String,
     /// What is wrong and how to fix it. Never contains a secret.
     pub message: String,
+    table: &'static str,
 }
 
 impl ConfigProblem {
+    /// A problem with a key of the `wristband_session` table.
     pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigProblem { key: key.into(), message: message.into() }
+        Self::for_table("wristband_session", key, message)
+    }
+
+    /// A problem with a key of `table`.
+    pub(crate) fn for_table(
+        table: &'static str,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ConfigProblem { key: key.into(), message: message.into(), table }
+    }
+
+    /// The table the key belongs to: `wristband_session`, or `wristband_auth` for the `auth`
+    /// feature's options.
+    ///
+    /// ```
+    /// use wristband_rocket_session::SessionOptions;
+    ///
+    /// let err = SessionOptions::default().validate().unwrap_err();
+    /// assert_eq!(err.problems()[0].table(), "wristband_session");
+    /// ```
+    pub fn table(&self) -> &str {
+        self.table
     }
 }
 
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`wristband_session.{}`: {}", self.key, self.message)
+        if self.key.is_empty() {
+            write!(f, "`{}`: {}", self.table, self.message)
+        } else {
+            write!(f, "`{}.{}`: {}", self.table, self.key, self.message)
+        }
     }
 }
 
@@ -112,7 +140,8 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let problems = self.problems();
         let noun = if problems.len() == 1 { "problem" } else { "problems" };
-        write!(f, "invalid `wristband_session` configuration")?;
+        let table = problems.first().map_or("wristband_session", ConfigProblem::table);
+        write!(f, "invalid `{table}` configuration")?;
         if let Some(profile) = self.profile() {
             write!(f, " in profile `{profile}`")?;
         }

@@ -210,6 +210,6 @@ pub use session::Session;
 pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole};
 #[cfg(feature = "auth")]
 pub use wristband_auth::{
-    AuthOptions, CallbackResult, LoginConfig, LogoutConfig, RedirectReason, Wristband,
-    WristbandAuth, WristbandError, WristbandRedirect, WristbandScheme,
+    AuthOptions, AuthStrategy, CallbackResult, LoginConfig, LogoutConfig, RedirectReason,
+    Wristband, WristbandAuth, WristbandError, WristbandRedirect, WristbandScheme,
 };

@@ -497,7 +497,6 @@ async fn the_login_state_cookie_is_always_cleared() {
 /// With any other responder (here `Json`), the `WristbandAuth` fairing's response phase
 /// writes the removal cookie.
 #[rocket::async_test]
-#[ignore = "needs WristbandAuth's on_response to call login_state::adjoin_pending (fairing.rs)"]
 async fn the_login_state_cookie_is_cleared_whatever_the_handler_returns() {
     let fake = FakeWristband::start().await;
     let client = app(&fake, |_| {}).await;

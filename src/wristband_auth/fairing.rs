@@ -2,7 +2,7 @@
 //! and manages the `AuthState`.
 
 use rocket::fairing::{self, AdHoc, Fairing, Info, Kind};
-use rocket::{Build, Orbit, Rocket};
+use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use super::config::AuthState;
 use super::options::{AuthOptions, TABLE};
@@ -194,7 +194,7 @@ impl WristbandAuth {
         if !problems.is_empty() {
             return Err(problems);
         }
-        AuthState::new(options).map_err(|reason| vec![ConfigProblem::new("", reason)])
+        AuthState::new(options).map_err(|reason| vec![ConfigProblem::for_table(TABLE, "", reason)])
     }
 }
 
@@ -241,7 +241,10 @@ fn log_missing_session(profile: &str) {
 #[rocket::async_trait]
 impl Fairing for WristbandAuth {
     fn info(&self) -> Info {
-        Info { name: FAIRING_NAME, kind: Kind::Ignite | Kind::Liftoff | Kind::Singleton }
+        Info {
+            name: FAIRING_NAME,
+            kind: Kind::Ignite | Kind::Liftoff | Kind::Response | Kind::Singleton,
+        }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
@@ -267,6 +270,14 @@ impl Fairing for WristbandAuth {
                 Err(rocket)
             }
         })))
+    }
+
+    /// Writes the login-state cookies the flows queued and no responder wrote yet (a handler
+    /// that answered something other than `WristbandRedirect` or `WristbandError`): the
+    /// callback's clearing of its login-state cookie must reach the browser whatever the app
+    /// answers. Each queued header is written once.
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        super::login_state::adjoin_pending(req, res);
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {

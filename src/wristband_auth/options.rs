@@ -357,8 +357,9 @@ impl AuthOptions {
     /// Every problem of [`validate()`](Self::validate), in key order.
     pub(crate) fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        let mut problem =
-            |key: &str, message: String| problems.push(ConfigProblem::new(key, message));
+        let mut problem = |key: &str, message: String| {
+            problems.push(ConfigProblem::for_table(TABLE, key, message))
+        };
 
         if self.client_id.trim().is_empty() {
             problem(
@@ -507,7 +508,8 @@ impl AuthOptions {
         let table = match figment.find_value(TABLE) {
             Ok(Value::Dict(_, dict)) => dict,
             Ok(_) => {
-                let problem = ConfigProblem::new(
+                let problem = ConfigProblem::for_table(
+                    TABLE,
                     "",
                     "must be a table of options, e.g. `[release.wristband_auth]`",
                 );
@@ -515,7 +517,8 @@ impl AuthOptions {
             }
             Err(e) if e.missing() => Dict::new(),
             Err(e) => {
-                let problem = ConfigProblem::new("", format!("could not be read: {}", e.kind));
+                let problem =
+                    ConfigProblem::for_table(TABLE, "", format!("could not be read: {}", e.kind));
                 return (options, vec![problem]);
             }
         };
@@ -530,7 +533,9 @@ impl AuthOptions {
             if let Some(value) = table.get(key) {
                 match value.deserialize::<T>() {
                     Ok(v) => *slot = v,
-                    Err(e) => problems.push(ConfigProblem::new(key, describe(&e.kind))),
+                    Err(e) => {
+                        problems.push(ConfigProblem::for_table(TABLE, key, describe(&e.kind)))
+                    }
                 }
             }
         }
@@ -569,7 +574,8 @@ impl AuthOptions {
         field(t, "auth_strategies", &mut o.auth_strategies, p);
         for key in table.keys() {
             if !KEYS.contains(&key.as_str()) {
-                problems.push(ConfigProblem::new(
+                problems.push(ConfigProblem::for_table(
+                    TABLE,
                     key.as_str(),
                     format!("unknown option; the known options are: {}", KEYS.join(", ")),
                 ));
