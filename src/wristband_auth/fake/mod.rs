@@ -96,8 +96,11 @@ const APPLICATION_ID: &str = "fake-app-id";
 ///
 /// # Logging
 ///
-/// The fake's Rocket logs nothing. Rocket's log level is process-wide, so a Rocket launched
-/// with Rocket's own logger sets it again when it ignites.
+/// The fake's Rocket is configured to log nothing. Rocket's log level is process-wide,
+/// though: building any Rocket (`rocket::custom`, `rocket::build`) raises it to "normal" until
+/// that Rocket ignites, so when tests start servers in parallel a few request lines may be
+/// printed, and a Rocket ignited after the fake sets the level to its own. None of this applies
+/// when the test process installed its own `log` logger first.
 ///
 /// # Simplifications
 ///

@@ -2,6 +2,8 @@
 //! counted and scripted): the host, the `Authorization` header, the decoded query or form body,
 //! and HTTP Basic client credentials.
 
+use std::collections::HashSet;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use oauth2::url::form_urlencoded;
@@ -36,11 +38,8 @@ impl Params {
 
     /// The first name given more than once (OAuth2 forbids repeating a parameter).
     pub(super) fn repeated(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .enumerate()
-            .find(|(i, (name, _))| self.0[..*i].iter().any(|(n, _)| n == name))
-            .map(|(_, (name, _))| name.as_str())
+        let mut seen = HashSet::new();
+        self.0.iter().map(|(name, _)| name.as_str()).find(|name| !seen.insert(*name))
     }
 }
 
@@ -150,6 +149,7 @@ mod tests {
     fn repeated_parameters_are_found() {
         assert_eq!(Params::parse(b"a=1&b=2&a=3").repeated(), Some("a"));
         assert_eq!(Params::parse(b"a=1&b=2").repeated(), None);
+        assert_eq!(Params::parse(b"a=1&b=2&c&b").repeated(), Some("b"));
     }
 
     #[test]
