@@ -17,6 +17,7 @@
 //! | `session` | `/seed` | writes the ~1.1 KB Wristband-shaped session (gives the bench cookie) |
 //! | `session` | `/read` | reads the session (`isAuthenticated`, `userId`): no cookie written |
 //! | `session` | `/write` | reads and increments a counter: the session is re-sealed |
+//! | `session` | `/me` | `AuthenticatedSession` guard, answers `userId`: re-sealed only when the guard renews (`renew_after`) |
 //! | `plain` | `/private/seed` | the same payload as JSON in a Rocket private cookie |
 //! | `plain` | `/private` | the same read + write with `get_private` / `add_private` |
 
@@ -26,7 +27,7 @@ extern crate rocket;
 use rocket::http::{Cookie, CookieJar, Status};
 use rocket::{Build, Rocket};
 use serde_json::{Map, Value};
-use wristband_rocket_session::{Session, SessionOptions, WristbandSession};
+use wristband_rocket_session::{AuthenticatedSession, Session, SessionOptions, WristbandSession};
 
 #[path = "../../support/payload.rs"]
 mod payload;
@@ -60,6 +61,14 @@ fn read(session: Session<'_>) -> Result<String, Status> {
         return Err(Status::Unauthorized);
     }
     Ok(session.user_id().unwrap_or_default())
+}
+
+/// Read-only use through the `AuthenticatedSession` guard: the handler writes nothing, and the
+/// guard re-issues the cookie only when `renew_after` (60 s by default) has passed since the
+/// cookie was issued (`benches/renew.sh`).
+#[get("/me")]
+fn me(session: AuthenticatedSession<'_>) -> String {
+    session.user_id()
 }
 
 /// Read + write: opens the cookie, increments a counter, the response re-seals it.
@@ -120,7 +129,7 @@ fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
             };
             Ok(rocket
                 .attach(WristbandSession::custom(options))
-                .mount("/", routes![hello, seed, read, write]))
+                .mount("/", routes![hello, seed, read, write, me]))
         }
         other => {
             Err(format!("unknown mode `{other}`: use plain, session, payload or payload-large"))
