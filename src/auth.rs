@@ -7,10 +7,12 @@ use std::ops::Deref;
 use rocket::http::{ContentType, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{catch, catchers, Catcher, Ignite, Rocket, Sentinel};
+use time::OffsetDateTime;
 
 use crate::csrf;
 use crate::error::SessionError;
 use crate::session::{missing_fairing, Session};
+use crate::token_refresh::{Refreshed, TokenRefresher};
 
 /// The session of a logged-in Wristband user: a request guard.
 ///
@@ -23,6 +25,11 @@ use crate::session::{missing_fairing, Session};
 /// - A session without a CSRF token while CSRF protection is on (issued before it was turned
 ///   on) counts as not authenticated: `Forward(Status::Unauthorized)`, so the user signs in
 ///   again.
+/// - With [`WristbandAuth`](crate#signing-in-with-wristband) attached (cargo feature `auth`),
+///   a session whose `expiresAt` has passed and that holds a `refreshToken` gets new tokens
+///   from Wristband first (one call for any number of concurrent requests carrying the same
+///   refresh token); if that fails it is not authenticated (`Forward(Status::Unauthorized)`),
+///   and when Wristband refused the refresh token the session is destroyed too.
 /// - Otherwise it succeeds, and re-issues the session with a fresh expiry (rolling sessions)
 ///   when at least `renew_after` seconds have passed since the cookie was issued (60 by
 ///   default; `0` re-issues on every request, as Wristband's guards do).
@@ -151,8 +158,49 @@ impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
                 return Outcome::Error((Status::Forbidden, SessionError::CsrfFailed));
             }
         }
+        if let Some(refresher) = req.rocket().state::<TokenRefresher>() {
+            if let Err(status) = refresh_if_expired(&session, refresher).await {
+                return Outcome::Forward(status);
+            }
+        }
         session.renew_if_due();
         Outcome::Success(AuthenticatedSession { session, user_id, tenant_id })
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// With a refresher managed (`WristbandAuth` attached), renews the session's tokens when it
+/// holds a refresh token and its `expiresAt` has passed (equal counts as passed; a zero or
+/// negative `expiresAt` is long past). `Err(401)` when the tokens could not be renewed; the
+/// session is destroyed when Wristband refused the refresh token.
+async fn refresh_if_expired(
+    session: &Session<'_>,
+    refresher: &TokenRefresher,
+) -> Result<(), Status> {
+    let Some(refresh_token) = session.refresh_token().filter(|token| !token.is_empty()) else {
+        return Ok(());
+    };
+    let Some(expires_at) = session.expires_at() else {
+        return Ok(());
+    };
+    if now_ms() < expires_at {
+        return Ok(());
+    }
+    match refresher.0.refresh(&refresh_token).await {
+        Refreshed::Tokens(tokens) => session.store_tokens(&tokens).map_err(|e| {
+            log::error!("refreshed tokens do not fit in the session cookie: {e}");
+            Status::Unauthorized
+        }),
+        Refreshed::Refused => {
+            log::debug!("Wristband refused the refresh token; the session is destroyed");
+            session.destroy();
+            Err(Status::Unauthorized)
+        }
+        Refreshed::Failed => Err(Status::Unauthorized),
     }
 }
 

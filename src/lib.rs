@@ -197,6 +197,7 @@ mod options;
 mod session;
 mod state;
 pub mod testing;
+mod token_refresh;
 mod wristband;
 #[cfg(feature = "auth")]
 mod wristband_auth;

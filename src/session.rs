@@ -14,6 +14,7 @@ use crate::codec::{SessionCodec, Unsealed};
 use crate::cookies::SessionConfig;
 use crate::error::SessionError;
 use crate::state::{Inner, Opened, Pending, SessionState};
+use crate::token_refresh::FreshTokens;
 
 /// Session keys under which Wristband's SDKs store their fields.
 pub(crate) mod keys {
@@ -208,6 +209,34 @@ impl<'r> Session<'r> {
                     Some(previous) => inner.insert(key, previous),
                     None => inner.remove(key),
                 };
+                return Err(e);
+            }
+            inner.mark(Pending::Write);
+            Ok(())
+        })
+    }
+
+    /// Stores refreshed tokens (access token, expiry, and the new refresh token when there is
+    /// one; the old one is kept otherwise), all or nothing.
+    pub(crate) fn store_tokens(&self, tokens: &FreshTokens) -> Result<(), SessionError> {
+        self.with(|inner| {
+            let mut entries = vec![
+                (keys::ACCESS_TOKEN, Value::String(tokens.access_token.clone())),
+                (keys::EXPIRES_AT, Value::from(tokens.expires_at)),
+            ];
+            if let Some(refresh_token) = &tokens.refresh_token {
+                entries.push((keys::REFRESH_TOKEN, Value::String(refresh_token.clone())));
+            }
+            let previous: Vec<(&str, Option<Value>)> =
+                entries.into_iter().map(|(key, value)| (key, inner.insert(key, value))).collect();
+            let has_csrf_token = has_csrf_token(inner.data());
+            if let Err(e) = self.check_fits(inner.json_len(), has_csrf_token) {
+                for (key, old) in previous {
+                    match old {
+                        Some(old) => inner.insert(key, old),
+                        None => inner.remove(key),
+                    };
+                }
                 return Err(e);
             }
             inner.mark(Pending::Write);

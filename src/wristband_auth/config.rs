@@ -144,7 +144,7 @@ struct AutoConfig {
 /// Everything the `auth` layer keeps for the life of the app (managed state).
 pub(crate) struct AuthState {
     pub(crate) options: AuthOptions,
-    pub(crate) http: HttpClient,
+    pub(crate) http: Arc<HttpClient>,
     /// Given in the options, or derived once the session's configuration is known.
     pub(crate) login_state_secret: OnceLock<String>,
     /// Auto-configuration off: resolved at construction.
@@ -167,7 +167,7 @@ impl AuthState {
     /// [`set_derived_login_state_secret`](Self::set_derived_login_state_secret) once the
     /// session's secret is known.
     pub(crate) fn new(options: AuthOptions) -> Result<Self, String> {
-        let http = HttpClient::new(&options)?;
+        let http = Arc::new(HttpClient::new(&options)?);
         let fixed = if options.auto_configure_enabled {
             None
         } else {

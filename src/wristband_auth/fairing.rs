@@ -6,8 +6,10 @@ use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use super::config::AuthState;
 use super::options::{AuthOptions, TABLE};
+use super::refresh::SingleFlightRefresher;
 use crate::cookies::SessionConfig;
 use crate::error::ConfigProblem;
+use crate::token_refresh::TokenRefresher;
 
 /// The name the fairing reports to Rocket (and in `FailedFairings`).
 pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
@@ -256,7 +258,11 @@ impl Fairing for WristbandAuth {
                 return Err(rocket);
             }
         };
-        let rocket = rocket.manage(state);
+        // `AuthenticatedSession` finds the token refresh through managed state: the session
+        // layer never imports this one.
+        let refresher =
+            SingleFlightRefresher::new(state.http.clone(), state.options().token_expiration_buffer);
+        let rocket = rocket.manage(state).manage(TokenRefresher(Box::new(refresher)));
         if join_session(&rocket) {
             return Ok(rocket);
         }

@@ -18,6 +18,7 @@ mod login;
 mod login_state;
 mod logout;
 mod options;
+mod refresh;
 mod routes;
 mod tenant;
 
