@@ -290,4 +290,5 @@ async fn fifty_concurrent_requests_make_one_refresh_call() {
     assert!(tokens.iter().all(|t| *t == tokens[0] && *t != "old-access-token"));
     assert_eq!(fake.calls(Endpoint::Token), 1);
     assert_eq!(fake.refresh_tokens_spent(), 1);
+    server.stop().await;
 }
