@@ -211,6 +211,7 @@ pub use session::Session;
 pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole};
 #[cfg(feature = "auth")]
 pub use wristband_auth::{
-    AuthOptions, AuthStrategy, CallbackResult, LoginConfig, LogoutConfig, RedirectReason,
-    Wristband, WristbandAuth, WristbandError, WristbandRedirect, WristbandScheme,
+    AuthOptions, AuthStrategy, AuthenticatedUser, CallbackResult, LoginConfig, LogoutConfig,
+    RedirectReason, Wristband, WristbandAuth, WristbandError, WristbandJwt, WristbandRedirect,
+    WristbandScheme,
 };

@@ -35,6 +35,7 @@ use sha2::Sha256;
 
 use super::client::HttpClient;
 use super::error::WristbandError;
+use super::jwks::JwksCache;
 use super::options::{placeholder_problem, AuthOptions};
 
 /// HKDF salt of the derived login-state secret.
@@ -150,6 +151,8 @@ pub(crate) struct AuthState {
     /// Auto-configuration off: resolved at construction.
     fixed: Option<Arc<Endpoints>>,
     auto: AutoConfig,
+    /// Wristband's signing keys, for `WristbandJwt`.
+    pub(crate) jwks: JwksCache,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -177,7 +180,14 @@ impl AuthState {
         if let Some(secret) = &options.login_state_secret {
             let _ = login_state_secret.set(secret.clone());
         }
-        Ok(AuthState { options, http, login_state_secret, fixed, auto: AutoConfig::default() })
+        Ok(AuthState {
+            options,
+            http,
+            login_state_secret,
+            fixed,
+            auto: AutoConfig::default(),
+            jwks: JwksCache::default(),
+        })
     }
 
     /// Fills the login-state secret from the session's first secret, unless it is set already.

@@ -14,6 +14,8 @@ pub(crate) mod fake;
 mod guard;
 #[cfg(test)]
 mod http_tests;
+mod jwks;
+mod jwt;
 mod login;
 mod login_state;
 mod logout;
@@ -21,11 +23,14 @@ mod options;
 mod refresh;
 mod routes;
 mod tenant;
+mod user;
 
 pub use callback::CallbackResult;
 pub use error::{RedirectReason, WristbandError};
 pub use fairing::WristbandAuth;
 pub use guard::{Wristband, WristbandRedirect};
+pub use jwt::WristbandJwt;
 pub use login::LoginConfig;
 pub use logout::LogoutConfig;
 pub use options::{AuthOptions, AuthStrategy, WristbandScheme};
+pub use user::AuthenticatedUser;

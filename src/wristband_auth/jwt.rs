@@ -1,0 +1,194 @@
+//! The [`WristbandJwt`] guard: `Authorization: Bearer <access token>`, checked against
+//! Wristband's JWKS.
+
+use std::convert::Infallible;
+use std::fmt;
+
+use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+use serde_json::{Map, Value};
+
+use super::config::AuthState;
+
+/// Seconds of clock skew allowed on `exp` and `nbf`.
+pub(crate) const LEEWAY_SECS: u64 = 60;
+
+/// An API request authenticated by a Wristband access token: a request guard.
+///
+/// It reads only the `Authorization: Bearer <JWT>` header (the scheme in any case), never a
+/// cookie, and writes none. The token must be RS256 (`alg: none`, HS256 and every other
+/// algorithm are refused, so a public key cannot be used as an HMAC secret), signed by a key
+/// of Wristband's JWKS (`{scheme}://{vanity}/api/v1/oauth2/jwks`: fetched on first use, cached,
+/// fetched again for an unknown key id, at most 10 fetches a minute; RSA keys under 2048 bits
+/// are refused), issued by `{scheme}://{vanity}`, with `exp` and `nbf` checked with 60 s of
+/// leeway, and carry `sub` and `tnt_id`. Anything else forwards with
+/// `Status::Unauthorized` (with no other route, the 401 catcher answers).
+///
+/// It needs [`WristbandAuth`](crate::WristbandAuth) attached: a route using it without aborts
+/// launch (`Sentinel`).
+///
+/// ```rust
+/// # #[macro_use] extern crate rocket;
+/// use rocket::http::{Header, Status};
+/// use rocket::local::asynchronous::Client;
+/// use wristband_rocket_session::testing::FakeWristband;
+/// use wristband_rocket_session::{WristbandAuth, WristbandJwt, WristbandSession};
+///
+/// #[get("/api/whoami")]
+/// fn whoami(jwt: WristbandJwt<'_>) -> String {
+///     format!("{} of {}", jwt.user_id(), jwt.tenant_id())
+/// }
+///
+/// # rocket::async_test(async {
+/// let fake = FakeWristband::start().await;
+/// let rocket = rocket::build()
+///     .attach(WristbandSession::fairing())
+///     .attach(WristbandAuth::custom(fake.auth_options()))
+///     .mount("/", routes![whoami]);
+/// let client = Client::untracked(rocket).await.unwrap();
+///
+/// let token = fake.issue_access_token("user-1", "tenant-1", 1800);
+/// let response = client
+///     .get("/api/whoami")
+///     .header(Header::new("Authorization", format!("Bearer {token}")))
+///     .dispatch()
+///     .await;
+/// assert_eq!(response.into_string().await.as_deref(), Some("user-1 of tenant-1"));
+/// assert_eq!(client.get("/api/whoami").dispatch().await.status(), Status::Unauthorized);
+/// # });
+/// ```
+pub struct WristbandJwt<'r> {
+    token: &'r str,
+    claims: Map<String, Value>,
+}
+
+impl fmt::Debug for WristbandJwt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WristbandJwt")
+            .field("user_id", &self.user_id())
+            .field("tenant_id", &self.tenant_id())
+            .finish_non_exhaustive()
+    }
+}
+
+fn claim(claims: &Map<String, Value>, name: &str) -> String {
+    claims.get(name).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+impl<'r> WristbandJwt<'r> {
+    /// The user's id (the `sub` claim).
+    ///
+    /// ```rust
+    /// # #[macro_use] extern crate rocket;
+    /// use wristband_rocket_session::WristbandJwt;
+    ///
+    /// #[get("/api/me")]
+    /// fn me(jwt: WristbandJwt<'_>) -> String {
+    ///     jwt.user_id()
+    /// }
+    /// ```
+    pub fn user_id(&self) -> String {
+        claim(&self.claims, "sub")
+    }
+
+    /// The tenant's id (the `tnt_id` claim).
+    ///
+    /// ```rust
+    /// # #[macro_use] extern crate rocket;
+    /// use wristband_rocket_session::WristbandJwt;
+    ///
+    /// #[get("/api/tenant")]
+    /// fn tenant(jwt: WristbandJwt<'_>) -> String {
+    ///     jwt.tenant_id()
+    /// }
+    /// ```
+    pub fn tenant_id(&self) -> String {
+        claim(&self.claims, "tnt_id")
+    }
+
+    /// The raw JWT, e.g. to call another API on the user's behalf.
+    ///
+    /// ```rust
+    /// # #[macro_use] extern crate rocket;
+    /// use wristband_rocket_session::WristbandJwt;
+    ///
+    /// #[get("/api/forward")]
+    /// fn forward(jwt: WristbandJwt<'_>) -> String {
+    ///     format!("would call downstream with {} bytes of token", jwt.token().len())
+    /// }
+    /// ```
+    pub fn token(&self) -> &'r str {
+        self.token
+    }
+
+    /// Every claim of the token.
+    ///
+    /// ```rust
+    /// # #[macro_use] extern crate rocket;
+    /// use wristband_rocket_session::WristbandJwt;
+    ///
+    /// #[get("/api/app")]
+    /// fn app(jwt: WristbandJwt<'_>) -> String {
+    ///     jwt.claims().get("app_id").and_then(|v| v.as_str()).unwrap_or("?").to_string()
+    /// }
+    /// ```
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// The guard's check, for [`AuthenticatedUser`](crate::AuthenticatedUser) too.
+    pub(crate) async fn check(req: &'r Request<'_>) -> Option<Self> {
+        let state = req.rocket().state::<AuthState>()?;
+        let token = bearer(req)?;
+        let header = decode_header(token).ok()?;
+        if header.alg != Algorithm::RS256 {
+            return None;
+        }
+        let key = state.jwks.key(state.http(), header.kid.as_deref()?).await?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_issuer(&[state.wristband_base()]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let claims = decode::<Map<String, Value>>(token, &key, &validation).ok()?.claims;
+        let present =
+            |name: &str| claims.get(name).and_then(Value::as_str).is_some_and(|v| !v.is_empty());
+        (present("sub") && present("tnt_id")).then_some(WristbandJwt { token, claims })
+    }
+}
+
+/// The token of the request's one `Authorization: Bearer <token>` header.
+fn bearer<'r>(req: &'r Request<'_>) -> Option<&'r str> {
+    let mut headers = req.headers().get("Authorization");
+    let value = headers.next()?;
+    if headers.next().is_some() {
+        return None;
+    }
+    let (scheme, token) = value.trim().split_once(|c: char| c.is_ascii_whitespace())?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer")
+        && !token.is_empty()
+        && !token.contains(char::is_whitespace))
+    .then_some(token)
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for WristbandJwt<'r> {
+    type Error = Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match WristbandJwt::check(req).await {
+            Some(jwt) => Outcome::Success(jwt),
+            None => Outcome::Forward(Status::Unauthorized),
+        }
+    }
+}
+
+impl Sentinel for WristbandJwt<'_> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        super::user::auth_missing(rocket, "WristbandJwt")
+    }
+}
