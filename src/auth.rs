@@ -25,7 +25,7 @@ use crate::token_refresh::{Refreshed, TokenRefresher};
 /// - A session without a CSRF token while CSRF protection is on (issued before it was turned
 ///   on) counts as not authenticated: `Forward(Status::Unauthorized)`, so the user signs in
 ///   again.
-/// - With [`WristbandAuth`](crate#signing-in-with-wristband) attached (cargo feature `auth`),
+/// - With `WristbandAuth` attached (cargo feature `auth`; see the crate docs),
 ///   a session whose `expiresAt` has passed and that holds a `refreshToken` gets new tokens
 ///   from Wristband first (one call for any number of concurrent requests carrying the same
 ///   refresh token); if that fails it is not authenticated (`Forward(Status::Unauthorized)`),

@@ -159,6 +159,31 @@
 //!   A write leaves the browser with exactly the cookies it wrote (every other chunk name is
 //!   removed, whether the request carried it or not), so one of two racing writes wins whole.
 //!
+//! # Signing in with Wristband (cargo feature `auth`)
+//!
+//! With `features = ["auth"]`, the crate also signs users in: the `WristbandAuth` fairing
+//! (options in the `wristband_auth` table of each profile, every key documented on
+//! `WristbandAuth`), the `Wristband` request guard with `login()`, `callback()` and `logout()`
+//! (Wristband's OAuth2 authorization code flow with PKCE, its login-state cookie, tenant
+//! resolution and token revocation), and `WristbandAuth::routes()` for the standard routes.
+//! Then:
+//!
+//! - [`AuthenticatedSession`] refreshes expired tokens: when the session holds a refresh token
+//!   and its `expiresAt` has passed, the guard gets new tokens from Wristband before it
+//!   succeeds (3 tries 100 ms apart on 5xx and network errors, none on a 4xx). Wristband
+//!   rotates refresh tokens, so concurrent requests carrying the same one share **one** call
+//!   (single flight, per process), and its result is remembered for 30 seconds, so a request
+//!   that still carries the old cookie gets the same new tokens instead of replaying a spent
+//!   refresh token. A refused refresh token signs the user out (401, session destroyed);
+//!   Wristband being down answers 401 and keeps the session.
+//! - `WristbandJwt` authenticates API clients by `Authorization: Bearer <access token>`
+//!   (RS256 against Wristband's JWKS, cached, re-fetched for a new key id at most 10 times a
+//!   minute), and `AuthenticatedUser` accepts either, in the order of `auth_strategies`.
+//! - `testing::FakeWristband` is a fake Wristband server for your own tests.
+//!
+//! `cargo run --example wristband_app --features auth` signs in against a fake Wristband
+//! started beside the app, with no account anywhere.
+//!
 //! # Coming from Wristband's NestJS/Express SDK
 //!
 //! | Wristband (`SessionOptions`, auth middleware) | this crate (`wristband_session` table) |

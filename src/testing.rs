@@ -23,7 +23,7 @@
 //! # });
 //! ```
 //!
-//! With the `auth` feature, [`FakeWristband`] is a fake Wristband server for tests of the
+//! With the `auth` feature, `FakeWristband` is a fake Wristband server for tests of the
 //! sign-in flows (authorize, token, userinfo, revoke, JWKS, logout), with scriptable failures.
 
 #[cfg(feature = "auth")]

@@ -116,6 +116,25 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | a 200 token answer without `access_token`/`expires_in` is retried (refresh) | not retried (the grant may be spent); an error |
 /// | an empty `scopes` falls back to the default | an empty `scopes` aborts launch |
 /// | always `https://` | `wristband_scheme = "http"` for a loopback Wristband (tests, demos) |
+/// | `return_url` taken as given (an open redirect) | a relative path, or an http(s) URL on the request's host, the login/redirect URL hosts or a tenant host; anything else is a 400 |
+/// | `tenant_name` / `tenant_custom_domain` pasted into the authorize host | a DNS label / a host with an optional port, else 400 |
+/// | a repeated query parameter throws (a 500 in the demo apps) | a 400 JSON answer; so are a missing `state`, `code` or tenant |
+/// | a tampered login-state cookie throws a raw error | `RedirectReason::InvalidLoginState`; every cookie matching the state is cleared |
+/// | old login-state cookies pruned by a text sort of their timestamps | pruned by numeric timestamp |
+/// | logout `state` and `redirect_url`, and form bodies, not URL-encoded | every query value and form body encoded |
+/// | another callback `error` thrown | a 400 whose body carries the error code only if it is `[a-z_]{1,64}` |
+/// | logout leaves the session to the app | `logout()` revokes the refresh token (failures logged) and destroys the session |
+/// | subdomains compared exactly | compared case-insensitively; the tenant name lowercased |
+/// | two parallel refreshes with one rotating refresh token sign the user out | single flight per process: one call, shared result, remembered 30 s |
+/// | a refresh response without `refresh_token` overwrites it with `undefined` | the old refresh token is kept |
+/// | refresh argument errors (`expiresAt` 0 or negative) answer 401 | a zero or negative `expiresAt` counts as expired: the tokens are refreshed |
+/// | CSRF token compared with `===` | compared in constant time |
+/// | JWT strategy via a separate package, algorithms as configured | RS256 only (`none` and HS256 refused), RSA keys under 2048 bits refused, JWKS re-fetches rate-limited |
+///
+/// Kept as in the SDK: the `redirect_uri` is sent verbatim (placeholder included); the
+/// `nonce` is sent but not checked and the ID token is not validated; the app-level login
+/// fallback drops `state` and the return URL; the deprecated `tenant_domain` is accepted in
+/// the callback only.
 ///
 /// [`WristbandSession`]: crate::WristbandSession
 #[derive(Debug)]
