@@ -33,4 +33,4 @@ echo "== cargo test --all-features"
 cargo test --all-features
 
 echo "== real-browser tests (headless Chromium)"
-cargo test --all-features --test browser -- --ignored --nocapture
+cargo test --all-features --test browser --test browser_wristband -- --ignored --nocapture

@@ -201,7 +201,7 @@ fn readme_walkthroughs_print_what_the_readme_shows() {
         .expect("README.md");
     let walkthroughs = parse(&readme);
     let names: Vec<&str> = walkthroughs.iter().map(|w| w.example.as_str()).collect();
-    for expected in ["quickstart", "auth_flow"] {
+    for expected in ["quickstart", "auth_flow", "wristband_app"] {
         assert!(names.contains(&expected), "no walk-through of {expected}: {names:?}");
     }
     for walkthrough in &walkthroughs {

@@ -1,0 +1,321 @@
+//! Signing in with Wristband, end to end: the routes of Wristband's NestJS demo in Rocket.
+//!
+//! ```sh
+//! cargo run --example wristband_app --features auth    # then open http://localhost:8000/
+//! ```
+//!
+//! - With no Wristband application configured (no `client_id` in the active profile's
+//!   `wristband_auth` table), it starts a **fake** Wristband beside itself
+//!   ([`FakeWristband`], a local test server that signs anyone in as a made-up user) and says so
+//!   on stdout. Nothing to sign up for; never a production set-up (refused under `release`).
+//! - With `ROCKET_WRISTBAND_AUTH='{client_id="...", client_secret="...",
+//!   wristband_application_vanity_domain="..."}'` (or the same keys in `Rocket.toml`) it signs
+//!   in with that real Wristband application instead.
+//!
+//! | route | what it does |
+//! | --- | --- |
+//! | `GET /` | home page: a sign-in link, or who is signed in |
+//! | `GET /auth/login` | to Wristband's sign-in page (`?tenant_name=`, `?return_url=` accepted) |
+//! | `GET /auth/callback` | Wristband sends the browser back here: the session is created |
+//! | `GET /auth/logout` | revokes the refresh token, ends the session, on to Wristband's logout |
+//! | `GET /protected` | a page for signed-in users; signed out, a redirect to the login |
+//! | `GET /api/session`, `GET /api/token` | Wristband's session and token endpoints (CSRF header) |
+//! | `POST /api/notes` | a state-changing call, made by the protected page's JavaScript (CSRF header) |
+//!
+//! CSRF protection is on: the session cookie is `HttpOnly`, and a readable `CSRF-TOKEN` cookie
+//! must come back in the `X-CSRF-TOKEN` header of every `/api` call. `tests/browser_wristband.rs`
+//! drives this app in headless Chromium; the README walks through it with curl.
+
+use std::convert::Infallible;
+
+use rocket::figment::Figment;
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::content::RawHtml;
+use rocket::response::Redirect;
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Build, Rocket, State};
+use serde_json::{json, Map, Value};
+use wristband_rocket_session::testing::FakeWristband;
+use wristband_rocket_session::{
+    catchers, AuthenticatedSession, CallbackResult, LoginConfig, LogoutConfig, Session,
+    SessionError, SessionResponse, TokenResponse, Wristband, WristbandAuth, WristbandError,
+    WristbandRedirect, WristbandSession,
+};
+
+/// What differs between a real Wristband and the fake one.
+struct Demo {
+    /// The tenant to sign into when the request names none. The fake has one tenant, `acme`,
+    /// and no tenant-discovery page; with a real Wristband, `None` sends the user to the
+    /// application's own login page, where they pick their tenant.
+    default_tenant: Option<String>,
+    /// The fake's address, shown on the home page (`None`: a real Wristband).
+    fake_url: Option<String>,
+}
+
+/// A signed-in user, for pages. A browser's page load carries no CSRF header, so pages cannot
+/// use `AuthenticatedSession` (with CSRF protection on it checks the header on every request);
+/// the `/api` routes do. Not signed in: the request goes on to the next route (rank 2).
+struct SignedIn<'r>(Session<'r>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SignedIn<'r> {
+    type Error = Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
+        match req.guard::<Session<'r>>().await {
+            Outcome::Success(session) if session.is_authenticated() => {
+                Outcome::Success(SignedIn(session))
+            }
+            _ => Outcome::Forward(Status::Unauthorized),
+        }
+    }
+}
+
+/// The home page: a sign-in link, or who is signed in.
+#[get("/")]
+fn home(session: Session<'_>, demo: &State<Demo>) -> RawHtml<String> {
+    let body = if session.is_authenticated() {
+        format!(
+            "<p id=\"status\">Signed in as <strong>{}</strong> of tenant <strong>{}</strong>.</p>\n\
+             <p><a href=\"/protected\">Protected page</a> · <a id=\"logout\" href=\"/auth/logout\">Sign out</a></p>",
+            escape(&display_name(&session)),
+            escape(&session.tenant_name().unwrap_or_default()),
+        )
+    } else {
+        "<p id=\"status\">You are signed out.</p>\n\
+         <p><a id=\"sign-in\" href=\"/auth/login\">Sign in with Wristband</a></p>"
+            .to_string()
+    };
+    let note = match &demo.fake_url {
+        Some(url) => format!(
+            "<p><em>Signing in with a FAKE Wristband at {}: no real account is used.</em></p>",
+            escape(url)
+        ),
+        None => String::new(),
+    };
+    RawHtml(page("Wristband demo", &format!("{body}\n{note}")))
+}
+
+/// Starts a login at Wristband. `?tenant_name=acme` picks the tenant and `?return_url=/path`
+/// where to land afterwards (checked by the crate: a relative path or an allowed host).
+#[get("/auth/login")]
+async fn login(
+    wristband: Wristband<'_>,
+    demo: &State<Demo>,
+) -> Result<WristbandRedirect, WristbandError> {
+    let config =
+        LoginConfig { default_tenant_name: demo.default_tenant.clone(), ..LoginConfig::default() };
+    wristband.login(config).await
+}
+
+/// Wristband sends the browser back here: the code is exchanged for tokens, the user read,
+/// and the session created (with a fresh CSRF token). Then to the return URL, or `/protected`.
+#[get("/auth/callback")]
+async fn callback(
+    wristband: Wristband<'_>,
+    session: Session<'_>,
+) -> Result<WristbandRedirect, WristbandError> {
+    match wristband.callback().await? {
+        CallbackResult::Completed(data) => {
+            // The app's own fields next to Wristband's: the email to show, a note counter.
+            let mut custom = Map::new();
+            if let Some(email) = &data.userinfo.email {
+                custom.insert("email".into(), json!(email));
+            }
+            custom.insert("notes".into(), json!(0));
+            session.from_callback(&data, Some(custom))?;
+            Ok(WristbandRedirect::to(
+                data.return_url.clone().unwrap_or_else(|| "/protected".into()),
+            ))
+        }
+        // A stale or missing login state, or Wristband asking for a new login: start over.
+        CallbackResult::RedirectRequired { redirect_url, .. } => {
+            Ok(WristbandRedirect::to(redirect_url))
+        }
+    }
+}
+
+/// Signs out: the refresh token is revoked, the session and CSRF cookies are removed, and the
+/// browser goes to Wristband's logout page, which sends it back to the app's login.
+#[get("/auth/logout")]
+async fn logout(wristband: Wristband<'_>) -> Result<WristbandRedirect, WristbandError> {
+    wristband.logout(LogoutConfig::default()).await
+}
+
+/// The protected page, for a signed-in user.
+#[get("/protected")]
+fn protected(user: SignedIn<'_>) -> RawHtml<String> {
+    let session = &user.0;
+    let body = PROTECTED
+        .replace("{user}", &escape(&display_name(session)))
+        .replace("{user_id}", &escape(&session.user_id().unwrap_or_default()))
+        .replace("{tenant}", &escape(&session.tenant_name().unwrap_or_default()));
+    RawHtml(page("Protected", &body))
+}
+
+/// The protected page when signed out: sign in first, then come back.
+#[get("/protected", rank = 2)]
+fn protected_signed_out() -> Redirect {
+    Redirect::to("/auth/login?return_url=/protected")
+}
+
+/// Wristband's session endpoint: who is signed in, with the app's metadata.
+#[get("/api/session")]
+fn api_session(session: AuthenticatedSession<'_>) -> Result<SessionResponse, SessionError> {
+    let metadata = json!({
+        "email": session.get::<String>("email")?,
+        "tenantName": session.tenant_name(),
+        "notes": session.get::<u64>("notes")?,
+    });
+    session.session_response(Some(metadata))
+}
+
+/// Wristband's token endpoint: the access token, for calling Wristband's APIs from the page.
+#[get("/api/token")]
+fn api_token(session: AuthenticatedSession<'_>) -> Result<TokenResponse, SessionError> {
+    session.token_response()
+}
+
+/// A state-changing call: counts notes in the session. Without the CSRF header: 403.
+#[post("/api/notes")]
+fn api_notes(session: AuthenticatedSession<'_>) -> Result<Json<Value>, SessionError> {
+    let notes = session.get::<u64>("notes")?.unwrap_or(0) + 1;
+    session.insert("notes", notes)?;
+    Ok(Json(json!({ "notes": notes })))
+}
+
+/// The email when Wristband gave one, else the user id.
+fn display_name(session: &Session<'_>) -> String {
+    match session.get::<String>("email") {
+        Ok(Some(email)) => email,
+        _ => session.user_id().unwrap_or_default(),
+    }
+}
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Whether the active profile names a real Wristband application (`wristband_auth.client_id`
+/// in `Rocket.toml` or `ROCKET_WRISTBAND_AUTH`).
+pub fn real_wristband_configured(figment: &Figment) -> bool {
+    figment.find_value("wristband_auth.client_id").is_ok()
+}
+
+/// Registers the app at `origin` (such as `http://localhost:8000`) with the fake, as one
+/// registers the login URL and redirect URI of an application in Wristband's dashboard, and
+/// turns the fake's sign-in page on (off, it would approve without showing anything).
+pub fn register_with_fake(fake: &FakeWristband, origin: &str) {
+    fake.set_app_urls(&format!("{origin}/auth/login"), &format!("{origin}/auth/callback"));
+    fake.set_auto_approve(false);
+}
+
+/// The app, also used by `tests/browser_wristband.rs`: with `Some(fake)` it signs in with
+/// that fake Wristband, with `None` with the application of the `wristband_auth` table.
+pub fn app(fake: Option<&FakeWristband>) -> Rocket<Build> {
+    // The repo's Rocket.toml gives the profile's session options; this app adds CSRF.
+    let figment =
+        rocket::Config::figment().merge(("wristband_session.enable_csrf_protection", true));
+    let rocket = rocket::custom(figment).attach(WristbandSession::fairing());
+    let rocket = match fake {
+        Some(fake) => rocket
+            .attach(WristbandAuth::custom(fake.auth_options()))
+            .manage(Demo { default_tenant: Some("acme".into()), fake_url: Some(fake.base_url()) }),
+        None => rocket
+            .attach(WristbandAuth::fairing())
+            .manage(Demo { default_tenant: None, fake_url: None }),
+    };
+    rocket.register("/", catchers()).mount(
+        "/",
+        routes![
+            home,
+            login,
+            callback,
+            logout,
+            protected,
+            protected_signed_out,
+            api_session,
+            api_token,
+            api_notes
+        ],
+    )
+}
+
+#[rocket::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let figment = rocket::Config::figment();
+    let profile = figment.profile().to_string();
+    if real_wristband_configured(&figment) {
+        println!("Signing in with the Wristband application of `wristband_auth` ({profile}).");
+        app(None).launch().await?;
+        return Ok(());
+    }
+    if profile == "release" {
+        eprintln!(
+            "No Wristband application is configured for the `release` profile, and the fake \
+             Wristband signs anyone in: set ROCKET_WRISTBAND_AUTH (see the README)."
+        );
+        std::process::exit(1);
+    }
+    // The fake lives in this frame, so it serves for as long as the app does.
+    let fake = FakeWristband::start().await;
+    let port: u16 = figment.extract_inner("port").unwrap_or(8000);
+    let origin = format!("http://localhost:{port}");
+    register_with_fake(&fake, &origin);
+    println!(
+        "No Wristband application configured (no `wristband_auth.client_id` in profile \
+         `{profile}`), so this demo started a FAKE Wristband:\n  \
+         {fake_url} (tenant `acme` at {tenant_url})\n\
+         It signs anyone in as a made-up user: a local stand-in, never for real users.\n\
+         Open {origin}/ in a browser (use `localhost`: the login is registered for it).",
+        fake_url = fake.base_url(),
+        tenant_url = fake.tenant_url("acme"),
+    );
+    app(Some(&fake)).launch().await?;
+    Ok(())
+}
+
+/// A page around `body`.
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n\
+         <style>body {{ font-family: sans-serif; margin: 2em; }} \
+         pre {{ background: #f4f4f4; padding: .5em; }}</style></head>\n\
+         <body>\n<h1>{title}</h1>\n{body}\n</body></html>\n"
+    )
+}
+
+/// The protected page's body; `{user}`, `{user_id}` and `{tenant}` are filled in (escaped).
+const PROTECTED: &str = r#"<p id="welcome">Signed in as <strong>{user}</strong></p>
+<ul>
+  <li>User id: <code id="user-id">{user_id}</code></li>
+  <li>Tenant: <code id="tenant">{tenant}</code></li>
+</ul>
+<p><button id="add-note">Add a note (POST /api/notes)</button> <span id="result"></span></p>
+<p>GET /api/session:</p>
+<pre id="session">…</pre>
+<p><a href="/">Home</a> · <a id="logout" href="/auth/logout">Sign out</a></p>
+<script>
+// The CSRF token is in a readable cookie; every /api call sends it back in a header.
+function csrfToken() {
+  const cookie = document.cookie.split('; ').find(c => c.startsWith('CSRF-TOKEN='));
+  return cookie ? cookie.substring('CSRF-TOKEN='.length) : '';
+}
+function api(method, path) {
+  return fetch(path, { method, headers: { 'X-CSRF-TOKEN': csrfToken() } });
+}
+async function showSession() {
+  const res = await api('GET', '/api/session');
+  document.getElementById('session').textContent =
+    res.ok ? JSON.stringify(await res.json(), null, 2) : `HTTP ${res.status}`;
+}
+document.getElementById('add-note').onclick = async () => {
+  const res = await api('POST', '/api/notes');
+  document.getElementById('result').textContent =
+    res.ok ? `Saved: ${(await res.json()).notes} note(s)` : `Refused: HTTP ${res.status}`;
+  await showSession();
+};
+showSession();
+</script>"#;

@@ -1,0 +1,87 @@
+#![cfg(feature = "auth")]
+//! The `wristband_app` example's choice between a configured Wristband and its fake: with a
+//! `client_id` in the active profile's `wristband_auth` table (here from
+//! `ROCKET_WRISTBAND_AUTH`) `app(None)` signs in with that application; without one the example
+//! runs on a fake, with `acme` as the default tenant. The whole sign-in is covered by the
+//! README walk-through (`tests/readme.rs`) and in Chromium (`tests/browser_wristband.rs`).
+//!
+//! One test in this file: it sets a process environment variable before any thread starts.
+
+#[path = "support/server.rs"]
+mod server;
+/// The example itself; its `main` is not called here.
+#[allow(dead_code)]
+#[path = "../examples/wristband_app.rs"]
+mod wristband_app;
+
+use reqwest::redirect::Policy;
+use server::Server;
+use wristband_rocket_session::testing::{Endpoint, FakeWristband};
+
+const VARIABLE: &str = "ROCKET_WRISTBAND_AUTH";
+
+/// `GET url` without following redirects: the status and the `Location` header.
+async fn get(url: &str) -> (u16, String) {
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let response = http.get(url).send().await.unwrap();
+    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    (response.status().as_u16(), location.unwrap_or_default())
+}
+
+#[test]
+fn a_configured_client_id_wins_over_the_fake() {
+    assert!(std::env::var_os(VARIABLE).is_none(), "{VARIABLE} is set around the test");
+    assert!(!wristband_app::real_wristband_configured(&rocket::Config::figment()));
+
+    // A fake Wristband plays the configured ("real") application here: it is configured like
+    // any Wristband application, through the environment (`http` is allowed on loopback).
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let fake = runtime.block_on(FakeWristband::start());
+    let config = format!(
+        "{{client_id=\"{}\", client_secret=\"{}\", wristband_application_vanity_domain=\"{}\", \
+         wristband_scheme=\"http\"}}",
+        fake.client_id(),
+        fake.client_secret(),
+        fake.vanity_domain()
+    );
+    // Set and removed while no request is in flight, before the app's server starts.
+    std::env::set_var(VARIABLE, &config);
+    let configured = rocket::Config::figment();
+    let app_with_config = wristband_app::app(None);
+    std::env::remove_var(VARIABLE);
+    assert!(wristband_app::real_wristband_configured(&configured));
+
+    runtime.block_on(async move {
+        // Configured: no default tenant, so a login that names none goes to the application's
+        // login page at the configured Wristband (tenant discovery); one that names a tenant
+        // goes to that tenant's authorize page.
+        let app = Server::start(app_with_config).await;
+        let (status, location) = get(&app.url("/auth/login")).await;
+        assert_eq!(status, 302);
+        assert_eq!(location, format!("{}/login?client_id=fake-client-id", fake.base_url()));
+        let (status, location) = get(&app.url("/auth/login?tenant_name=globex")).await;
+        assert_eq!(status, 302);
+        let authorize = format!("{}/api/v1/oauth2/authorize?", fake.tenant_url("globex"));
+        assert!(location.starts_with(&authorize), "{location}");
+        assert_eq!(fake.calls(Endpoint::SdkConfiguration), 1, "configured from Wristband");
+        app.stop().await;
+
+        // On the fake (what `main` does without a client id): `acme` by default.
+        let app = Server::start(wristband_app::app(Some(&fake))).await;
+        wristband_app::register_with_fake(&fake, &app.base);
+        let (status, location) = get(&app.url("/auth/login")).await;
+        assert_eq!(status, 302);
+        let authorize = format!("{}/api/v1/oauth2/authorize?", fake.tenant_url("acme"));
+        assert!(location.starts_with(&authorize), "{location}");
+        let (status, location) = get(&app.url("/auth/login?tenant_name=globex")).await;
+        assert_eq!(status, 302);
+        assert!(location.starts_with(&fake.tenant_url("globex")), "{location}");
+        // Signed out: /protected sends the browser to the login, /api answers 401.
+        let (status, location) = get(&app.url("/protected")).await;
+        assert_eq!((status, location.as_str()), (303, "/auth/login?return_url=/protected"));
+        let (status, _) = get(&app.url("/api/session")).await;
+        assert_eq!(status, 401);
+        app.stop().await;
+        fake.shutdown().await;
+    });
+}
