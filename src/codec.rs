@@ -88,6 +88,8 @@ pub(crate) struct Unsealed {
     pub(crate) json_len: usize,
     /// When it was sealed, in Unix seconds.
     pub(crate) issued_at: u64,
+    /// When it expires, in Unix seconds (sealed into it).
+    pub(crate) expires_at: u64,
 }
 
 struct SealingKey {
@@ -461,7 +463,7 @@ impl SessionCodec {
         // One UTF-8 check of the whole text, then a parse that need not check each string.
         let text = std::str::from_utf8(json).map_err(|_| Rejection::NotJsonObject)?;
         let session = serde_json::from_str(text).map_err(|_| Rejection::NotJsonObject)?;
-        Ok(Unsealed { session, key_index: index, json_len: json.len(), issued_at })
+        Ok(Unsealed { session, key_index: index, json_len: json.len(), issued_at, expires_at })
     }
 }
 

@@ -5,12 +5,15 @@ use rocket::http::{Cookie, CookieJar};
 use rocket::time::Duration;
 
 use crate::codec::{SessionCodec, HEADER_BUDGET};
+use crate::open_cache::OpenCache;
 use crate::options::SessionOptions;
 
 /// Everything a request needs to read and write the session, managed by the fairing.
 pub(crate) struct SessionConfig {
     pub(crate) options: SessionOptions,
     pub(crate) codec: SessionCodec,
+    /// Values that opened recently (see `open_cache`).
+    pub(crate) opened: OpenCache,
     /// `name`, `name.1`, … up to `max_cookie_chunks`.
     chunk_names: Vec<String>,
     /// The attributes after the value, `; HttpOnly; SameSite=Lax; …; Max-Age=3600`.
@@ -77,6 +80,7 @@ impl SessionConfig {
             chunk_names,
             codec,
             options,
+            opened: OpenCache::default(),
         };
         // Open only what this configuration can write back: a value that fits the reader but
         // not the writer (after `domain` was added, `secure` turned on, fewer chunks, or

@@ -15,6 +15,7 @@ use crate::codec::SessionCodec;
 use crate::cookies::SessionConfig;
 use crate::csrf;
 use crate::error::ConfigError;
+use crate::open_cache::Cached;
 use crate::options::SessionOptions;
 use crate::session::{has_csrf_token, keys};
 use crate::state::{Inner, Loaded, Pending, SessionState};
@@ -147,12 +148,23 @@ impl Fairing for WristbandSession {
                 remove_chunks(config, 0, res);
                 remove_csrf(config, req, res);
             }
-            Pending::Nothing => {}
+            Pending::Nothing => cache_unchanged(config, &mut inner, req),
             Pending::Destroy => {
                 remove_chunks(config, 0, res);
                 remove_csrf(config, req, res);
             }
             Pending::Write => write_session(config, &mut inner, res),
+        }
+    }
+}
+
+/// Remembers a cookie that this request opened in full and only read, so that the browser's
+/// next requests with it skip base64, AES-GCM and JSON (see `open_cache`).
+fn cache_unchanged(config: &SessionConfig, inner: &mut Inner, req: &Request<'_>) {
+    if let Some((data, json_len, issued_at, expires_at)) = inner.take_unchanged_for_cache() {
+        if let Some(value) = config.presented_value(req.cookies()) {
+            let entry = Cached { data, json_len, issued_at, expires_at };
+            config.opened.insert(&value, entry);
         }
     }
 }

@@ -218,6 +218,7 @@ mod cookies;
 mod csrf;
 mod error;
 mod fairing;
+mod open_cache;
 mod options;
 mod session;
 mod state;

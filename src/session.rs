@@ -109,18 +109,34 @@ impl<'r> Session<'r> {
         let Some(value) = self.config.presented_value(self.jar) else {
             return Some(Opened::empty());
         };
-        match self.config.codec.unseal(&value, OffsetDateTime::now_utc()) {
-            Ok(Unsealed { session, key_index: 0, json_len, issued_at }) => {
-                Some(Opened { data: session, json_len, issued_at: Some(issued_at) })
-            }
-            Ok(Unsealed { session, key_index, json_len, issued_at }) => {
-                log::debug!(
-                    "session cookie `{}` opened with secret #{}; the next write re-seals it with \
-                     the first",
-                    self.config.options.cookie_name,
-                    key_index + 1
-                );
-                Some(Opened { data: session, json_len, issued_at: Some(issued_at) })
+        let now = OffsetDateTime::now_utc();
+        let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+        if let Some(hit) = self.config.opened.get(&value, now_secs, self.config.codec.max_age()) {
+            return Some(Opened {
+                data: hit.data.clone(),
+                json_len: hit.json_len,
+                issued_at: Some(hit.issued_at),
+                uncached_expiry: None,
+            });
+        }
+        match self.config.codec.unseal(&value, now) {
+            Ok(Unsealed { session, key_index, json_len, issued_at, expires_at }) => {
+                if key_index > 0 {
+                    log::debug!(
+                        "session cookie `{}` opened with secret #{}; the next write re-seals it \
+                         with the first",
+                        self.config.options.cookie_name,
+                        key_index + 1
+                    );
+                }
+                // Cached by the response phase if the request only read it (the data is not
+                // cloned here, and a value about to be replaced is never cached).
+                Some(Opened {
+                    data: session,
+                    json_len,
+                    issued_at: Some(issued_at),
+                    uncached_expiry: Some(expires_at),
+                })
             }
             Err(reason) => {
                 log::debug!(

@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     json_len: Option<usize>,
     /// When the presented cookie was sealed (Unix seconds); `None` without one.
     issued_at: Option<u64>,
+    /// See [`Opened::uncached_expiry`].
+    uncached_expiry: Option<u64>,
     loaded: Loaded,
     pending: Pending,
 }
@@ -58,12 +60,15 @@ pub(crate) struct Opened {
     pub(crate) json_len: usize,
     /// When it was sealed (Unix seconds); `None` when there was no cookie.
     pub(crate) issued_at: Option<u64>,
+    /// Its sealed expires-at, when it was opened in full (not found in the open cache): the
+    /// response phase may cache it then.
+    pub(crate) uncached_expiry: Option<u64>,
 }
 
 impl Opened {
     /// The session of a request that carried no cookie.
     pub(crate) fn empty() -> Self {
-        Opened { data: Map::new(), json_len: 2, issued_at: None }
+        Opened { data: Map::new(), json_len: 2, issued_at: None, uncached_expiry: None }
     }
 }
 
@@ -111,6 +116,7 @@ impl Inner {
                     self.data = opened.data;
                     self.json_len = Some(opened.json_len);
                     self.issued_at = opened.issued_at;
+                    self.uncached_expiry = opened.uncached_expiry;
                     self.loaded = Loaded::Valid;
                 }
                 None => self.loaded = Loaded::Invalid,
@@ -193,6 +199,21 @@ impl Inner {
         self.issued_at
     }
 
+    /// For the open cache, after the response: the session as the presented cookie held it,
+    /// with its JSON length, issued-at and expires-at, if the cookie was opened in full and the
+    /// request neither changed nor replaced it. Leaves the data empty.
+    pub(crate) fn take_unchanged_for_cache(
+        &mut self,
+    ) -> Option<(Map<String, Value>, usize, u64, u64)> {
+        if self.pending != Pending::Nothing || self.loaded != Loaded::Valid {
+            return None;
+        }
+        let expires_at = self.uncached_expiry.take()?;
+        let issued_at = self.issued_at?;
+        let json_len = self.json_len?;
+        Some((std::mem::take(&mut self.data), json_len, issued_at, expires_at))
+    }
+
     /// The length of the data's JSON text if known without counting.
     pub(crate) fn known_json_len(&self) -> Option<usize> {
         self.json_len
@@ -205,7 +226,12 @@ mod tests {
     use serde_json::json;
 
     fn opened(data: Value, json_len: usize) -> Opened {
-        Opened { data: data.as_object().unwrap().clone(), json_len, issued_at: Some(1) }
+        Opened {
+            data: data.as_object().unwrap().clone(),
+            json_len,
+            issued_at: Some(1),
+            uncached_expiry: Some(2),
+        }
     }
 
     #[test]

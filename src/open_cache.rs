@@ -1,0 +1,184 @@
+//! A bounded per-process cache of recently opened cookie values, so that a browser's repeated
+//! requests with the same cookie do not pay base64, AES-GCM and JSON parsing each time.
+//!
+//! - **Only what opened**: an entry is added after the value opened under every rule of
+//!   `docs/cookie-format.md` §5; a value never seen, forged or tampered with is never found
+//!   and goes through the full open.
+//! - **The whole value is the key**: a lookup compares the complete cookie value (the map
+//!   hashes it with std's randomly keyed SipHash, then compares it byte for byte), not a
+//!   prefix or a digest.
+//! - **Expiry on every request**: a hit is used only while its sealed expires-at and its
+//!   issued-at plus the configured `max_age` lie in the future; otherwise the entry is dropped
+//!   and the value goes through the full open (and is refused there).
+//! - **Bounded**: the entries' cookie values and JSON texts add up to at most
+//!   [`BUDGET_BYTES`] (each entry counts its value, twice its JSON text for the parsed map,
+//!   and [`ENTRY_OVERHEAD`]); a full cache drops arbitrary entries until the new one fits.
+//!
+//! The configuration (secrets, `max_age`, attributes) does not change while the process runs,
+//! so an entry can never outlive a rule it passed, except expiry, which is checked each time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Map, Value};
+
+/// The most bytes the cache accounts for: 8 MiB.
+pub(crate) const BUDGET_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes counted per entry besides its value and JSON (map nodes, `Arc`, bookkeeping).
+pub(crate) const ENTRY_OVERHEAD: usize = 256;
+
+/// A value that opened, as it opened.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    pub(crate) data: Map<String, Value>,
+    pub(crate) json_len: usize,
+    pub(crate) issued_at: u64,
+    pub(crate) expires_at: u64,
+}
+
+#[derive(Default)]
+struct Table {
+    entries: HashMap<Box<str>, Arc<Cached>>,
+    bytes: usize,
+}
+
+/// The cache (see the module docs).
+pub(crate) struct OpenCache {
+    table: Mutex<Table>,
+    budget: usize,
+}
+
+impl Default for OpenCache {
+    fn default() -> Self {
+        OpenCache::with_budget(BUDGET_BYTES)
+    }
+}
+
+impl std::fmt::Debug for OpenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let table = self.lock();
+        f.debug_struct("OpenCache")
+            .field("entries", &table.entries.len())
+            .field("bytes", &table.bytes)
+            .finish()
+    }
+}
+
+fn cost(value: &str, json_len: usize) -> usize {
+    value.len() + 2 * json_len + ENTRY_OVERHEAD
+}
+
+impl OpenCache {
+    pub(crate) fn with_budget(budget: usize) -> Self {
+        OpenCache { table: Mutex::new(Table::default()), budget }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The entry for exactly `value` if it is still valid at `now` (Unix seconds) under
+    /// `max_age`; an expired entry is dropped.
+    pub(crate) fn get(&self, value: &str, now: u64, max_age: u64) -> Option<Arc<Cached>> {
+        let mut table = self.lock();
+        let entry = table.entries.get(value)?.clone();
+        if entry.expires_at > now && entry.issued_at.saturating_add(max_age) > now {
+            return Some(entry);
+        }
+        if let Some(gone) = table.entries.remove(value) {
+            table.bytes = table.bytes.saturating_sub(cost(value, gone.json_len));
+        }
+        None
+    }
+
+    /// Remembers that `value` opened to `entry`.
+    pub(crate) fn insert(&self, value: &str, entry: Cached) {
+        let needed = cost(value, entry.json_len);
+        if needed > self.budget {
+            return;
+        }
+        let mut table = self.lock();
+        let Table { entries, bytes } = &mut *table;
+        if *bytes + needed > self.budget {
+            let mut freed = Vec::new();
+            for (key, old) in entries.iter() {
+                if *bytes + needed <= self.budget {
+                    break;
+                }
+                *bytes = bytes.saturating_sub(cost(key, old.json_len));
+                freed.push(key.clone());
+            }
+            for key in freed {
+                entries.remove(&key);
+            }
+        }
+        if let Some(old) = entries.insert(value.into(), Arc::new(entry)) {
+            *bytes = bytes.saturating_sub(cost(value, old.json_len));
+        }
+        *bytes += needed;
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(json_len: usize, issued_at: u64, expires_at: u64) -> Cached {
+        Cached { data: Map::new(), json_len, issued_at, expires_at }
+    }
+
+    #[test]
+    fn only_the_exact_value_is_found() {
+        let cache = OpenCache::default();
+        cache.insert("AbCdEf", entry(2, 100, 200));
+        assert!(cache.get("AbCdEf", 150, 3600).is_some());
+        for other in ["AbCdE", "AbCdEf ", "abcdef", "AbCdEg", ""] {
+            assert!(cache.get(other, 150, 3600).is_none(), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn expiry_and_the_configured_max_age_are_checked_on_every_hit() {
+        let cache = OpenCache::default();
+        cache.insert("v", entry(2, 100, 200));
+        assert!(cache.get("v", 199, 3600).is_some());
+        assert!(cache.get("v", 200, 3600).is_none(), "sealed expires-at");
+        assert_eq!(cache.len(), 0, "dropped once expired");
+        cache.insert("w", entry(2, 100, 200));
+        assert!(cache.get("w", 159, 60).is_some());
+        assert!(cache.get("w", 160, 60).is_none(), "issued-at + max_age");
+    }
+
+    #[test]
+    fn the_byte_budget_is_never_exceeded() {
+        let budget = 10 * cost("value-00", 100);
+        let cache = OpenCache::with_budget(budget);
+        for i in 0..100 {
+            cache.insert(&format!("value-{i:02}"), entry(100, 0, u64::MAX));
+            assert!(cache.bytes() <= budget, "{} > {budget}", cache.bytes());
+            assert!(cache.get(&format!("value-{i:02}"), 1, u64::MAX).is_some(), "newest kept");
+        }
+        assert_eq!(cache.len(), 10);
+        // An entry larger than the whole budget is not kept.
+        cache.insert(&"x".repeat(budget), entry(0, 0, u64::MAX));
+        assert!(cache.get(&"x".repeat(budget), 1, u64::MAX).is_none());
+    }
+
+    #[test]
+    fn replacing_an_entry_keeps_the_count_exact() {
+        let cache = OpenCache::default();
+        cache.insert("v", entry(10, 0, 100));
+        cache.insert("v", entry(20, 0, 100));
+        assert_eq!(cache.bytes(), cost("v", 20));
+    }
+}

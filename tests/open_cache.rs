@@ -1,0 +1,118 @@
+//! The open cache (recently opened cookie values, kept per process) keeps every rule of
+//! `docs/cookie-format.md` §5: a value read again is still refused once it expires or once
+//! issued-at + `max_age` has passed, a value one character off a cached one is refused, and a
+//! value that was written over is not served from the cache as if it were still current.
+
+#[macro_use]
+extern crate rocket;
+
+use rocket::http::Status;
+use rocket::local::asynchronous::Client;
+use serde_json::{json, Map, Value};
+use time::{Duration, OffsetDateTime};
+use wristband_rocket_session::{
+    AuthenticatedSession, Session, SessionCodec, SessionOptions, WristbandSession,
+};
+
+const SECRET: &str = "open-cache-test-secret-0123456789abcdefghij";
+
+#[get("/read")]
+fn read(session: Session<'_>) -> String {
+    session.get::<String>("who").ok().flatten().unwrap_or_else(|| "nobody".into())
+}
+
+#[get("/me")]
+fn me(session: AuthenticatedSession<'_>) -> String {
+    session.user_id()
+}
+
+#[get("/set/<who>")]
+fn set(session: Session<'_>, who: &str) {
+    session.insert("who", who).unwrap();
+}
+
+fn options(max_age: i64) -> SessionOptions {
+    SessionOptions { secrets: SECRET.into(), max_age, ..SessionOptions::default() }
+}
+
+async fn client(options: SessionOptions) -> Client {
+    let rocket = rocket::custom(rocket::Config::figment().merge(("log_level", "off")))
+        .attach(WristbandSession::custom(options))
+        .mount("/", routes![read, me, set]);
+    Client::untracked(rocket).await.unwrap()
+}
+
+fn data() -> Map<String, Value> {
+    json!({ "who": "ada", "isAuthenticated": true, "userId": "u1", "tenantId": "t1" })
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+async fn read_with(client: &Client, value: &str) -> (String, bool) {
+    let response = client.get("/read").cookie(("session", value.to_string())).dispatch().await;
+    let removed = response.headers().get("Set-Cookie").any(|h| h.starts_with("session=;"));
+    (response.into_string().await.unwrap(), removed)
+}
+
+#[rocket::async_test]
+async fn a_value_read_many_times_still_expires() {
+    // Sealed 2 s before its 3 s lifetime ends: read (and cached) now, refused 1.5 s later.
+    let options = options(3);
+    let codec = SessionCodec::new(&options).unwrap();
+    let value = codec.seal_at(&data(), OffsetDateTime::now_utc() - Duration::seconds(2)).unwrap();
+    let client = client(options).await;
+    for _ in 0..5 {
+        assert_eq!(read_with(&client, &value).await, ("ada".into(), false));
+    }
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(read_with(&client, &value).await, ("nobody".into(), true));
+    let response = client.get("/me").cookie(("session", value)).dispatch().await;
+    assert_eq!(response.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn the_configured_max_age_is_applied_to_cached_values_too() {
+    // Sealed for a day 61 s ago; this app allows 62 s: valid now, not 1.5 s later.
+    let day = SessionCodec::new(&options(86_400)).unwrap();
+    let value = day.seal_at(&data(), OffsetDateTime::now_utc() - Duration::seconds(61)).unwrap();
+    let client = client(options(62)).await;
+    assert_eq!(read_with(&client, &value).await.0, "ada");
+    assert_eq!(read_with(&client, &value).await.0, "ada");
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(read_with(&client, &value).await, ("nobody".into(), true));
+}
+
+#[rocket::async_test]
+async fn only_the_exact_cached_value_opens() {
+    let options = options(3600);
+    let value = SessionCodec::new(&options).unwrap().seal(&data()).unwrap();
+    let client = client(options).await;
+    assert_eq!(read_with(&client, &value).await.0, "ada");
+    assert_eq!(read_with(&client, &value).await.0, "ada");
+    let mut near = Vec::new();
+    let last = value.len() - 1;
+    near.push(value[..last].to_string());
+    near.push(format!("{value}A"));
+    let flip = |c: u8| if c == b'A' { 'B' } else { 'A' };
+    near.push(format!("{}{}", &value[..last], flip(value.as_bytes()[last])));
+    near.push(format!("{}{}", flip(value.as_bytes()[0]), &value[1..]));
+    for tampered in near {
+        assert_eq!(read_with(&client, &tampered).await, ("nobody".into(), true), "{tampered}");
+    }
+}
+
+#[rocket::async_test]
+async fn a_written_session_is_read_back_new_and_the_old_value_still_opens_as_it_was() {
+    let options = options(3600);
+    let old = SessionCodec::new(&options).unwrap().seal(&data()).unwrap();
+    let client = client(options.clone()).await;
+    assert_eq!(read_with(&client, &old).await.0, "ada");
+    let response = client.get("/set/grace").cookie(("session", old.clone())).dispatch().await;
+    let header = response.headers().get_one("Set-Cookie").unwrap().to_string();
+    let new = header["session=".len()..header.find(';').unwrap()].to_string();
+    assert_eq!(read_with(&client, &new).await.0, "grace");
+    assert_eq!(read_with(&client, &new).await.0, "grace");
+    // The old value is a valid cookie too (stateless sessions): it still opens, unchanged.
+    assert_eq!(read_with(&client, &old).await.0, "ada");
+}
