@@ -38,9 +38,9 @@ use rocket::{get, post, routes, Build, Rocket, State};
 use serde_json::{json, Map, Value};
 use wristband_rocket_session::testing::FakeWristband;
 use wristband_rocket_session::{
-    catchers, AuthenticatedSession, CallbackResult, LoginConfig, LogoutConfig, Session,
-    SessionError, SessionResponse, TokenResponse, Wristband, WristbandAuth, WristbandError,
-    WristbandRedirect, WristbandSession,
+    catchers, AuthOptions, AuthStrategy, AuthenticatedSession, AuthenticatedUser, CallbackResult,
+    LoginConfig, LogoutConfig, Session, SessionError, SessionResponse, TokenResponse, Wristband,
+    WristbandAuth, WristbandError, WristbandRedirect, WristbandSession,
 };
 
 /// What differs between a real Wristband and the fake one.
@@ -160,15 +160,27 @@ fn protected_signed_out() -> Redirect {
     Redirect::to("/auth/login?return_url=/protected")
 }
 
-/// Wristband's session endpoint: who is signed in, with the app's metadata.
+/// Wristband's session endpoint: who is signed in, with the app's metadata. Browsers call it
+/// with the session cookie (and the CSRF header); API clients with `Authorization: Bearer
+/// <access token>` (`auth_strategies = ["jwt", "session"]`: the session is tried last, so a
+/// browser whose CSRF header is missing gets its 403, not a 401).
 #[get("/api/session")]
-fn api_session(session: AuthenticatedSession<'_>) -> Result<SessionResponse, SessionError> {
-    let metadata = json!({
-        "email": session.get::<String>("email")?,
-        "tenantName": session.tenant_name(),
-        "notes": session.get::<u64>("notes")?,
-    });
-    session.session_response(Some(metadata))
+fn api_session(user: AuthenticatedUser<'_>) -> Result<SessionResponse, SessionError> {
+    match &user {
+        AuthenticatedUser::Session(session) => {
+            let metadata = json!({
+                "email": session.get::<String>("email")?,
+                "tenantName": session.tenant_name(),
+                "notes": session.get::<u64>("notes")?,
+            });
+            session.session_response(Some(metadata))
+        }
+        user => Ok(SessionResponse {
+            user_id: user.user_id(),
+            tenant_id: user.tenant_id(),
+            metadata: json!({ "authenticatedWith": "jwt" }),
+        }),
+    }
 }
 
 /// Wristband's token endpoint: the access token, for calling Wristband's APIs from the page.
@@ -216,12 +228,17 @@ pub fn register_with_fake(fake: &FakeWristband, origin: &str) {
 /// that fake Wristband, with `None` with the application of the `wristband_auth` table.
 pub fn app(fake: Option<&FakeWristband>) -> Rocket<Build> {
     // The repo's Rocket.toml gives the profile's session options; this app adds CSRF.
-    let figment =
-        rocket::Config::figment().merge(("wristband_session.enable_csrf_protection", true));
+    // `/api/session` also serves API clients with a bearer token.
+    let figment = rocket::Config::figment()
+        .merge(("wristband_session.enable_csrf_protection", true))
+        .merge(("wristband_auth.auth_strategies", ["jwt", "session"]));
     let rocket = rocket::custom(figment).attach(WristbandSession::fairing());
     let rocket = match fake {
         Some(fake) => rocket
-            .attach(WristbandAuth::custom(fake.auth_options()))
+            .attach(WristbandAuth::custom(AuthOptions {
+                auth_strategies: vec![AuthStrategy::Jwt, AuthStrategy::Session],
+                ..fake.auth_options()
+            }))
             .manage(Demo { default_tenant: Some("acme".into()), fake_url: Some(fake.base_url()) }),
         None => rocket
             .attach(WristbandAuth::fairing())
