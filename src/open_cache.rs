@@ -4,9 +4,12 @@
 //! - **Only what opened**: an entry is added after the value opened under every rule of
 //!   `docs/cookie-format.md` §5; a value never seen, forged or tampered with is never found
 //!   and goes through the full open.
-//! - **The whole value is the key**: a lookup compares the complete cookie value (the map
-//!   hashes it with std's randomly keyed SipHash, then compares it byte for byte), not a
-//!   prefix or a digest.
+//! - **The whole value is the key**: a lookup compares the complete cookie value byte for
+//!   byte, not a prefix or a digest. To find the candidates it hashes only the value's last
+//!   [`HASHED_SUFFIX`] bytes (std's randomly keyed SipHash): they hold the AES-GCM tag, which
+//!   differs for every seal, and hashing 1.6 KB of cookie on every request would cost more
+//!   than the rest of the lookup. Only values that opened are ever stored, so a client cannot
+//!   fill a bucket; a forged value at most lands in one and fails the full comparison.
 //! - **Expiry on every request**: a hit is used only while its sealed expires-at and its
 //!   issued-at plus the configured `max_age` lie in the future; otherwise the entry is dropped
 //!   and the value goes through the full open (and is refused there).
@@ -18,6 +21,7 @@
 //! so an entry can never outlive a rule it passed, except expiry, which is checked each time.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
@@ -26,6 +30,9 @@ use serde_json::{Map, Value};
 pub(crate) const BUDGET_BYTES: usize = 8 * 1024 * 1024;
 /// Bytes counted per entry besides its value and JSON (map nodes, `Arc`, bookkeeping).
 pub(crate) const ENTRY_OVERHEAD: usize = 256;
+/// How many bytes at the end of a value are hashed to find its bucket (22 base64url
+/// characters hold the 16-byte tag).
+pub(crate) const HASHED_SUFFIX: usize = 32;
 
 /// A value that opened, as it opened.
 #[derive(Debug)]
@@ -36,16 +43,38 @@ pub(crate) struct Cached {
     pub(crate) expires_at: u64,
 }
 
+/// Entries by the hash of their value's suffix; a bucket holds the full values.
 #[derive(Default)]
 struct Table {
-    entries: HashMap<Box<str>, Arc<Cached>>,
+    buckets: HashMap<u64, Vec<(Box<str>, Arc<Cached>)>>,
+    len: usize,
     bytes: usize,
+}
+
+impl Table {
+    fn find(&self, hash: u64, value: &str) -> Option<&Arc<Cached>> {
+        let bucket = self.buckets.get(&hash)?;
+        bucket.iter().find(|(key, _)| **key == *value).map(|(_, entry)| entry)
+    }
+
+    fn remove(&mut self, hash: u64, value: &str) -> Option<Arc<Cached>> {
+        let bucket = self.buckets.get_mut(&hash)?;
+        let at = bucket.iter().position(|(key, _)| **key == *value)?;
+        let (key, entry) = bucket.swap_remove(at);
+        if bucket.is_empty() {
+            self.buckets.remove(&hash);
+        }
+        self.len -= 1;
+        self.bytes = self.bytes.saturating_sub(cost(&key, entry.json_len));
+        Some(entry)
+    }
 }
 
 /// The cache (see the module docs).
 pub(crate) struct OpenCache {
     table: Mutex<Table>,
     budget: usize,
+    hasher: RandomState,
 }
 
 impl Default for OpenCache {
@@ -58,7 +87,7 @@ impl std::fmt::Debug for OpenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let table = self.lock();
         f.debug_struct("OpenCache")
-            .field("entries", &table.entries.len())
+            .field("entries", &table.len)
             .field("bytes", &table.bytes)
             .finish()
     }
@@ -70,7 +99,12 @@ fn cost(value: &str, json_len: usize) -> usize {
 
 impl OpenCache {
     pub(crate) fn with_budget(budget: usize) -> Self {
-        OpenCache { table: Mutex::new(Table::default()), budget }
+        OpenCache { table: Mutex::new(Table::default()), budget, hasher: RandomState::new() }
+    }
+
+    fn hash(&self, value: &str) -> u64 {
+        let bytes = value.as_bytes();
+        self.hasher.hash_one(&bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..])
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
@@ -80,14 +114,13 @@ impl OpenCache {
     /// The entry for exactly `value` if it is still valid at `now` (Unix seconds) under
     /// `max_age`; an expired entry is dropped.
     pub(crate) fn get(&self, value: &str, now: u64, max_age: u64) -> Option<Arc<Cached>> {
+        let hash = self.hash(value);
         let mut table = self.lock();
-        let entry = table.entries.get(value)?.clone();
+        let entry = table.find(hash, value)?.clone();
         if entry.expires_at > now && entry.issued_at.saturating_add(max_age) > now {
             return Some(entry);
         }
-        if let Some(gone) = table.entries.remove(value) {
-            table.bytes = table.bytes.saturating_sub(cost(value, gone.json_len));
-        }
+        table.remove(hash, value);
         None
     }
 
@@ -97,25 +130,21 @@ impl OpenCache {
         if needed > self.budget {
             return;
         }
+        let hash = self.hash(value);
         let mut table = self.lock();
-        let Table { entries, bytes } = &mut *table;
-        if *bytes + needed > self.budget {
-            let mut freed = Vec::new();
-            for (key, old) in entries.iter() {
-                if *bytes + needed <= self.budget {
-                    break;
-                }
-                *bytes = bytes.saturating_sub(cost(key, old.json_len));
-                freed.push(key.clone());
-            }
-            for key in freed {
-                entries.remove(&key);
+        table.remove(hash, value);
+        while table.bytes + needed > self.budget {
+            // Drop an arbitrary bucket (the map's order is random) until the entry fits.
+            let Some(&victim) = table.buckets.keys().next() else { break };
+            let bucket = table.buckets.remove(&victim).unwrap_or_default();
+            table.len -= bucket.len();
+            for (key, old) in bucket {
+                table.bytes = table.bytes.saturating_sub(cost(&key, old.json_len));
             }
         }
-        if let Some(old) = entries.insert(value.into(), Arc::new(entry)) {
-            *bytes = bytes.saturating_sub(cost(value, old.json_len));
-        }
-        *bytes += needed;
+        table.buckets.entry(hash).or_default().push((value.into(), Arc::new(entry)));
+        table.len += 1;
+        table.bytes += needed;
     }
 
     #[cfg(test)]
@@ -125,7 +154,7 @@ impl OpenCache {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().len
     }
 }
 
@@ -172,6 +201,19 @@ mod tests {
         // An entry larger than the whole budget is not kept.
         cache.insert(&"x".repeat(budget), entry(0, 0, u64::MAX));
         assert!(cache.get(&"x".repeat(budget), 1, u64::MAX).is_none());
+    }
+
+    #[test]
+    fn values_sharing_a_suffix_are_told_apart_by_the_whole_value() {
+        let cache = OpenCache::default();
+        let tail = "T".repeat(HASHED_SUFFIX);
+        cache.insert(&format!("one{tail}"), entry(1, 0, 100));
+        cache.insert(&format!("two{tail}"), entry(2, 0, 100));
+        assert_eq!(cache.get(&format!("one{tail}"), 1, 100).unwrap().json_len, 1);
+        assert_eq!(cache.get(&format!("two{tail}"), 1, 100).unwrap().json_len, 2);
+        assert!(cache.get(&format!("six{tail}"), 1, 100).is_none());
+        assert!(cache.get(&tail, 1, 100).is_none());
+        assert_eq!(cache.len(), 2);
     }
 
     #[test]
