@@ -43,10 +43,13 @@ pub(crate) struct Cached {
     pub(crate) expires_at: u64,
 }
 
-/// Entries by the hash of their value's suffix; a bucket holds the full values.
+/// The entries whose values' suffixes hash alike: each with its whole value.
+type Bucket = Vec<(Box<str>, Arc<Cached>)>;
+
+/// Entries by the hash of their value's suffix.
 #[derive(Default)]
 struct Table {
-    buckets: HashMap<u64, Vec<(Box<str>, Arc<Cached>)>>,
+    buckets: HashMap<u64, Bucket>,
     len: usize,
     bytes: usize,
 }
