@@ -142,6 +142,75 @@
 //!
 //! The byte-level format, with test vectors, is in `docs/cookie-format.md`.
 //!
+//! # Rotating secrets across a fleet
+//!
+//! Instances that share `secrets` share sessions, so during a rotation every instance must
+//! open every cookie any other instance seals. The first secret seals, all of them open; that
+//! gives four steps, each deployed to one instance at a time (a rolling restart), while users
+//! keep using the app. `tests/fleet.rs` runs exactly this with two instances restarted between
+//! steps while three users keep writing, and checks which key sealed every cookie.
+//!
+//! | step | `secrets` on the instance | seals with | opens |
+//! | --- | --- | --- | --- |
+//! | 1 (today) | `["<old>"]` | old | old |
+//! | 2 | `["<old>", "<new>"]` | old | old, new |
+//! | 3 | `["<new>", "<old>"]` | new | new, old |
+//! | 4 | `["<new>"]` | new | new |
+//!
+//! 1. Generate the new secret (32+ characters; `cargo run --example gen_secret`).
+//! 2. Add it **second** on every instance. Nothing changes for users: cookies are still sealed
+//!    with the old secret, but every instance can now open one sealed with the new. **Wait until
+//!    every instance runs step 2** before any instance starts step 3.
+//! 3. Put the new secret **first**, one instance at a time:
+//!
+//!    ```sh
+//!    ROCKET_WRISTBAND_SESSION='{secrets=["<new>","<old>"]}' ./app
+//!    ```
+//!
+//!    During the roll-out an instance on step 3 seals with the new secret while one still on
+//!    step 2 seals with the old, and each opens what the other sealed, so a user whose requests
+//!    alternate between them stays signed in (their cookie is simply re-sealed by whichever
+//!    instance writes it). Skipping step 2 is what signs users out: an instance on step 3 beside
+//!    one still on `["<old>"]` seals cookies the old instance cannot open, and every user it
+//!    writes for gets an empty session (401 from [`AuthenticatedSession`]) on the other.
+//! 4. Once `max_age` seconds have passed since the **last** instance started step 3, remove the
+//!    old secret, one instance at a time. Expiry is sealed inside the cookie, so by then no
+//!    cookie sealed with the old secret can still open anywhere: a user active in the meantime
+//!    holds a cookie re-sealed with the new one (every write re-seals, and
+//!    [`AuthenticatedSession`] re-issues a cookie older than `renew_after`); a user who was
+//!    away longer than `max_age` had lost the session to expiry anyway. From step 4 on a cookie
+//!    sealed with the old secret is refused (an empty session).
+//!
+//! Nobody is signed out at any step. Rotating to invalidate every session at once (a leaked
+//! secret) is the opposite: replace the secret everywhere in one go (`["<new>"]`), which signs
+//! everyone out.
+//!
+//! ## The sign-in secrets (cargo feature `auth`)
+//!
+//! `tests/fleet_auth.rs` shows each of these against `testing::FakeWristband`.
+//!
+//! - **`login_state_secret`** (in `wristband_auth`) is one string: it seals the login-state
+//!   cookie, which only lives between a login and its callback (at most an hour). There is no
+//!   staged rotation for it. Deploy the new one to every instance; while instances differ, a
+//!   login started on an instance with the old secret and called back on one with the new gets
+//!   `RedirectReason::InvalidLoginState` (the standard callback route sends the user back to
+//!   the login URL) and completes on the second try. Signed-in users are not affected: sessions
+//!   are sealed with `secrets`, not with it.
+//! - **Not set**, the login-state secret is derived from the session's **first** secret, so a
+//!   session rotation changes it at step 3 (steps 2 and 4 leave the first secret alone). While
+//!   some instances are on step 2 and others on step 3, a login that starts on one and calls
+//!   back on the other restarts once, as above; nobody signed in is signed out. Set
+//!   `login_state_secret` explicitly to keep the two rotations apart.
+//! - **`client_secret`** is one string per instance, and Wristband checks it. The rotation is
+//!   Wristband's dashboard procedure: add a new client secret for the application there, deploy
+//!   it to every instance, then revoke the old one. (Whether Wristband accepts the old and the
+//!   new secret at the same time is Wristband's to document; if it does not, the failures below
+//!   happen during the roll-out.) Never let an instance hold a client secret Wristband does not
+//!   accept (one not yet added, or already revoked): each callback it handles fails with a 500
+//!   `WristbandError` and writes no session (a session the user already had is untouched), and
+//!   Wristband's 401 to a token refresh it attempts counts as a refusal, so
+//!   [`AuthenticatedSession`] destroys that session and the user is signed out.
+//!
 //! # Limits
 //!
 //! - **Size**: browsers keep cookies up to about 4 KB. Each `Set-Cookie` header (name, value,
