@@ -208,8 +208,9 @@
 //!   happen during the roll-out.) Never let an instance hold a client secret Wristband does not
 //!   accept (one not yet added, or already revoked): each callback it handles fails with a 500
 //!   `WristbandError` and writes no session (a session the user already had is untouched), and
-//!   Wristband's 401 to a token refresh it attempts counts as a refusal, so
-//!   [`AuthenticatedSession`] destroys that session and the user is signed out.
+//!   a token refresh it attempts gets Wristband's 401 `invalid_client`: that request answers
+//!   401, but the session is kept (only `invalid_grant`, a dead refresh token, ends a session),
+//!   so the user is signed in again as soon as a healthy instance serves them.
 //!
 //! # Limits
 //!

@@ -195,13 +195,8 @@ async fn an_answer_without_a_refresh_token_keeps_the_old_one() {
 
 #[rocket::async_test]
 async fn a_refused_refresh_token_signs_out_without_retrying() {
-    let refusals = [
-        Reply::InvalidGrant(Some("Refresh token expired".into())),
-        Reply::InvalidGrant(None),
-        Reply::Json(401, json!({ "error": "invalid_client", "error_description": "bad" })),
-        Reply::Json(400, json!({ "error": "invalid_request" })),
-        Reply::Status(403),
-    ];
+    let refusals =
+        [Reply::InvalidGrant(Some("Refresh token expired".into())), Reply::InvalidGrant(None)];
     for (i, refusal) in refusals.into_iter().enumerate() {
         let fake = FakeWristband::start().await;
         let client = client(&fake).await;
@@ -212,6 +207,31 @@ async fn a_refused_refresh_token_signs_out_without_retrying() {
         assert_eq!(response.status(), Status::Unauthorized, "refusal #{i}");
         assert!(removes_session(&response), "refusal #{i}: the session is destroyed");
         assert_eq!(fake.calls(Endpoint::Token), 1, "refusal #{i}: no retry on a 4xx");
+    }
+}
+
+/// Another 4xx is not about the refresh token (a wrong client secret on this instance, a bad
+/// request): no retry, 401, and the session is kept for when the instance is fixed.
+#[rocket::async_test]
+async fn another_4xx_answers_401_without_retrying_and_keeps_the_session() {
+    let others = [
+        Reply::Json(401, json!({ "error": "invalid_client", "error_description": "bad" })),
+        Reply::Json(400, json!({ "error": "invalid_request" })),
+        Reply::Status(403),
+    ];
+    for (i, other) in others.into_iter().enumerate() {
+        let fake = FakeWristband::start().await;
+        let client = client(&fake).await;
+        fake.script(Endpoint::Token, [other]);
+        let rt = fake.issue_refresh_token("u1", "t1");
+        let data = signed_in(Some(&rt), expired());
+        let response = client.get("/me").with_session(&data).dispatch().await;
+        assert_eq!(response.status(), Status::Unauthorized, "#{i}");
+        assert!(!removes_session(&response), "#{i}: the session is kept");
+        assert_eq!(fake.calls(Endpoint::Token), 1, "#{i}: no retry on a 4xx");
+        // Fixed: the next request refreshes with the same (unspent) refresh token.
+        let response = client.get("/me").with_session(&data).dispatch().await;
+        assert_eq!(response.status(), Status::Ok, "#{i}");
     }
 }
 

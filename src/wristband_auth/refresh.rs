@@ -26,6 +26,7 @@ use time::OffsetDateTime;
 
 use super::callback::expiry;
 use super::client::HttpClient;
+use super::error::WristbandError;
 use crate::token_refresh::{FreshTokens, RefreshTokens, Refreshed};
 
 /// How long a refresh's result is given to requests carrying the same refresh token, counted
@@ -120,9 +121,17 @@ async fn call(http: Arc<HttpClient>, buffer: i64, refresh_token: String) -> Refr
                 refresh_token: tokens.refresh_token.filter(|token| !token.is_empty()),
             })
         }
-        Err(failure) if failure.refused => {
+        // Only `invalid_grant` says the refresh token itself is dead (expired, revoked or
+        // spent): the session can never be renewed, so it ends. Another 4xx (`invalid_client`
+        // after a bad client secret deploy, `invalid_request`, …) is not retried either, but it
+        // is this instance's or the request's fault, not the user's: the session is kept.
+        Err(failure) if matches!(failure.error, WristbandError::InvalidGrant { .. }) => {
             log::info!("token refresh refused by Wristband: {}", failure.error);
             Refreshed::Refused
+        }
+        Err(failure) if failure.refused => {
+            log::error!("token refresh rejected by Wristband (session kept): {}", failure.error);
+            Refreshed::Failed
         }
         Err(failure) => {
             log::warn!("token refresh failed: {}", failure.error);
