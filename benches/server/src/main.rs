@@ -4,6 +4,8 @@
 //! cargo build --release --manifest-path benches/server/Cargo.toml --target-dir target
 //! target/release/bench_server session 18002   # the fairing attached
 //! target/release/bench_server plain 18001     # no fairing: Rocket alone
+//! target/release/bench_server session-auth 18003  # + WristbandAuth on a fake Wristband
+//! target/release/bench_server jwt 18004       # WristbandJwt on /jwt, no guard on /noguard
 //! target/release/bench_server payload         # prints the session JSON and exits
 //! target/release/bench_server payload-large   # the ~2.7 KB one (with custom fields)
 //! ```
@@ -13,21 +15,32 @@
 //!
 //! | mode | route | what it does |
 //! | --- | --- | --- |
-//! | both | `/hello` | a plain string; in `session` mode the fairing is attached but untouched |
+//! | all | `/hello` | a plain string; in the session modes the fairings are attached but untouched |
 //! | `session` | `/seed` | writes the ~1.1 KB Wristband-shaped session (gives the bench cookie) |
 //! | `session` | `/read` | reads the session (`isAuthenticated`, `userId`): no cookie written |
 //! | `session` | `/write` | reads and increments a counter: the session is re-sealed |
 //! | `session` | `/me` | `AuthenticatedSession` guard, answers `userId`: re-sealed only when the guard renews (`renew_after`) |
 //! | `plain` | `/private/seed` | the same payload as JSON in a Rocket private cookie |
 //! | `plain` | `/private` | the same read + write with `get_private` / `add_private` |
+//! | `session-auth` | all of `session`'s | the same, with `WristbandAuth` attached to an in-process `FakeWristband`: `/me` also runs the token-refresh check |
+//! | `session-auth` | `/seed` | the same session, but `expiresAt` a year from now: `/me`'s refresh check runs and does not fire |
+//! | `jwt` | `/jwt` | `WristbandJwt` guard (RS256 against the fake's JWKS, cached after the first request), answers `ok` |
+//! | `jwt` | `/noguard` | no guard, answers `ok` (the baseline for `/jwt`, same headers) |
+//! | `jwt` | `/token` | a fresh access token from the fake (`sub` `u`, `tnt_id` `t`, valid 24 h) |
+//!
+//! The `jwt` and `session-auth` modes start a `FakeWristband` (crate feature `auth`) on another
+//! port of 127.0.0.1 in the same process; it serves the JWKS and the SDK configuration.
 
 #[macro_use]
 extern crate rocket;
 
 use rocket::http::{Cookie, CookieJar, Status};
-use rocket::{Build, Rocket};
+use rocket::{Build, Rocket, State};
 use serde_json::{Map, Value};
-use wristband_rocket_session::{AuthenticatedSession, Session, SessionOptions, WristbandSession};
+use wristband_rocket_session::testing::FakeWristband;
+use wristband_rocket_session::{
+    AuthenticatedSession, Session, SessionOptions, WristbandAuth, WristbandJwt, WristbandSession,
+};
 
 #[path = "../../support/payload.rs"]
 mod payload;
@@ -49,6 +62,25 @@ fn hello() -> &'static str {
 fn seed(session: Session<'_>) -> Result<&'static str, Status> {
     session.clear();
     for (key, value) in payload::wristband_session() {
+        session.insert(&key, value).map_err(|_| Status::InternalServerError)?;
+    }
+    Ok("seeded")
+}
+
+/// `/seed` of the `session-auth` mode: the same session, with `expiresAt` a year from now, so
+/// `/me`'s refresh check (`WristbandAuth` attached) finds a refresh token and a live access
+/// token, and does not refresh.
+#[get("/seed")]
+fn seed_fresh(session: Session<'_>) -> Result<&'static str, Status> {
+    session.clear();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| Status::InternalServerError)?
+        .as_millis();
+    let expires_at =
+        i64::try_from(now_ms).map_err(|_| Status::InternalServerError)? + 365 * 24 * 3_600_000;
+    for (key, value) in payload::wristband_session() {
+        let value = if key == "expiresAt" { Value::from(expires_at) } else { value };
         session.insert(&key, value).map_err(|_| Status::InternalServerError)?;
     }
     Ok("seeded")
@@ -82,6 +114,27 @@ fn write(session: Session<'_>) -> Result<String, Status> {
     Ok(n.to_string())
 }
 
+/// The in-process fake Wristband of the `jwt` and `session-auth` modes.
+struct Fake(FakeWristband);
+
+/// The bearer-token guard: RS256 against the fake's JWKS (cached after the first request).
+#[get("/jwt")]
+fn jwt(_jwt: WristbandJwt<'_>) -> &'static str {
+    "ok"
+}
+
+/// The baseline for `/jwt`: the same answer, no guard (the `Authorization` header is ignored).
+#[get("/noguard")]
+fn noguard() -> &'static str {
+    "ok"
+}
+
+/// A fresh access token for `/jwt`: user `u`, tenant `t`, valid for 24 hours.
+#[get("/token")]
+fn token(fake: &State<Fake>) -> String {
+    fake.0.issue_access_token("u", "t", 86_400)
+}
+
 fn private_cookie(session: &Map<String, Value>) -> Cookie<'static> {
     let json = serde_json::to_string(session).expect("a Map serializes");
     Cookie::new(PRIVATE_COOKIE, json)
@@ -109,7 +162,25 @@ fn private(cookies: &CookieJar<'_>) -> Result<String, Status> {
     Ok(n.to_string())
 }
 
-fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
+/// The session options of every session mode: a fixed secret and cookie name, so one cookie
+/// opens on every server.
+fn session_options() -> SessionOptions {
+    SessionOptions {
+        secrets: SESSION_SECRET.into(),
+        cookie_name: "session".into(),
+        // Plain HTTP on 127.0.0.1.
+        secure: false,
+        ..SessionOptions::default()
+    }
+}
+
+async fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
+    // The fake first: building a Rocket raises the process-wide log level until it ignites,
+    // and ours (log level off) ignites last.
+    let fake = match mode {
+        "jwt" | "session-auth" => Some(FakeWristband::start().await),
+        _ => None,
+    };
     let figment = rocket::Config::figment()
         .merge(("address", "127.0.0.1"))
         .merge(("port", port))
@@ -117,23 +188,25 @@ fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
         .merge(("cli_colors", false))
         .merge(("secret_key", ROCKET_SECRET_KEY));
     let rocket = rocket::custom(figment);
-    match mode {
-        "plain" => Ok(rocket.mount("/", routes![hello, private_seed, private])),
-        "session" => {
-            let options = SessionOptions {
-                secrets: SESSION_SECRET.into(),
-                cookie_name: "session".into(),
-                // Plain HTTP on 127.0.0.1.
-                secure: false,
-                ..SessionOptions::default()
-            };
-            Ok(rocket
-                .attach(WristbandSession::custom(options))
-                .mount("/", routes![hello, seed, read, write, me]))
-        }
-        other => {
-            Err(format!("unknown mode `{other}`: use plain, session, payload or payload-large"))
-        }
+    match (mode, fake) {
+        ("plain", _) => Ok(rocket.mount("/", routes![hello, private_seed, private])),
+        ("session", _) => Ok(rocket
+            .attach(WristbandSession::custom(session_options()))
+            .mount("/", routes![hello, seed, read, write, me])),
+        ("session-auth", Some(fake)) => Ok(rocket
+            .attach(WristbandSession::custom(session_options()))
+            .attach(WristbandAuth::custom(fake.auth_options()))
+            .manage(Fake(fake))
+            .mount("/", routes![hello, seed_fresh, read, write, me])),
+        ("jwt", Some(fake)) => Ok(rocket
+            .attach(WristbandSession::custom(session_options()))
+            .attach(WristbandAuth::custom(fake.auth_options()))
+            .manage(Fake(fake))
+            .mount("/", routes![hello, jwt, noguard, token])),
+        (other, _) => Err(format!(
+            "unknown mode `{other}`: use plain, session, session-auth, jwt, payload or \
+             payload-large"
+        )),
     }
 }
 
@@ -155,7 +228,7 @@ async fn main() {
         .or_else(|| std::env::var("BENCH_PORT").ok())
         .map(|p| p.parse::<u16>().unwrap_or_else(|_| panic!("not a port: {p}")))
         .unwrap_or(8000);
-    let rocket = server(&mode, port).unwrap_or_else(|e| {
+    let rocket = server(&mode, port).await.unwrap_or_else(|e| {
         eprintln!("bench_server: {e}");
         std::process::exit(2);
     });

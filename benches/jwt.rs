@@ -1,0 +1,268 @@
+//! `WristbandJwt`'s check against jsonwebtoken's bare `decode` on the same token (goal: at
+//! most 1.10× the time).
+//!
+//! The guard is only reachable through a request, so both sides go through one Rocket app and
+//! `rocket::local::blocking::Client` (one GET each, same `Authorization` header, same `ok` body):
+//!
+//! - `guard`: `/a` takes `WristbandJwt` (state lookup, `Authorization` parsing,
+//!   `decode_header`, JWKS cache lookup under an `RwLock`, a `Validation` built per request,
+//!   `decode`, the `sub` / `tnt_id` checks);
+//! - `bare`: `/b` takes a guard of this file that reads the `Authorization` header, strips
+//!   `Bearer ` and calls `jsonwebtoken::decode::<Map<String, Value>>` with a `DecodingKey` built
+//!   once from the fake's JWKS and a `Validation` built once like the crate's (RS256, issuer,
+//!   leeway 60, `nbf`, no `aud`, required `exp`, `iss`, `sub`).
+//!
+//! The dispatch is the same, so `guard / bare` isolates the guard's extra work. For the record
+//! also: `dispatch` (`/c`, no guard: what Rocket's local dispatch costs alone) and
+//! `decode_alone` (the bare decode, no Rocket: the absolute cost of the RS256 check).
+//!
+//! A `FakeWristband` (crate feature `auth`) serves the JWKS on 127.0.0.1; the guard fetches it
+//! on the first request (a warm-up request, before any timing), then serves it from its cache.
+//!
+//! After criterion's runs, `cargo bench` also measures `guard / bare` *interleaved*
+//! (alternating ~1 ms batches, the ratio per round, quartiles printed as `ratio` lines); set
+//! `JWT_INTERLEAVED=0` to skip it. `JWT_PROFILE=<guard|bare|dispatch|decode_alone>
+//! JWT_PROFILE_ITERS=<n>` runs exactly `n` iterations of one body and exits (for callgrind).
+//! See `docs/benchmarks.md`.
+//!
+//! ```sh
+//! cargo bench --features auth --bench jwt
+//! cargo test --features auth --bench jwt    # one pass of each body, as a smoke test
+//! ```
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use rocket::http::{Header, Status};
+use rocket::local::blocking::Client;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{get, routes};
+use serde_json::{Map, Value};
+use wristband_rocket_session::testing::FakeWristband;
+use wristband_rocket_session::{SessionOptions, WristbandAuth, WristbandJwt, WristbandSession};
+
+const SESSION_SECRET: &str = "bench-jwt-session-secret-0123456789abcdef";
+
+/// The bare side's key and validation, built once.
+struct Bare {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+static BARE: OnceLock<Bare> = OnceLock::new();
+
+/// The bare side: the `Authorization` header, `Bearer ` stripped, `decode` with [`BARE`].
+struct BareJwt;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BareJwt {
+    type Error = Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let bare = BARE.get().expect("set before the client starts");
+        let token = req.headers().get_one("Authorization").and_then(|v| v.strip_prefix("Bearer "));
+        match token.map(|t| decode::<Map<String, Value>>(t, &bare.key, &bare.validation)) {
+            Some(Ok(_)) => Outcome::Success(BareJwt),
+            _ => Outcome::Forward(Status::Unauthorized),
+        }
+    }
+}
+
+#[get("/a")]
+fn guarded(_jwt: WristbandJwt<'_>) -> &'static str {
+    "ok"
+}
+
+#[get("/b")]
+fn bare(_jwt: BareJwt) -> &'static str {
+    "ok"
+}
+
+#[get("/c")]
+fn dispatch_only() -> &'static str {
+    "ok"
+}
+
+/// The fake, the client, the `Authorization` value and the token; the runtime the fake runs on.
+struct Setup {
+    _runtime: rocket::tokio::runtime::Runtime,
+    _fake: FakeWristband,
+    client: Client,
+    authorization: String,
+    token: String,
+}
+
+fn setup() -> Setup {
+    let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the fake");
+    let fake = runtime.block_on(FakeWristband::start());
+    let token = fake.issue_access_token("u", "t", 86_400);
+    let jwks_url = format!("{}/api/v1/oauth2/jwks", fake.base_url());
+    let jwks: JwkSet = runtime.block_on(async {
+        reqwest::get(jwks_url).await.expect("JWKS").json().await.expect("JWKS JSON")
+    });
+    let jwk = jwks.find(&fake.current_kid()).expect("the signing key is published");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = 60;
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.set_issuer(&[fake.base_url()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    let key = DecodingKey::from_jwk(jwk).expect("an RSA key");
+    if BARE.set(Bare { key, validation }).is_err() {
+        panic!("setup runs once");
+    }
+
+    let session = SessionOptions {
+        secrets: SESSION_SECRET.into(),
+        secure: false,
+        ..SessionOptions::default()
+    };
+    let figment = rocket::Config::figment().merge(("log_level", "off"));
+    let rocket = rocket::custom(figment)
+        .attach(WristbandSession::custom(session))
+        .attach(WristbandAuth::custom(fake.auth_options()))
+        .mount("/", routes![guarded, bare, dispatch_only]);
+    let client = Client::untracked(rocket).expect("valid app");
+    let authorization = format!("Bearer {token}");
+    let setup = Setup { _runtime: runtime, _fake: fake, client, authorization, token };
+    // Warm-up: the guard fetches the JWKS now; every side answers 200 `ok`.
+    for path in ["/a", "/b", "/c"] {
+        assert_eq!(get(&setup, path), "ok", "{path}");
+    }
+    setup
+}
+
+/// One GET of `path` with the token; the body (`ok` for a 200).
+fn get(setup: &Setup, path: &str) -> String {
+    let response = setup
+        .client
+        .get(path)
+        .header(Header::new("Authorization", setup.authorization.clone()))
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok, "{path}");
+    response.into_string().unwrap_or_default()
+}
+
+fn decode_alone(setup: &Setup) {
+    let bare = BARE.get().expect("set");
+    let claims = decode::<Map<String, Value>>(black_box(&setup.token), &bare.key, &bare.validation)
+        .expect("valid token");
+    black_box(claims);
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+}
+
+/// The setup, made on first use (everything runs on the main thread; the blocking client is not
+/// `Sync`).
+fn setup_once() -> &'static Setup {
+    thread_local! {
+        static SETUP: &'static Setup = Box::leak(Box::new(setup()));
+    }
+    SETUP.with(|s| *s)
+}
+
+fn jwt(c: &mut Criterion) {
+    let setup = setup_once();
+    let mut group = c.benchmark_group("jwt");
+    group.bench_function("guard", |b| b.iter(|| black_box(get(setup, "/a"))));
+    group.bench_function("bare", |b| b.iter(|| black_box(get(setup, "/b"))));
+    group.bench_function("dispatch", |b| b.iter(|| black_box(get(setup, "/c"))));
+    group.bench_function("decode_alone", |b| b.iter(|| decode_alone(setup)));
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = jwt
+}
+
+/// Times `a` and `b` in alternating batches of about 1 ms each (`a` first in even rounds) and
+/// returns the quartiles of the per-round ratios `time(a) / time(b)`.
+fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), rounds: usize) -> [f64; 3] {
+    fn time(f: &mut impl FnMut(), n: u32) -> f64 {
+        let start = Instant::now();
+        (0..n).for_each(|_| f());
+        start.elapsed().as_secs_f64()
+    }
+    let mut batch = 1;
+    while time(&mut a, batch) < 1e-3 && batch < 1 << 20 {
+        batch *= 2;
+    }
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|round| {
+            if round % 2 == 0 {
+                let ta = time(&mut a, batch);
+                ta / time(&mut b, batch)
+            } else {
+                let tb = time(&mut b, batch);
+                time(&mut a, batch) / tb
+            }
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    [ratios[rounds / 4], ratios[rounds / 2], ratios[rounds * 3 / 4]]
+}
+
+fn interleaved_ratios() {
+    const ROUNDS: usize = 401;
+    let setup = setup_once();
+    println!("\nInterleaved ratios (time of the first / time of the second, {ROUNDS} rounds):");
+    let pairs: [(&str, &str, &str); 2] =
+        [("guard/bare", "/a", "/b"), ("bare/dispatch", "/b", "/c")];
+    for (name, first, second) in pairs {
+        let [p25, median, p75] = interleaved(
+            || drop(black_box(get(setup, first))),
+            || drop(black_box(get(setup, second))),
+            ROUNDS,
+        );
+        println!("ratio {name:<16} median {median:.3}  (p25 {p25:.3}, p75 {p75:.3})");
+    }
+}
+
+/// `JWT_PROFILE=<side> JWT_PROFILE_ITERS=<n>`: exactly `n` iterations of one side, then exit.
+fn profile_loop(side: &str, n: usize) {
+    let setup = setup_once();
+    let mut body: Box<dyn FnMut()> = match side {
+        "guard" => Box::new(|| drop(black_box(get(setup, "/a")))),
+        "bare" => Box::new(|| drop(black_box(get(setup, "/b")))),
+        "dispatch" => Box::new(|| drop(black_box(get(setup, "/c")))),
+        "decode_alone" => Box::new(|| decode_alone(setup)),
+        other => panic!("JWT_PROFILE: unknown side {other}"),
+    };
+    let start = Instant::now();
+    (0..n).for_each(|_| body());
+    let ns = start.elapsed().as_nanos() as f64 / n.max(1) as f64;
+    println!("loop {side}: {n} iterations, {ns:.0} ns per iteration");
+}
+
+fn main() {
+    if let Ok(side) = std::env::var("JWT_PROFILE") {
+        let n = std::env::var("JWT_PROFILE_ITERS").ok().and_then(|n| n.parse().ok());
+        profile_loop(&side, n.unwrap_or(1000));
+        return;
+    }
+    benches();
+    // Only under `cargo bench` (not `cargo test --bench jwt`, nor criterion's `--profile-time`).
+    let args: Vec<String> = std::env::args().collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let profiling = args.iter().any(|a| a == "--profile-time");
+    if benching && !profiling && std::env::var("JWT_INTERLEAVED").as_deref() != Ok("0") {
+        interleaved_ratios();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
