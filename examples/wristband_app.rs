@@ -21,6 +21,14 @@
 //! | `GET /protected` | a page for signed-in users; signed out, a redirect to the login |
 //! | `GET /api/session`, `GET /api/token` | Wristband's session and token endpoints (CSRF header) |
 //! | `POST /api/notes` | a state-changing call, made by the protected page's JavaScript (CSRF header) |
+//! | `POST /admin/revoke-user/<user_id>` | with `--features auth,redis` and a `revocation` table: signs the user out on every instance (header `X-Admin-Token: $ADMIN_TOKEN`) |
+//! | `POST /admin/revoke-session/<session_id>` | the same for one session |
+//! | `GET /admin/revocations` | what this instance holds, and whether it is caught up with Redis |
+//!
+//! Revocation (cargo feature `redis`): with a `revocation` table, e.g.
+//! `ROCKET_WRISTBAND_SESSION='{revocation={url="redis://127.0.0.1:6380"}}'`, `/auth/logout`
+//! also revokes the session, and the admin routes above work when `ADMIN_TOKEN` is set (a demo
+//! guard: a real app checks an admin's own session or a service credential).
 //!
 //! CSRF protection is on: the session cookie is `HttpOnly`, and a readable `CSRF-TOKEN` cookie
 //! must come back in the `X-CSRF-TOKEN` header of every `/api` call. `tests/browser_wristband.rs`
@@ -244,6 +252,8 @@ pub fn app(fake: Option<&FakeWristband>) -> Rocket<Build> {
             .attach(WristbandAuth::fairing())
             .manage(Demo { default_tenant: None, fake_url: None }),
     };
+    #[cfg(feature = "redis")]
+    let rocket = rocket.mount("/admin", admin::routes());
     rocket.register("/", catchers()).mount(
         "/",
         routes![
@@ -258,6 +268,79 @@ pub fn app(fake: Option<&FakeWristband>) -> Rocket<Build> {
             api_notes
         ],
     )
+}
+
+/// Revocation admin routes (cargo feature `redis`).
+#[cfg(feature = "redis")]
+mod admin {
+    use rocket::http::Status;
+    use rocket::request::{FromRequest, Outcome, Request};
+    use rocket::serde::json::Json;
+    use rocket::{get, post, routes, Route};
+    use serde_json::{json, Value};
+    use time::OffsetDateTime;
+    use wristband_rocket_session::Revocations;
+
+    /// An admin request: `X-Admin-Token` equals the `ADMIN_TOKEN` environment variable (a
+    /// demo guard), and revocation is configured. Otherwise 404 (no token set, or no
+    /// `revocation` table) or 403 (a wrong token).
+    pub struct Admin(Revocations);
+
+    #[rocket::async_trait]
+    impl<'r> FromRequest<'r> for Admin {
+        type Error = ();
+
+        async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+            let expected = std::env::var("ADMIN_TOKEN").ok().filter(|t| t.len() >= 16);
+            let Some(revocations) = req.rocket().state::<Revocations>() else {
+                return Outcome::Forward(Status::NotFound);
+            };
+            let Some(expected) = expected else { return Outcome::Forward(Status::NotFound) };
+            let given = req.headers().get_one("X-Admin-Token").unwrap_or_default();
+            // A demo check; compare in constant time in a real app.
+            if given == expected {
+                Outcome::Success(Admin(revocations.clone()))
+            } else {
+                Outcome::Error((Status::Forbidden, ()))
+            }
+        }
+    }
+
+    /// Signs `user_id` out on every instance: every session issued until now is refused.
+    #[post("/revoke-user/<user_id>")]
+    async fn revoke_user(admin: Admin, user_id: &str) -> Result<Json<Value>, Status> {
+        let now = OffsetDateTime::now_utc();
+        match admin.0.revoke_user_before(user_id, now).await {
+            Ok(()) => Ok(Json(json!({ "revoked": "user", "userId": user_id }))),
+            Err(_) => Err(Status::ServiceUnavailable),
+        }
+    }
+
+    /// Revokes one session by its id (`Session::session_id`).
+    #[post("/revoke-session/<session_id>")]
+    async fn revoke_session(admin: Admin, session_id: &str) -> Result<Json<Value>, Status> {
+        match admin.0.revoke_session(session_id).await {
+            Ok(()) => Ok(Json(json!({ "revoked": "session" }))),
+            Err(wristband_rocket_session::SessionError::InvalidSessionId) => {
+                Err(Status::BadRequest)
+            }
+            Err(_) => Err(Status::ServiceUnavailable),
+        }
+    }
+
+    /// What this instance holds.
+    #[get("/revocations")]
+    fn revocations(admin: Admin) -> Json<Value> {
+        let stats = admin.0.stats();
+        Json(json!({
+            "sessions": stats.sessions, "users": stats.users,
+            "memoryBytes": stats.memory_bytes, "caughtUp": stats.caught_up,
+        }))
+    }
+
+    pub fn routes() -> Vec<Route> {
+        routes![revoke_user, revoke_session, revocations]
+    }
 }
 
 #[rocket::main]

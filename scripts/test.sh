@@ -4,27 +4,31 @@
 #   bash scripts/test.sh
 #
 # 1. Installs what the tests need and cannot build themselves: Debian's chromium and
-#    chromium-driver for the real-browser tests (skipped when both are already there).
+#    chromium-driver for the real-browser tests, and redis-server for the revocation tests
+#    (`--all-features`; each test starts its own server on a free port) — skipped when
+#    already there.
 # 2. `cargo test`: everything without optional features (sessions only).
 # 3. `cargo test --all-features`: everything again with the `auth` feature (login, callback,
-#    logout against the fake Wristband).
+#    logout against the fake Wristband) and the `redis` feature (revocation against real
+#    redis-server processes the tests start and stop themselves).
 # 4. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]):
 #    a missing browser fails them, it never skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
-  echo "== chromium and chromedriver already installed"
+if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver && -x /usr/bin/redis-server ]]; then
+  echo "== chromium, chromedriver and redis-server already installed"
 else
-  echo "== apt-get install chromium chromium-driver"
+  echo "== apt-get install chromium chromium-driver redis-server"
   SUDO=""
   if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
   # `env` so that the setting survives sudo, which drops the environment.
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver redis-server
 fi
 /usr/bin/chromium --version
 /usr/bin/chromedriver --version
+/usr/bin/redis-server --version
 
 echo "== cargo test (no optional features)"
 cargo test

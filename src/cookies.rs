@@ -7,6 +7,7 @@ use rocket::time::Duration;
 use crate::codec::{SessionCodec, HEADER_BUDGET};
 use crate::open_cache::OpenCache;
 use crate::options::SessionOptions;
+use crate::revocation_hook::RevocationHook;
 
 /// Everything a request needs to read and write the session, managed by the fairing.
 pub(crate) struct SessionConfig {
@@ -14,6 +15,8 @@ pub(crate) struct SessionConfig {
     pub(crate) codec: SessionCodec,
     /// Values that opened recently (see `open_cache`).
     pub(crate) opened: OpenCache,
+    /// The revocation check, when the `revocation` table is set (see `revocation_hook`).
+    pub(crate) revocation: Option<RevocationHook>,
     /// `name`, `name.1`, … up to `max_cookie_chunks`.
     chunk_names: Vec<String>,
     /// The attributes after the value, `; HttpOnly; SameSite=Lax; …; Max-Age=3600`.
@@ -81,6 +84,7 @@ impl SessionConfig {
             codec,
             options,
             opened: OpenCache::default(),
+            revocation: None,
         };
         // Open only what this configuration can write back: a value that fits the reader but
         // not the writer (after `domain` was added, `secure` turned on, fewer chunks, or

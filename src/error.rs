@@ -223,6 +223,18 @@ pub enum SessionError {
     NotConfigured,
     /// The CSRF header was missing or did not match the session's token.
     CsrfFailed,
+    /// Revocation was asked for, but the `wristband_session` table has no `revocation`
+    /// sub-table (or the crate was built without the `redis` feature).
+    RevocationNotConfigured,
+    /// A revocation could not be written to Redis. It already holds on this instance (in
+    /// memory), and the instance writes it to Redis when it reconnects; other instances learn
+    /// it then.
+    RevocationFailed {
+        /// Why (the Redis error, without the server's address or password).
+        reason: String,
+    },
+    /// A session id given to `Revocations::revoke_session` is not one this crate issues.
+    InvalidSessionId,
 }
 
 impl fmt::Display for SessionError {
@@ -253,6 +265,19 @@ impl fmt::Display for SessionError {
                 f,
                 "no session configuration is managed: attach `WristbandSession::fairing()`"
             ),
+            SessionError::RevocationNotConfigured => write!(
+                f,
+                "session revocation is off: add a `revocation` table with a Redis `url` to \
+                 `wristband_session` and enable the cargo feature `redis`"
+            ),
+            SessionError::RevocationFailed { reason } => write!(
+                f,
+                "the revocation holds on this instance but could not be written to Redis \
+                 ({reason}); it is written when the instance reconnects"
+            ),
+            SessionError::InvalidSessionId => {
+                write!(f, "not a session id of this crate (22 base64url characters)")
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{Header, Status, StatusClass};
 use rocket::{Build, Request, Response, Rocket};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::codec::SessionCodec;
 use crate::cookies::SessionConfig;
@@ -17,7 +18,8 @@ use crate::csrf;
 use crate::error::ConfigError;
 use crate::open_cache::Cached;
 use crate::options::SessionOptions;
-use crate::session::{has_csrf_token, keys};
+use crate::revocation_hook::new_session_id;
+use crate::session::{has_csrf_token, has_session_id, keys};
 use crate::state::{Inner, Loaded, Pending, SessionState};
 
 /// The name the fairing reports to Rocket (and in `FailedFairings`).
@@ -122,6 +124,24 @@ impl Fairing for WristbandSession {
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         match self.configure(&rocket) {
+            #[cfg(feature = "redis")]
+            Ok(mut config) => {
+                let mut rocket = rocket;
+                if let Some(options) = config.options.revocation.clone() {
+                    match crate::revocation::start(&options, config.codec.max_age()).await {
+                        Ok((hook, revocations)) => {
+                            config.revocation = Some(hook);
+                            rocket = rocket.manage(revocations);
+                        }
+                        Err(e) => {
+                            log::error!("wristband_session: {e}");
+                            return Err(rocket);
+                        }
+                    }
+                }
+                Ok(rocket.manage(config))
+            }
+            #[cfg(not(feature = "redis"))]
             Ok(config) => Ok(rocket.manage(config)),
             Err(e) => {
                 for line in e.to_string().lines() {
@@ -190,6 +210,14 @@ fn write_session(config: &SessionConfig, inner: &mut Inner, res: &mut Response<'
     let csrf_on = config.options.enable_csrf_protection;
     if csrf_on && !has_csrf_token(inner.data()) {
         inner.insert(keys::CSRF_TOKEN, Value::String(csrf::new_token()));
+    }
+    // The one place a session gets its revocation identity: the first time it is written
+    // without one (a new session, a login, `clear()`); every later write (a rolling re-seal,
+    // an insert) keeps the id and issued-at it carries.
+    if config.revocation.is_some() && !has_session_id(inner.data()) {
+        let now_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        inner.insert(keys::SESSION_ID, Value::String(new_session_id()));
+        inner.insert(keys::SESSION_ISSUED_AT, Value::from(u64::try_from(now_ms).unwrap_or(0)));
     }
     let data = inner.data();
     let headers = config

@@ -89,6 +89,7 @@
 //! | `csrf_header_name` | string | `"X-CSRF-TOKEN"` | matched in any case |
 //! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
 //! | `renew_after` | integer (seconds) | `60` | ≥ 0; [`AuthenticatedSession`] re-issues the cookie only when at least this long has passed since it was issued; `0` = on every authenticated request |
+//! | `revocation` | table: `url`, `on_unavailable`, `key_prefix` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) |
 //!
 //! Every field of [`SessionOptions`] says the same with its `_Default:_`. From code, pass the
 //! options to [`WristbandSession::custom()`] instead. An invalid configuration aborts launch
@@ -212,6 +213,79 @@
 //!   401, but the session is kept (only `invalid_grant`, a dead refresh token, ends a session),
 //!   so the user is signed in again as soon as a healthy instance serves them.
 //!
+//! # Revocation (cargo feature `redis`)
+//!
+//! A sealed cookie carries the whole session, so by itself a copied cookie stays valid until it
+//! expires and a logout only clears one browser. With `features = ["redis"]` and a `revocation`
+//! table, sessions can be revoked on every instance of a fleet, with **no network call per
+//! request**:
+//!
+//! ```text
+//! # Rocket.toml (not loaded by tests/doc_toml.rs: it needs the `redis` feature and a Redis)
+//! [default.wristband_session.revocation]
+//! url = "redis://127.0.0.1:6379"
+//! on_unavailable = "refuse"        # or "accept"; see below
+//! key_prefix = "wristband_session" # one per application sharing a Redis
+//! ```
+//!
+//! - [`Session::revoke()`]: this session is refused on every instance from now on (and its
+//!   cookies are removed in this browser). With the `auth` feature, `Wristband::logout()`
+//!   revokes the session too.
+//! - [`Revocations`] (a request guard, and `rocket.state::<Revocations>()` for background
+//!   jobs): [`Revocations::revoke_user_before()`] refuses every session of a user issued before
+//!   a time ("log out everywhere", a password change); [`Revocations::revoke_session()`] one
+//!   session by its [`Session::session_id()`].
+//!
+//! **What it promises.** Every session written with revocation on carries a random 128-bit
+//! `sessionId` and its `sessionIssuedAt` (ms) inside the sealed JSON (reserved keys; the
+//! cookie format of `docs/cookie-format.md` is unchanged). A rolling re-seal keeps both; a
+//! login, [`Session::clear()`] and a session started after [`Session::destroy()`] get a new
+//! id. Every request that opens a session (an open-cache hit too) is checked against the
+//! revocations this instance holds in memory: a revoked session opens empty and its cookies
+//! are removed, like an expired one. A revocation holds on the instance that made it at once,
+//! and on every other instance as soon as Redis' pub/sub delivers it: `tests/revocation.rs`
+//! measures about 2 ms on one machine and requires under 1 s. An instance loads every
+//! revocation at start, and after a dropped connection or a Redis restart it catches up
+//! (subscribe, reload, write back what Redis lost) before it trusts its memory again; a
+//! revocation made while Redis was unreachable holds where it was made, returns an error, and
+//! is written to Redis when the instance reconnects. Sessions written before revocation was
+//! turned on have no id: [`Revocations::revoke_user_before()`] still reaches them (by the
+//! cookie's issued-at), [`Session::revoke()`] only destroys them.
+//!
+//! **Failure policy** (`on_unavailable`): what memory holds is enforced always. The policy
+//! only decides what an instance does with a session that carries an id or a user while it
+//! is *not caught up* (Redis unreachable at launch, connection lost, Redis restarting):
+//!
+//! - `"refuse"` (the default, fail closed): the request gets an empty session (401 from
+//!   [`AuthenticatedSession`]), but the cookie is **kept**, so the user is signed in again the
+//!   moment the instance has caught up. Chosen because revocation is a security control: a
+//!   cookie revoked elsewhere while this instance was cut off (a leaked cookie, a fired
+//!   employee) must not work again just because Redis is down, and an attacker who can break
+//!   the link to Redis must not gain by it. The cost is availability: keep Redis available
+//!   (a replica with Sentinel, or a managed service).
+//! - `"accept"` (fail open): the session is accepted; an `error` line is logged when the
+//!   instance loses track and a `warn` line (at most one a second, with a count) while it
+//!   accepts unchecked sessions. Only revocations made elsewhere while this instance was not
+//!   caught up can be missed, and only until it catches up.
+//!
+//! **Sizing.** Memory holds revocations, not sessions: a revoked session's entry is dropped
+//! once its cookies would have expired anyway (`max_age` plus 60 s of clock skew after the
+//! revocation), a user cut-off `max_age` + 60 s after its time. 10,000 revoked sessions take
+//! about 530 KiB per instance (measured: 540,688 bytes; `tests/revocation.rs` requires at most
+//! 1 MiB), so size for (revocations a second × `max_age`). Redis holds the same in two sorted
+//! sets, `<key_prefix>:revoked-sessions` and `<key_prefix>:revoked-users` (pruned on every
+//! write, each key expiring with its latest entry), and announces each revocation on the
+//! channel `<key_prefix>:revocations`. The per-request cost is one read lock and two hash
+//! look-ups (`docs/benchmarks.md`). Turn on Redis persistence (`appendonly yes`) so that a
+//! restart of Redis *and* of every instance at once loses nothing; with one instance still
+//! running, it writes back what it holds.
+//!
+//! **Why the `redis` crate** (1.x, with `tokio-comp` and `connection-manager`): it is the
+//! maintained async Redis client, runs on the tokio runtime Rocket already has, its
+//! `ConnectionManager` reconnects by itself and multiplexes every revocation write over one
+//! connection (no pool needed: there is one write per revocation, none per request), and its
+//! pub/sub connection is a dedicated one whose end tells the instance it lost track.
+//!
 //! # Limits
 //!
 //! - **Size**: browsers keep cookies up to about 4 KB. Each `Set-Cookie` header (name, value,
@@ -219,10 +293,11 @@
 //!   one cookie holds about 2.9 KB of JSON. [`Session::insert()`] refuses data that would not
 //!   fit ([`SessionError::TooLarge`]); `max_cookie_chunks` spreads a session over up to 8
 //!   cookies.
-//! - **No server-side revocation**: a cookie is valid until it expires. [`Session::destroy()`]
-//!   removes it from the browser, but a copy taken earlier opens until its expires-at. Keep
-//!   `max_age` short (rolling sessions renew it, at most every `renew_after` seconds, on
-//!   authenticated requests) and rotate the secrets to invalidate every session at once.
+//! - **No server-side revocation** (without the `revocation` table): a cookie is valid until it
+//!   expires. [`Session::destroy()`] removes it from the browser, but a copy taken earlier
+//!   opens until its expires-at. Keep `max_age` short (rolling sessions renew it, at most every
+//!   `renew_after` seconds, on authenticated requests) and rotate the secrets to invalidate
+//!   every session at once, or turn on [revocation](#revocation-cargo-feature-redis).
 //!   Lowering `max_age` also cuts cookies already issued: a cookie opens only while its
 //!   issued-at plus the *configured* `max_age` lies in the future.
 //! - **Last write wins**: two concurrent requests of one browser each write their own version.
@@ -290,6 +365,9 @@ mod error;
 mod fairing;
 mod open_cache;
 mod options;
+#[cfg(feature = "redis")]
+mod revocation;
+mod revocation_hook;
 mod session;
 mod state;
 pub mod testing;
@@ -302,7 +380,9 @@ pub use auth::{catchers, AuthenticatedSession};
 pub use codec::SessionCodec;
 pub use error::{ConfigError, ConfigProblem, SessionError};
 pub use fairing::WristbandSession;
-pub use options::{SameSiteOption, Secrets, SessionOptions};
+pub use options::{RevocationOptions, SameSiteOption, Secrets, SessionOptions, UnavailablePolicy};
+#[cfg(feature = "redis")]
+pub use revocation::{RevocationStats, Revocations};
 pub use session::Session;
 pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole};
 #[cfg(feature = "auth")]

@@ -246,6 +246,145 @@ pub struct SessionOptions {
     /// request (Wristband's behaviour); at or above `max_age` authenticated requests never
     /// extend a session. Must be ≥ 0. _Default:_ `60`.
     pub renew_after: i64,
+    /// Revocation across instances, backed by Redis (cargo feature `redis`): the
+    /// `[wristband_session.revocation]` sub-table. _Default:_ unset: sessions are fully
+    /// stateless and no Redis is used. Set without the `redis` feature, it aborts launch.
+    /// See the crate docs' "Revocation" section.
+    pub revocation: Option<RevocationOptions>,
+}
+
+/// What an instance does with a session it cannot check because it is not caught up with Redis
+/// (just started, or its connection dropped, or Redis restarted). Revocations it already
+/// holds in memory are enforced either way. Deserializes from `"refuse"` or `"accept"`.
+///
+/// ```
+/// use wristband_rocket_session::UnavailablePolicy;
+///
+/// let policy: UnavailablePolicy = serde_json::from_str(r#""accept""#)?;
+/// assert_eq!(policy, UnavailablePolicy::Accept);
+/// assert_eq!(UnavailablePolicy::default(), UnavailablePolicy::Refuse);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnavailablePolicy {
+    /// Fail closed (the default): a session that could have been revoked is treated as no
+    /// session for that request, but its cookie is kept, so the user is back as soon as the
+    /// instance has caught up.
+    #[default]
+    Refuse,
+    /// Fail open: the session is accepted, and each such acceptance is logged at `warn` (at
+    /// most one line a second), with an `error` line when the instance loses track.
+    Accept,
+}
+
+/// The `revocation` sub-table of `wristband_session` (cargo feature `redis`).
+///
+/// `Debug` and `Serialize` hide a password in `url`.
+///
+/// ```
+/// use wristband_rocket_session::{RevocationOptions, UnavailablePolicy};
+///
+/// let options = RevocationOptions {
+///     url: "redis://:hunter2-password@127.0.0.1:6379".into(),
+///     ..RevocationOptions::default()
+/// };
+/// assert_eq!(options.on_unavailable, UnavailablePolicy::Refuse);
+/// assert!(!format!("{options:?}").contains("hunter2"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevocationOptions {
+    /// The Redis server: `redis://[:password@]host[:port][/db]` or `redis+unix:///path`.
+    /// Required.
+    pub url: String,
+    /// What to do while the instance is not caught up with Redis: `"refuse"` or `"accept"`.
+    /// _Default:_ `"refuse"`.
+    pub on_unavailable: UnavailablePolicy,
+    /// The prefix of the Redis keys and of the pub/sub channel; applications sharing one Redis
+    /// need different prefixes. _Default:_ `"wristband_session"`.
+    pub key_prefix: String,
+}
+
+impl Default for RevocationOptions {
+    fn default() -> Self {
+        RevocationOptions {
+            url: String::new(),
+            on_unavailable: UnavailablePolicy::Refuse,
+            key_prefix: "wristband_session".into(),
+        }
+    }
+}
+
+/// `url` with any password replaced by `[redacted]`.
+pub(crate) fn redacted_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}[redacted]{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Debug for RevocationOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationOptions")
+            .field("url", &redacted_url(&self.url))
+            .field("on_unavailable", &self.on_unavailable)
+            .field("key_prefix", &self.key_prefix)
+            .finish()
+    }
+}
+
+impl Serialize for RevocationOptions {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("RevocationOptions", 3)?;
+        s.serialize_field("url", &redacted_url(&self.url))?;
+        s.serialize_field("on_unavailable", &self.on_unavailable)?;
+        s.serialize_field("key_prefix", &self.key_prefix)?;
+        s.end()
+    }
+}
+
+impl RevocationOptions {
+    fn validate(&self, problem: &mut impl FnMut(&str, String)) {
+        if cfg!(not(feature = "redis")) {
+            problem(
+                "revocation",
+                "revocation needs the cargo feature `redis`: enable it \
+                 (`wristband-rocket-session = { version = \"0.1\", features = [\"redis\"] }`) \
+                 or remove the `revocation` table"
+                    .into(),
+            );
+        }
+        let scheme_ok = ["redis://", "redis+unix://", "unix://"]
+            .iter()
+            .any(|scheme| self.url.starts_with(scheme) && self.url.len() > scheme.len());
+        if self.url.is_empty() {
+            problem(
+                "revocation.url",
+                "is required: the Redis server, e.g. `url = \"redis://127.0.0.1:6379\"`".into(),
+            );
+        } else if !scheme_ok {
+            problem(
+                "revocation.url",
+                format!(
+                    "{:?} is not a Redis URL; use `redis://host:port` or `redis+unix:///path` \
+                     (TLS, `rediss://`, is not built in: reach Redis through a TLS tunnel)",
+                    redacted_url(&self.url)
+                ),
+            );
+        }
+        if self.key_prefix.is_empty()
+            || !self.key_prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'*')
+        {
+            problem(
+                "revocation.key_prefix",
+                "must be non-empty visible ASCII without `*`, e.g. \"myapp\"".into(),
+            );
+        }
+    }
 }
 
 impl Default for SessionOptions {
@@ -264,6 +403,7 @@ impl Default for SessionOptions {
             csrf_header_name: "X-CSRF-TOKEN".into(),
             max_cookie_chunks: 1,
             renew_after: 60,
+            revocation: None,
         }
     }
 }
@@ -469,6 +609,10 @@ impl SessionOptions {
             );
         }
 
+        if let Some(revocation) = &self.revocation {
+            revocation.validate(&mut problem);
+        }
+
         if problems.is_empty() {
             Ok(())
         } else {
@@ -551,6 +695,7 @@ impl SessionOptions {
             &mut problems,
         );
         field("renew_after", read("renew_after"), &mut options.renew_after, &mut problems);
+        field("revocation", read("revocation"), &mut options.revocation, &mut problems);
         for key in table.keys() {
             if !KEYS.contains(&key.as_str()) {
                 problems.push(ConfigProblem::new(
@@ -596,4 +741,5 @@ pub(crate) const KEYS: &[&str] = &[
     "csrf_header_name",
     "max_cookie_chunks",
     "renew_after",
+    "revocation",
 ];

@@ -10,9 +10,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::codec::{SessionCodec, Unsealed};
+use crate::codec::{SessionCodec, Unsealed, MAX_FUTURE_SKEW_SECS};
 use crate::cookies::SessionConfig;
 use crate::error::SessionError;
+use crate::revocation_hook::{Identity, Target, Verdict};
 use crate::state::{Inner, Opened, Pending, SessionState};
 use crate::token_refresh::FreshTokens;
 
@@ -28,6 +29,23 @@ pub(crate) mod keys {
     pub const IDENTITY_PROVIDER_NAME: &str = "identityProviderName";
     pub const TENANT_CUSTOM_DOMAIN: &str = "tenantCustomDomain";
     pub const CSRF_TOKEN: &str = "csrfToken";
+    /// With revocation on: the session's random id (22 base64url characters).
+    pub const SESSION_ID: &str = "sessionId";
+    /// With revocation on: when the session was first written (ms since the Unix epoch);
+    /// re-seals keep it.
+    pub const SESSION_ISSUED_AT: &str = "sessionIssuedAt";
+}
+
+/// Bytes the revocation entries add to the JSON when the response phase has to create them:
+/// `,"sessionId":"` + 22 characters + `"` and `,"sessionIssuedAt":` + at most 20 digits.
+pub(crate) const REVOCATION_ENTRIES_LEN: usize =
+    (2 + keys::SESSION_ID.len() + 3 + crate::revocation_hook::SESSION_ID_LEN + 1)
+        + (2 + keys::SESSION_ISSUED_AT.len() + 2 + 20);
+
+/// Whether the session already carries its revocation identity.
+pub(crate) fn has_session_id(data: &Map<String, Value>) -> bool {
+    data.get(keys::SESSION_ID).is_some_and(Value::is_string)
+        && data.get(keys::SESSION_ISSUED_AT).is_some_and(Value::is_u64)
 }
 
 /// Whether the session holds a CSRF token (the response phase adds one when it does not and
@@ -105,6 +123,9 @@ impl<'r> Session<'r> {
     }
 
     /// Opens the presented cookie: `Some(empty)` if there is none, `None` if it was refused.
+    /// With revocation on, every opened session (open-cache hits too) is checked against the
+    /// revocations held in memory: a revoked one is refused, one withheld by the `refuse`
+    /// policy gives an empty session whose cookie is left alone.
     fn load(&self) -> Option<Opened> {
         let Some(value) = self.config.presented_value(self.jar) else {
             return Some(Opened::empty());
@@ -112,6 +133,9 @@ impl<'r> Session<'r> {
         let now = OffsetDateTime::now_utc();
         let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
         if let Some(hit) = self.config.opened.get(&value, now_secs, self.config.codec.max_age()) {
+            if let Some(verdict) = self.revocation_verdict(&hit.data, hit.issued_at, now_secs) {
+                return verdict;
+            }
             return Some(Opened {
                 data: hit.data.clone(),
                 json_len: hit.json_len,
@@ -121,6 +145,9 @@ impl<'r> Session<'r> {
         }
         match self.config.codec.unseal(&value, now) {
             Ok(Unsealed { session, key_index, json_len, issued_at, expires_at }) => {
+                if let Some(verdict) = self.revocation_verdict(&session, issued_at, now_secs) {
+                    return verdict;
+                }
                 if key_index > 0 {
                     log::debug!(
                         "session cookie `{}` opened with secret #{}; the next write re-seals it \
@@ -148,6 +175,30 @@ impl<'r> Session<'r> {
         }
     }
 
+    /// What `load` returns instead of the opened session when revocation refuses it: `None`
+    /// when the session may be used (or revocation is off).
+    fn revocation_verdict(
+        &self,
+        data: &Map<String, Value>,
+        issued_at: u64,
+        now: u64,
+    ) -> Option<Option<Opened>> {
+        let hook = self.config.revocation.as_ref()?;
+        match hook.0.verdict(Identity::of(data, issued_at), now) {
+            Verdict::Valid => None,
+            Verdict::Revoked => {
+                log::debug!(
+                    "session cookie `{}` refused (revoked); the request gets an empty session",
+                    self.config.options.cookie_name
+                );
+                Some(None)
+            }
+            // Not cached (no expiry given) and not removed: the cookie works again once the
+            // instance has caught up.
+            Verdict::Withheld => Some(Some(Opened::empty())),
+        }
+    }
+
     /// Runs `f` on the (loaded) data under the lock.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         let mut inner = self.state.lock();
@@ -155,15 +206,20 @@ impl<'r> Session<'r> {
         f(&mut inner)
     }
 
-    /// Checks that a session of `json_len` bytes of JSON, sealed, would fit in the cookie
-    /// budget; `has_csrf_token`: whether the response phase can skip adding a CSRF token.
+    /// Checks that the session `data` of `json_len` bytes of JSON, sealed, would fit in the
+    /// cookie budget, counting what the response phase adds (a CSRF token, the revocation
+    /// identity) when `data` lacks it.
     pub(crate) fn check_fits(
         &self,
         mut json_len: usize,
-        has_csrf_token: bool,
+        data: &Map<String, Value>,
     ) -> Result<(), SessionError> {
+        let has_csrf_token = has_csrf_token(data);
         if self.config.options.enable_csrf_protection && !has_csrf_token {
             json_len += CSRF_ENTRY_LEN;
+        }
+        if self.config.revocation.is_some() && !has_session_id(data) {
+            json_len += REVOCATION_ENTRIES_LEN;
         }
         self.config
             .check_value_len(SessionCodec::sealed_len(json_len))
@@ -219,8 +275,8 @@ impl<'r> Session<'r> {
         let value = serde_json::to_value(value).map_err(|_| json_error::<T>(key))?;
         self.with(|inner| {
             let previous = inner.insert(key, value);
-            let has_csrf_token = has_csrf_token(inner.data());
-            if let Err(e) = self.check_fits(inner.json_len(), has_csrf_token) {
+            let json_len = inner.json_len();
+            if let Err(e) = self.check_fits(json_len, inner.data()) {
                 match previous {
                     Some(previous) => inner.insert(key, previous),
                     None => inner.remove(key),
@@ -245,8 +301,8 @@ impl<'r> Session<'r> {
             }
             let previous: Vec<(&str, Option<Value>)> =
                 entries.into_iter().map(|(key, value)| (key, inner.insert(key, value))).collect();
-            let has_csrf_token = has_csrf_token(inner.data());
-            if let Err(e) = self.check_fits(inner.json_len(), has_csrf_token) {
+            let json_len = inner.json_len();
+            if let Err(e) = self.check_fits(json_len, inner.data()) {
                 for (key, old) in previous {
                     match old {
                         Some(old) => inner.insert(key, old),
@@ -334,7 +390,15 @@ impl<'r> Session<'r> {
     /// assert_eq!(response.into_string().as_deref(), Some("false"));
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.with(|inner| inner.data().is_empty())
+        self.with(|inner| {
+            let data = inner.data();
+            data.is_empty() || (data.len() == 2 && self.hides_identity() && has_session_id(data))
+        })
+    }
+
+    /// Whether `keys()` and `is_empty()` leave out `sessionId` and `sessionIssuedAt`.
+    fn hides_identity(&self) -> bool {
+        self.config.revocation.is_some()
     }
 
     /// The session's keys, sorted.
@@ -356,7 +420,13 @@ impl<'r> Session<'r> {
     /// assert_eq!(response.into_string().as_deref(), Some("cart,theme"));
     /// ```
     pub fn keys(&self) -> Vec<String> {
-        self.with(|inner| inner.data().keys().cloned().collect())
+        let hide = self.hides_identity();
+        self.with(|inner| {
+            let data = inner.data().keys();
+            data.filter(|k| !hide || (*k != keys::SESSION_ID && *k != keys::SESSION_ISSUED_AT))
+                .cloned()
+                .collect()
+        })
     }
 
     /// Empties the session and writes it back empty (the cookie stays, with a fresh expiry).
@@ -399,6 +469,92 @@ impl<'r> Session<'r> {
     /// ```
     pub fn destroy(&self) {
         self.state.lock().destroy();
+    }
+
+    /// The session's random id (`sessionId`), when revocation is on and the session has been
+    /// written at least once: the response that first writes a session gives it an id (and
+    /// `sessionIssuedAt`), which every later write keeps; [`Session::clear()`], a login
+    /// ([`Session::from_callback()`]) and a session started after [`Session::destroy()`] get a
+    /// new one. `None` without revocation, and for a session not yet written.
+    ///
+    /// The id names the session in [`Revocations::revoke_session()`]; it is no secret that
+    /// opens anything, but keep it out of public logs all the same.
+    ///
+    /// [`Revocations::revoke_session()`]: crate::Revocations::revoke_session
+    ///
+    /// ```
+    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::local::blocking::Client;
+    /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
+    /// # use wristband_rocket_session::{Session, WristbandSession};
+    /// #[get("/id")]
+    /// fn id(session: Session<'_>) -> String {
+    ///     session.session_id().unwrap_or_default()
+    /// }
+    ///
+    /// # let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![id]);
+    /// # let client = Client::untracked(rocket).unwrap();
+    /// // Without a `revocation` table, sessions carry no id.
+    /// let response = client.get("/id").logged_in_as(&callback_data("u1", "t1")).dispatch();
+    /// assert_eq!(response.into_string().as_deref(), Some(""));
+    /// ```
+    pub fn session_id(&self) -> Option<String> {
+        self.config.revocation.as_ref()?;
+        self.string(keys::SESSION_ID)
+    }
+
+    /// Revokes this session on every instance, not only in this browser: destroys it (like
+    /// [`Session::destroy()`]: the response removes its cookies) and records its id as revoked,
+    /// at once in this instance's memory and then in Redis, whose pub/sub tells every other
+    /// instance within a second. From then on a copy of the cookie, replayed anywhere, opens
+    /// to an empty session until it would have expired anyway.
+    ///
+    /// A session without an id (written before revocation was turned on) is only destroyed.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RevocationNotConfigured`] without a `revocation` table (the session is
+    /// left as it was); [`SessionError::RevocationFailed`] when Redis could not be written: the
+    /// session is destroyed and refused on this instance, and the revocation reaches Redis
+    /// and the other instances when this one reconnects.
+    ///
+    /// ```rust,no_run
+    /// # #[macro_use] extern crate rocket;
+    /// use wristband_rocket_session::{Session, SessionError};
+    ///
+    /// #[post("/sessions/this/revoke")]
+    /// async fn revoke_this(session: Session<'_>) -> Result<&'static str, SessionError> {
+    ///     session.revoke().await?;
+    ///     Ok("signed out on every instance")
+    /// }
+    /// ```
+    pub async fn revoke(&self) -> Result<(), SessionError> {
+        let hook = self.config.revocation.as_ref().ok_or(SessionError::RevocationNotConfigured)?;
+        let loaded_id = self.with(|inner| {
+            let id = inner.data().get(keys::SESSION_ID).and_then(Value::as_str).map(String::from);
+            inner.destroy();
+            id
+        });
+        let now = OffsetDateTime::now_utc();
+        // A session withheld while the instance is not caught up loaded empty: its id is still
+        // in the presented cookie.
+        let id = loaded_id.or_else(|| {
+            let value = self.config.presented_value(self.jar)?;
+            let unsealed = self.config.codec.unseal(&value, now).ok()?;
+            unsealed.session.get(keys::SESSION_ID)?.as_str().map(String::from)
+        });
+        let Some(id) = id else {
+            log::debug!("revoke(): the session has no id (written before revocation was on)");
+            return Ok(());
+        };
+        let now = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+        // Every cookie of this session was sealed by now (give or take the 60 s of clock skew
+        // the codec allows), so none opens after now + max_age + 60 s.
+        let expires_at = now + self.config.codec.max_age() + MAX_FUTURE_SKEW_SECS;
+        hook.0
+            .revoke(Target::Session { id: &id, expires_at })
+            .await
+            .map_err(|reason| SessionError::RevocationFailed { reason })
     }
 
     /// Re-issues the cookie with a fresh expiry even if nothing changed (rolling sessions).

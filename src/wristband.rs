@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::csrf;
 use crate::error::SessionError;
-use crate::session::{has_csrf_token, keys, Session};
+use crate::session::{keys, Session};
 use crate::state::json_len;
 
 /// The session keys Wristband's fields own; custom fields may not use them.
@@ -27,6 +27,8 @@ pub(crate) const RESERVED_KEYS: &[&str] = &[
     keys::IDENTITY_PROVIDER_NAME,
     keys::TENANT_CUSTOM_DOMAIN,
     keys::CSRF_TOKEN,
+    keys::SESSION_ID,
+    keys::SESSION_ISSUED_AT,
 ];
 
 /// A role of the user, as Wristband's userinfo mapping gives it.
@@ -367,7 +369,7 @@ impl Session<'_> {
     ) -> Result<(), SessionError> {
         let session = login_map(data, custom, self.config().options.enable_csrf_protection)?;
         let json_len = json_len(&session);
-        self.check_fits(json_len, has_csrf_token(&session))?;
+        self.check_fits(json_len, &session)?;
         self.replace(session, Some(json_len));
         Ok(())
     }

@@ -6,6 +6,7 @@ use super::error::WristbandError;
 use super::guard::{Wristband, WristbandRedirect};
 use super::login::app_login_url;
 use super::tenant::{is_host, is_label, request_tenant, tenant_host, Query};
+use crate::error::SessionError;
 
 /// The longest logout `state`, in characters (Wristband's limit).
 pub(crate) const MAX_STATE_LEN: usize = 512;
@@ -65,6 +66,10 @@ impl Wristband<'_> {
     ///   application-level login page with `?client_id=`; `state` is dropped.
     /// - The refresh token (`config.refresh_token`, else the session's) is revoked; a failure
     ///   is logged and does not stop the logout.
+    /// - With revocation on (cargo feature `redis`, a `revocation` table), the session is
+    ///   revoked with [`Session::revoke()`](crate::Session::revoke): a copy of its cookie is
+    ///   refused on every instance. A failure to reach Redis is logged and does not stop the
+    ///   logout (the revocation holds on this instance and reaches Redis on reconnect).
     ///
     /// # Errors
     ///
@@ -150,6 +155,12 @@ impl Wristband<'_> {
             }
         }
         if let Some(session) = session {
+            // With revocation on (cargo feature `redis` and a `revocation` table), every copy
+            // of the session's cookie is refused on every instance, not only this browser's.
+            match session.revoke().await {
+                Ok(()) | Err(SessionError::RevocationNotConfigured) => {}
+                Err(e) => log::warn!("revoking the session at logout failed (ignored): {e}"),
+            }
             session.destroy();
         }
 

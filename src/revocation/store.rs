@@ -1,0 +1,480 @@
+//! The Redis side of revocation: where revocations live, how they are written and announced,
+//! and the background task that keeps an instance's memory caught up.
+//!
+//! Redis layout (`P` = `key_prefix`):
+//!
+//! - `P:revoked-sessions`: a sorted set, member = session id, score = until when it is refused
+//!   (Unix seconds);
+//! - `P:revoked-users`: a sorted set, member = user id, score = the cut-off (ms since the
+//!   epoch): that user's sessions issued before it are refused;
+//! - `P:revocations`: the pub/sub channel; a message is `s <until> <session id>` or
+//!   `u <cutoff ms> <user id>` (the user id last, so that it may hold spaces).
+//!
+//! Every write drops the members that have expired and keeps the key's own TTL at the latest
+//! member's expiry, so both sets shrink by themselves and vanish when idle.
+//!
+//! Catch-up: (1) subscribe to the channel, (2) read both sets, (3) write back what memory
+//! holds and Redis lacks (a Redis restarted empty, a revocation made while it was down), then
+//! (4) trust memory again. Messages that arrive during (2)–(3) wait in the subscription and are
+//! applied after it; applying twice is harmless. The subscription's end (Redis restarted, the
+//! connection dropped) or an unanswered PING (checked every second) marks the instance as not
+//! caught up until the next catch-up succeeds; it retries every 0.1–1 s.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use rocket::futures::StreamExt;
+use rocket::tokio;
+use rocket::tokio::sync::watch;
+use time::OffsetDateTime;
+
+use super::memory::{user_entry_expiry, Memory};
+use crate::options::{redacted_url, RevocationOptions, UnavailablePolicy};
+use crate::revocation_hook::{parse_session_id, Identity, RevocationCheck, Target, Verdict};
+
+/// How long one Redis command or connection attempt may take.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+/// How often the subscription is pinged (and memory swept).
+const TICK: Duration = Duration::from_secs(1);
+/// Memory is swept of expired entries this often, in ticks.
+const SWEEP_TICKS: u64 = 10;
+
+/// Key and channel names.
+#[derive(Debug)]
+struct Names {
+    sessions: String,
+    users: String,
+    channel: String,
+}
+
+/// One instance's revocation state, shared by the check, the handle and the task.
+pub(crate) struct Store {
+    memory: RwLock<Memory>,
+    caught_up: AtomicBool,
+    /// The catch-ups completed so far (for waiting on the first, and for tests).
+    epochs: watch::Sender<u64>,
+    policy: UnavailablePolicy,
+    max_age: u64,
+    names: Names,
+    client: redis::Client,
+    commands: ConnectionManager,
+    /// When the last "accepted unchecked" warning was logged (Unix seconds).
+    last_warning: AtomicU64,
+    /// Sessions accepted unchecked since that warning.
+    accepted_unchecked: AtomicU64,
+    /// Redis server address without a password, for logs.
+    server: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("server", &self.server)
+            .field("caught_up", &self.caught_up.load(Ordering::Relaxed))
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_secs() -> u64 {
+    u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
+}
+
+/// A Redis error as text, without the server's address.
+fn describe(e: &redis::RedisError) -> String {
+    format!("{:?}: {}", e.kind(), e.detail().unwrap_or("no detail"))
+}
+
+/// A parsed pub/sub message.
+enum Message<'a> {
+    Session { id: u128, until: u64 },
+    User { user_id: &'a str, cutoff_ms: u64 },
+}
+
+fn parse_message(text: &str) -> Option<Message<'_>> {
+    let (kind, rest) = text.split_once(' ')?;
+    let (number, name) = rest.split_once(' ')?;
+    let number = number.parse().ok()?;
+    match kind {
+        "s" => Some(Message::Session { id: parse_session_id(name)?, until: number }),
+        "u" if !name.is_empty() => Some(Message::User { user_id: name, cutoff_ms: number }),
+        _ => None,
+    }
+}
+
+fn session_text(id: u128) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    URL_SAFE_NO_PAD.encode(id.to_be_bytes())
+}
+
+impl Store {
+    /// Builds the store (no network yet) and starts its task on the current runtime.
+    pub(crate) fn start(options: &RevocationOptions, max_age: u64) -> Result<Arc<Store>, String> {
+        let client = redis::Client::open(options.url.as_str())
+            .map_err(|e| format!("`revocation.url` is not a usable Redis URL: {}", describe(&e)))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let commands = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|e| format!("the Redis connection could not be set up: {}", describe(&e)))?;
+        let prefix = &options.key_prefix;
+        let store = Arc::new(Store {
+            memory: RwLock::new(Memory::default()),
+            caught_up: AtomicBool::new(false),
+            epochs: watch::channel(0).0,
+            policy: options.on_unavailable,
+            max_age,
+            names: Names {
+                sessions: format!("{prefix}:revoked-sessions"),
+                users: format!("{prefix}:revoked-users"),
+                channel: format!("{prefix}:revocations"),
+            },
+            client,
+            commands,
+            last_warning: AtomicU64::new(0),
+            accepted_unchecked: AtomicU64::new(0),
+            server: redacted_url(&options.url),
+        });
+        tokio::spawn(follow(Arc::downgrade(&store)));
+        Ok(store)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Memory> {
+        self.memory.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Memory> {
+        self.memory.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn is_caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn catch_ups(&self) -> u64 {
+        *self.epochs.borrow()
+    }
+
+    /// Waits until at least `count` catch-ups have completed, or `timeout` has passed.
+    pub(crate) async fn wait_for_catch_ups(&self, count: u64, timeout: Duration) -> bool {
+        let mut epochs = self.epochs.subscribe();
+        let reached = tokio::time::timeout(timeout, epochs.wait_for(|n| *n >= count)).await;
+        matches!(reached, Ok(Ok(_)))
+    }
+
+    pub(crate) fn policy(&self) -> UnavailablePolicy {
+        self.policy
+    }
+
+    pub(crate) fn max_age(&self) -> u64 {
+        self.max_age
+    }
+
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let memory = self.read();
+        (memory.session_count(), memory.user_count(), memory.heap_bytes())
+    }
+
+    fn set_caught_up(&self, caught_up: bool, reason: &str) {
+        let was = self.caught_up.swap(caught_up, Ordering::AcqRel);
+        if caught_up {
+            self.epochs.send_modify(|n| *n += 1);
+            if !was {
+                log::info!("revocation: caught up with Redis at {}", self.server);
+            }
+        } else if was {
+            match self.policy {
+                UnavailablePolicy::Refuse => log::error!(
+                    "revocation: lost track of Redis at {} ({reason}); policy `refuse`: sessions \
+                     that could have been revoked elsewhere get an empty session (their cookies \
+                     are kept) until this instance has caught up",
+                    self.server
+                ),
+                UnavailablePolicy::Accept => log::error!(
+                    "revocation: lost track of Redis at {} ({reason}); policy `accept`: sessions \
+                     are ACCEPTED WITHOUT CHECKING revocations made elsewhere until this \
+                     instance has caught up",
+                    self.server
+                ),
+            }
+        }
+    }
+
+    /// Logs the sessions accepted unchecked, at most once a second.
+    fn warn_accepted(&self, now: u64) {
+        let count = self.accepted_unchecked.fetch_add(1, Ordering::Relaxed) + 1;
+        let last = self.last_warning.load(Ordering::Relaxed);
+        if now > last
+            && self
+                .last_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.accepted_unchecked.fetch_sub(count, Ordering::Relaxed);
+            log::warn!(
+                "revocation: not caught up with Redis; accepted {count} session(s) without \
+                 checking revocations made elsewhere (policy `accept`)"
+            );
+        }
+    }
+
+    /// Applies one pub/sub message to memory.
+    fn apply(&self, text: &str) {
+        match parse_message(text) {
+            Some(Message::Session { id, until }) => {
+                self.write().add_session(id, until);
+            }
+            Some(Message::User { user_id, cutoff_ms }) => {
+                self.write().add_user(user_id, cutoff_ms);
+            }
+            None => log::warn!("revocation: ignored a malformed message on the channel"),
+        }
+    }
+
+    /// Writes one revocation to Redis and announces it.
+    async fn publish(&self, target: Target<'_>) -> Result<(), redis::RedisError> {
+        let now = now_secs();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let (key, message, until) = match target {
+            Target::Session { id, expires_at } => {
+                pipe.cmd("ZADD").arg(&self.names.sessions).arg("GT").arg(expires_at).arg(id);
+                pipe.cmd("ZREMRANGEBYSCORE").arg(&self.names.sessions).arg("-inf").arg(now);
+                (&self.names.sessions, format!("s {expires_at} {id}"), expires_at)
+            }
+            Target::UserBefore { user_id, before_ms } => {
+                pipe.cmd("ZADD").arg(&self.names.users).arg("GT").arg(before_ms).arg(user_id);
+                let oldest = now.saturating_sub(self.max_age + 61).saturating_mul(1000);
+                pipe.cmd("ZREMRANGEBYSCORE").arg(&self.names.users).arg("-inf").arg(oldest);
+                let until = user_entry_expiry(before_ms, self.max_age);
+                (&self.names.users, format!("u {before_ms} {user_id}"), until)
+            }
+        };
+        let ttl = until.saturating_sub(now).max(1);
+        // A key without a TTL (just created) takes this one; one with a TTL keeps the later.
+        pipe.cmd("EXPIRE").arg(key).arg(ttl).arg("NX");
+        pipe.cmd("EXPIRE").arg(key).arg(ttl).arg("GT");
+        pipe.cmd("PUBLISH").arg(&self.names.channel).arg(message);
+        let mut commands = self.commands.clone();
+        pipe.query_async::<()>(&mut commands).await
+    }
+
+    /// Steps (2) and (3) of the catch-up: reads both sets into memory and writes back what
+    /// memory holds that Redis lacks.
+    async fn load_and_heal(&self) -> Result<(), redis::RedisError> {
+        let now = now_secs();
+        let mut commands = self.commands.clone();
+        let sessions: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(&self.names.sessions)
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .arg("BYSCORE")
+            .arg("WITHSCORES")
+            .query_async(&mut commands)
+            .await?;
+        let oldest_ms = now.saturating_sub(self.max_age + 61).saturating_mul(1000);
+        let users: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(&self.names.users)
+            .arg(format!("({oldest_ms}"))
+            .arg("+inf")
+            .arg("BYSCORE")
+            .arg("WITHSCORES")
+            .query_async(&mut commands)
+            .await?;
+
+        let mut stored_sessions = std::collections::HashMap::with_capacity(sessions.len());
+        let mut stored_users = std::collections::HashMap::with_capacity(users.len());
+        let (missing_sessions, missing_users) = {
+            let mut memory = self.write();
+            for (id, until) in &sessions {
+                if let Some(bits) = parse_session_id(id) {
+                    memory.add_session(bits, *until as u64);
+                    stored_sessions.insert(bits, *until as u64);
+                }
+            }
+            for (user, cutoff) in &users {
+                memory.add_user(user, *cutoff as u64);
+                stored_users.insert(user.as_str(), *cutoff as u64);
+            }
+            memory.sweep(now, self.max_age);
+            let missing_sessions: Vec<(u128, u64)> = memory
+                .sessions()
+                .filter(|(id, until)| stored_sessions.get(id).is_none_or(|s| s < until))
+                .collect();
+            let missing_users: Vec<(String, u64)> = memory
+                .users()
+                .filter(|(user, cutoff)| stored_users.get(user).is_none_or(|s| s < cutoff))
+                .map(|(user, cutoff)| (user.to_string(), cutoff))
+                .collect();
+            (missing_sessions, missing_users)
+        };
+        if !missing_sessions.is_empty() || !missing_users.is_empty() {
+            log::warn!(
+                "revocation: Redis lacked {} session and {} user revocation(s) this instance \
+                 holds (restarted without persistence, or revoked while unreachable); writing \
+                 them back",
+                missing_sessions.len(),
+                missing_users.len()
+            );
+            for chunk in missing_sessions.chunks(500) {
+                for (id, until) in chunk {
+                    let id = session_text(*id);
+                    let target = Target::Session { id: &id, expires_at: *until };
+                    self.publish(target).await?;
+                }
+            }
+            for (user_id, before_ms) in &missing_users {
+                self.publish(Target::UserBefore { user_id, before_ms: *before_ms }).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The background task: catches up, follows the channel, and starts again whenever the
+/// connection is lost. Ends when the store is dropped (the Rocket instance is gone).
+async fn follow(store: Weak<Store>) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let reason = match follow_once(&store).await {
+            Ok(()) => return,
+            Err(reason) => reason,
+        };
+        let Some(strong) = store.upgrade() else { return };
+        strong.set_caught_up(false, &reason);
+        log::debug!("revocation: {reason}; retrying in {delay:?}");
+        drop(strong);
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// One connection's life: `Ok` when the store is gone, `Err` when the connection is.
+async fn follow_once(weak: &Weak<Store>) -> Result<(), String> {
+    let (client, channel) = match weak.upgrade() {
+        Some(store) => (store.client.clone(), store.names.channel.clone()),
+        None => return Ok(()),
+    };
+    let redis_error = |what: &str, e: redis::RedisError| format!("{what}: {}", describe(&e));
+    let pubsub = tokio::time::timeout(REDIS_TIMEOUT, client.get_async_pubsub())
+        .await
+        .map_err(|_| "connecting timed out".to_string())?
+        .map_err(|e| redis_error("connecting failed", e))?;
+    let (mut sink, mut stream) = pubsub.split();
+    tokio::time::timeout(REDIS_TIMEOUT, sink.subscribe(&channel))
+        .await
+        .map_err(|_| "subscribing timed out".to_string())?
+        .map_err(|e| redis_error("subscribing failed", e))?;
+    {
+        let Some(store) = weak.upgrade() else { return Ok(()) };
+        store.load_and_heal().await.map_err(|e| redis_error("loading revocations failed", e))?;
+        store.set_caught_up(true, "");
+    }
+    let mut tick = tokio::time::interval(TICK);
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else {
+                    return Err("the subscription ended (Redis restarted or the connection dropped)".into());
+                };
+                let Some(store) = weak.upgrade() else { return Ok(()) };
+                match message.get_payload::<String>() {
+                    Ok(text) => store.apply(&text),
+                    Err(_) => log::warn!("revocation: ignored a non-text message on the channel"),
+                }
+            }
+            _ = tick.tick() => {
+                let Some(store) = weak.upgrade() else { return Ok(()) };
+                ticks += 1;
+                if ticks.is_multiple_of(SWEEP_TICKS) {
+                    store.write().sweep(now_secs(), store.max_age);
+                }
+                drop(store);
+                match tokio::time::timeout(REDIS_TIMEOUT, sink.ping::<redis::Value>()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Err(redis_error("PING failed", e)),
+                    Err(_) => return Err("PING timed out".into()),
+                }
+            }
+        }
+    }
+}
+
+/// The session layer's hook, backed by the store.
+pub(crate) struct RedisCheck(pub(crate) Arc<Store>);
+
+#[rocket::async_trait]
+impl RevocationCheck for RedisCheck {
+    fn verdict(&self, identity: Identity<'_>, now: u64) -> Verdict {
+        let store = &self.0;
+        // Nothing in a session without an id or a user can be revoked.
+        if identity.session_id.is_none() && identity.user_id.is_none() {
+            return Verdict::Valid;
+        }
+        // What memory holds is enforced always, caught up or not.
+        if store.read().is_revoked(&identity, now) {
+            return Verdict::Revoked;
+        }
+        if store.is_caught_up() {
+            return Verdict::Valid;
+        }
+        match store.policy {
+            UnavailablePolicy::Refuse => Verdict::Withheld,
+            UnavailablePolicy::Accept => {
+                store.warn_accepted(now);
+                Verdict::Valid
+            }
+        }
+    }
+
+    async fn revoke(&self, target: Target<'_>) -> Result<(), String> {
+        revoke(&self.0, target).await
+    }
+}
+
+/// Records `target` in memory at once, then in Redis.
+pub(crate) async fn revoke(store: &Store, target: Target<'_>) -> Result<(), String> {
+    match target {
+        Target::Session { id, expires_at } => {
+            let bits = parse_session_id(id).ok_or("not a session id")?;
+            store.write().add_session(bits, expires_at);
+        }
+        Target::UserBefore { user_id, before_ms } => {
+            store.write().add_user(user_id, before_ms);
+        }
+    }
+    store.publish(target).await.map_err(|e| {
+        let reason = describe(&e);
+        log::warn!(
+            "revocation: could not write a revocation to Redis ({reason}); it holds here and \
+             is written when this instance reconnects"
+        );
+        reason
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_parse_and_malformed_ones_do_not() {
+        let id = crate::revocation_hook::new_session_id();
+        let text = format!("s 1700000000 {id}");
+        assert!(matches!(parse_message(&text), Some(Message::Session { until: 1700000000, .. })));
+        assert!(matches!(
+            parse_message("u 1700000000123 user with spaces"),
+            Some(Message::User { user_id: "user with spaces", cutoff_ms: 1700000000123 })
+        ));
+        for bad in ["", "s", "s 1", "s x abc", "u 1 ", "x 1 y", "s 1 short"] {
+            assert!(parse_message(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(session_text(parse_session_id(&id).unwrap()), id);
+    }
+}
