@@ -37,7 +37,8 @@ pub(crate) const HASHED_SUFFIX: usize = 32;
 /// A value that opened, as it opened.
 #[derive(Debug)]
 pub(crate) struct Cached {
-    pub(crate) data: Map<String, Value>,
+    /// Shared with the requests that read it (copied only by one that changes it).
+    pub(crate) data: Arc<Map<String, Value>>,
     pub(crate) json_len: usize,
     pub(crate) issued_at: u64,
     pub(crate) expires_at: u64,
@@ -166,7 +167,7 @@ mod tests {
     use super::*;
 
     fn entry(json_len: usize, issued_at: u64, expires_at: u64) -> Cached {
-        Cached { data: Map::new(), json_len, issued_at, expires_at }
+        Cached { data: Arc::default(), json_len, issued_at, expires_at }
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl<'r> Session<'r> {
                 // Cached by the response phase if the request only read it (the data is not
                 // cloned here, and a value about to be replaced is never cached).
                 Some(Opened {
-                    data: session,
+                    data: std::sync::Arc::new(session),
                     json_len,
                     issued_at: Some(issued_at),
                     uncached_expiry: Some(expires_at),

@@ -1,7 +1,7 @@
 //! Request-local session state: loaded at most once, and one place that decides what the
 //! response must write.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
@@ -37,7 +37,9 @@ pub(crate) struct SessionState(Mutex<Inner>);
 /// The data behind the lock.
 #[derive(Debug, Default)]
 pub(crate) struct Inner {
-    data: Map<String, Value>,
+    /// Shared with the open cache until the first change (copy on write), so a request that
+    /// only reads a cached session copies nothing.
+    data: Arc<Map<String, Value>>,
     /// The length of `data`'s compact JSON text, kept up to date by `insert` and `remove` so
     /// that the size check of an insert does not serialize the whole session again. `None`:
     /// not known (counted on demand). Loaded sessions start from the length of their sealed
@@ -55,7 +57,7 @@ pub(crate) struct Inner {
 
 /// A presented cookie, opened (or the empty session of a request without one).
 pub(crate) struct Opened {
-    pub(crate) data: Map<String, Value>,
+    pub(crate) data: Arc<Map<String, Value>>,
     /// The length of `data`'s JSON text.
     pub(crate) json_len: usize,
     /// When it was sealed (Unix seconds); `None` when there was no cookie.
@@ -68,7 +70,7 @@ pub(crate) struct Opened {
 impl Opened {
     /// The session of a request that carried no cookie.
     pub(crate) fn empty() -> Self {
-        Opened { data: Map::new(), json_len: 2, issued_at: None, uncached_expiry: None }
+        Opened { data: Arc::default(), json_len: 2, issued_at: None, uncached_expiry: None }
     }
 }
 
@@ -127,7 +129,7 @@ impl Inner {
     /// Replaces the data without reading the presented cookie (for `clear` and logins), with
     /// the length of its JSON text if known.
     pub(crate) fn replace(&mut self, data: Map<String, Value>, json_len: Option<usize>) {
-        self.data = data;
+        self.data = Arc::new(data);
         self.json_len = json_len;
         if self.loaded == Loaded::No {
             self.loaded = Loaded::Valid;
@@ -138,7 +140,7 @@ impl Inner {
     /// Stores `value` under `key`, returning the previous value; keeps the JSON length.
     pub(crate) fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
         let added = entry_len(key, &value);
-        let previous = self.data.insert(key.to_string(), value);
+        let previous = Arc::make_mut(&mut self.data).insert(key.to_string(), value);
         if let Some(len) = self.json_len.as_mut() {
             *len = match &previous {
                 Some(old) => len.saturating_sub(entry_len(key, old)) + added,
@@ -151,7 +153,12 @@ impl Inner {
 
     /// Removes `key`, returning its value; keeps the JSON length.
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
-        let removed = self.data.remove(key);
+        // No copy of a shared map for a key it does not hold.
+        let removed = if self.data.contains_key(key) {
+            Arc::make_mut(&mut self.data).remove(key)
+        } else {
+            None
+        };
         if let (Some(len), Some(old)) = (self.json_len.as_mut(), &removed) {
             *len = len.saturating_sub(entry_len(key, old) + usize::from(!self.data.is_empty()));
         }
@@ -160,7 +167,7 @@ impl Inner {
 
     /// The length of the data's compact JSON text (counted once if not known).
     pub(crate) fn json_len(&mut self) -> usize {
-        let data = &self.data;
+        let data: &Map<String, Value> = &self.data;
         *self.json_len.get_or_insert_with(|| json_len(data))
     }
 
@@ -173,7 +180,7 @@ impl Inner {
 
     /// Destroys the session: no data, removal cookies in the response.
     pub(crate) fn destroy(&mut self) {
-        self.data.clear();
+        self.data = Arc::default();
         self.json_len = None;
         if self.loaded == Loaded::No {
             self.loaded = Loaded::Valid;
@@ -204,7 +211,7 @@ impl Inner {
     /// request neither changed nor replaced it. Leaves the data empty.
     pub(crate) fn take_unchanged_for_cache(
         &mut self,
-    ) -> Option<(Map<String, Value>, usize, u64, u64)> {
+    ) -> Option<(Arc<Map<String, Value>>, usize, u64, u64)> {
         if self.pending != Pending::Nothing || self.loaded != Loaded::Valid {
             return None;
         }
@@ -227,7 +234,7 @@ mod tests {
 
     fn opened(data: Value, json_len: usize) -> Opened {
         Opened {
-            data: data.as_object().unwrap().clone(),
+            data: Arc::new(data.as_object().unwrap().clone()),
             json_len,
             issued_at: Some(1),
             uncached_expiry: Some(2),
