@@ -181,15 +181,16 @@ async fn refresh_if_expired(
     session: &Session<'_>,
     refresher: &TokenRefresher,
 ) -> Result<(), Status> {
-    let Some(refresh_token) = session.refresh_token().filter(|token| !token.is_empty()) else {
-        return Ok(());
-    };
+    // The expiry first: on most requests the token is fresh and nothing else is read.
     let Some(expires_at) = session.expires_at() else {
         return Ok(());
     };
     if now_ms() < expires_at {
         return Ok(());
     }
+    let Some(refresh_token) = session.refresh_token().filter(|token| !token.is_empty()) else {
+        return Ok(());
+    };
     match refresher.0.refresh(&refresh_token).await {
         Refreshed::Tokens(tokens) => session.store_tokens(&tokens).map_err(|e| {
             log::error!("refreshed tokens do not fit in the session cookie: {e}");

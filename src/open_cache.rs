@@ -44,66 +44,65 @@ pub(crate) struct Cached {
     pub(crate) expires_at: u64,
 }
 
-/// The entries whose values' suffixes hash alike: each with its whole value.
-type Bucket = Vec<(Box<str>, Arc<Cached>)>;
+/// The entries whose values' suffixes hash alike: each with its whole value and its weight.
+type Bucket<V> = Vec<(Box<str>, Arc<V>, usize)>;
 
 /// Entries by the hash of their value's suffix.
-#[derive(Default)]
-struct Table {
-    buckets: HashMap<u64, Bucket>,
+struct Table<V> {
+    buckets: HashMap<u64, Bucket<V>>,
     len: usize,
     bytes: usize,
 }
 
-impl Table {
-    fn find(&self, hash: u64, value: &str) -> Option<&Arc<Cached>> {
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Table { buckets: HashMap::new(), len: 0, bytes: 0 }
+    }
+}
+
+impl<V> Table<V> {
+    fn find(&self, hash: u64, value: &str) -> Option<&Arc<V>> {
         let bucket = self.buckets.get(&hash)?;
-        bucket.iter().find(|(key, _)| **key == *value).map(|(_, entry)| entry)
+        bucket.iter().find(|(key, _, _)| **key == *value).map(|(_, entry, _)| entry)
     }
 
-    fn remove(&mut self, hash: u64, value: &str) -> Option<Arc<Cached>> {
+    fn remove(&mut self, hash: u64, value: &str) -> Option<Arc<V>> {
         let bucket = self.buckets.get_mut(&hash)?;
-        let at = bucket.iter().position(|(key, _)| **key == *value)?;
-        let (key, entry) = bucket.swap_remove(at);
+        let at = bucket.iter().position(|(key, _, _)| **key == *value)?;
+        let (_, entry, weight) = bucket.swap_remove(at);
         if bucket.is_empty() {
             self.buckets.remove(&hash);
         }
         self.len -= 1;
-        self.bytes = self.bytes.saturating_sub(cost(&key, entry.json_len));
+        self.bytes = self.bytes.saturating_sub(weight);
         Some(entry)
     }
 }
 
-/// The cache (see the module docs).
-pub(crate) struct OpenCache {
-    table: Mutex<Table>,
+/// A bounded map from whole secret-bearing values (cookie values, bearer tokens) to what
+/// checking them gave, for values that passed the check: the policy of the module docs (whole
+/// value compared, suffix hashed, a byte budget, arbitrary eviction), the validity rule left to
+/// the caller. Also used by the `auth` layer for verified JWTs.
+pub(crate) struct ValueCache<V> {
+    table: Mutex<Table<V>>,
     budget: usize,
     hasher: RandomState,
 }
 
-impl Default for OpenCache {
-    fn default() -> Self {
-        OpenCache::with_budget(BUDGET_BYTES)
-    }
-}
-
-impl std::fmt::Debug for OpenCache {
+impl<V> std::fmt::Debug for ValueCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let table = self.lock();
-        f.debug_struct("OpenCache")
+        f.debug_struct("ValueCache")
             .field("entries", &table.len)
             .field("bytes", &table.bytes)
             .finish()
     }
 }
 
-fn cost(value: &str, json_len: usize) -> usize {
-    value.len() + 2 * json_len + ENTRY_OVERHEAD
-}
-
-impl OpenCache {
+impl<V> ValueCache<V> {
+    /// An empty cache that holds at most `budget` bytes of weight.
     pub(crate) fn with_budget(budget: usize) -> Self {
-        OpenCache { table: Mutex::new(Table::default()), budget, hasher: RandomState::new() }
+        ValueCache { table: Mutex::new(Table::default()), budget, hasher: RandomState::new() }
     }
 
     fn hash(&self, value: &str) -> u64 {
@@ -111,44 +110,50 @@ impl OpenCache {
         self.hasher.hash_one(&bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..])
     }
 
-    fn lock(&self) -> MutexGuard<'_, Table> {
+    fn lock(&self) -> MutexGuard<'_, Table<V>> {
         self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The entry for exactly `value` if it is still valid at `now` (Unix seconds) under
-    /// `max_age`; an expired entry is dropped.
-    pub(crate) fn get(&self, value: &str, now: u64, max_age: u64) -> Option<Arc<Cached>> {
+    /// The entry for exactly `value` if `valid` still holds for it; an entry that is no longer
+    /// valid is dropped.
+    pub(crate) fn get(&self, value: &str, valid: impl FnOnce(&V) -> bool) -> Option<Arc<V>> {
         let hash = self.hash(value);
         let mut table = self.lock();
         let entry = table.find(hash, value)?.clone();
-        if entry.expires_at > now && entry.issued_at.saturating_add(max_age) > now {
+        if valid(&entry) {
             return Some(entry);
         }
         table.remove(hash, value);
         None
     }
 
-    /// Remembers that `value` opened to `entry`.
-    pub(crate) fn insert(&self, value: &str, entry: Cached) {
-        let needed = cost(value, entry.json_len);
-        if needed > self.budget {
+    /// Remembers `entry` for `value`, counting `weight` bytes against the budget (an entry
+    /// heavier than the whole budget is not kept).
+    pub(crate) fn insert(&self, value: &str, entry: V, weight: usize) {
+        if weight > self.budget {
             return;
         }
         let hash = self.hash(value);
         let mut table = self.lock();
         table.remove(hash, value);
-        while table.bytes + needed > self.budget {
+        while table.bytes + weight > self.budget {
             // Drop an arbitrary bucket (the map's order is random) until the entry fits.
             let Some(&victim) = table.buckets.keys().next() else { break };
             let bucket = table.buckets.remove(&victim).unwrap_or_default();
             table.len -= bucket.len();
-            for (key, old) in bucket {
-                table.bytes = table.bytes.saturating_sub(cost(&key, old.json_len));
+            for (_, _, old) in bucket {
+                table.bytes = table.bytes.saturating_sub(old);
             }
         }
-        table.buckets.entry(hash).or_default().push((value.into(), Arc::new(entry)));
+        table.buckets.entry(hash).or_default().push((value.into(), Arc::new(entry), weight));
         table.len += 1;
-        table.bytes += needed;
+        table.bytes += weight;
+    }
+
+    /// Forgets every entry.
+    #[cfg_attr(not(feature = "auth"), allow(dead_code))] // the JWT cache, on a key change
+    pub(crate) fn clear(&self) {
+        *self.lock() = Table::default();
     }
 
     #[cfg(test)]
@@ -159,6 +164,50 @@ impl OpenCache {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.lock().len
+    }
+}
+
+/// The open cache of the session layer (see the module docs).
+#[derive(Debug)]
+pub(crate) struct OpenCache(ValueCache<Cached>);
+
+impl Default for OpenCache {
+    fn default() -> Self {
+        OpenCache::with_budget(BUDGET_BYTES)
+    }
+}
+
+fn cost(value: &str, json_len: usize) -> usize {
+    value.len() + 2 * json_len + ENTRY_OVERHEAD
+}
+
+impl OpenCache {
+    pub(crate) fn with_budget(budget: usize) -> Self {
+        OpenCache(ValueCache::with_budget(budget))
+    }
+
+    /// The entry for exactly `value` if it is still valid at `now` (Unix seconds) under
+    /// `max_age`; an expired entry is dropped.
+    pub(crate) fn get(&self, value: &str, now: u64, max_age: u64) -> Option<Arc<Cached>> {
+        self.0.get(value, |entry| {
+            entry.expires_at > now && entry.issued_at.saturating_add(max_age) > now
+        })
+    }
+
+    /// Remembers that `value` opened to `entry`.
+    pub(crate) fn insert(&self, value: &str, entry: Cached) {
+        let weight = cost(value, entry.json_len);
+        self.0.insert(value, entry, weight);
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.0.bytes()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.len()
     }
 }
 

@@ -211,6 +211,35 @@ async fn expiry_is_checked_with_at_most_sixty_seconds_of_leeway() {
 }
 
 #[rocket::async_test]
+async fn a_remembered_token_still_expires() {
+    let fake = FakeWristband::start().await;
+    let client = client(fake.auth_options()).await;
+    // Expired 59 s ago: inside the 60 s leeway for about one more second.
+    let token = fake.issue_access_token("u", "t", -59);
+    for _ in 0..3 {
+        assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Ok);
+    }
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn remembered_tokens_are_forgotten_when_their_key_leaves_the_jwks() {
+    let fake = FakeWristband::start().await;
+    let client = client(fake.auth_options()).await;
+    let old = fake.issue_access_token("u", "t", 1800);
+    assert_eq!(status_with(&client, &format!("Bearer {old}")).await, Status::Ok);
+    // Wristband withdraws the old key; a token with the new key makes this app fetch again.
+    fake.rotate_signing_key();
+    fake.retire_old_signing_keys();
+    let new = fake.issue_access_token("u", "t", 1800);
+    assert_eq!(status_with(&client, &format!("Bearer {new}")).await, Status::Ok);
+    assert_eq!(fake.calls(Endpoint::Jwks), 2);
+    // The old token verified before, but its key is gone: refused now.
+    assert_eq!(status_with(&client, &format!("Bearer {old}")).await, Status::Unauthorized);
+}
+
+#[rocket::async_test]
 async fn a_token_from_another_issuer_is_refused() {
     let fake = FakeWristband::start().await;
     // The same server under another name: the JWKS is fetched from it, but the issuer this app

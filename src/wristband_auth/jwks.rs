@@ -22,6 +22,7 @@ use rocket::tokio::sync::Mutex;
 use serde_json::Value;
 
 use super::client::HttpClient;
+use crate::open_cache::ValueCache;
 
 /// At most this many JWKS fetches in any 60 seconds.
 pub(crate) const MAX_FETCHES_PER_MINUTE: usize = 10;
@@ -29,14 +30,50 @@ pub(crate) const MAX_FETCHES_PER_MINUTE: usize = 10;
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// Wristband's signing keys by key id, and the fetch log.
-#[derive(Default)]
+/// The most bytes of verified tokens kept (see [`VerifiedToken`]): 4 MiB.
+pub(crate) const VERIFIED_BUDGET_BYTES: usize = 4 * 1024 * 1024;
+
+/// A bearer token whose signature, algorithm and issuer checked out: its claims and the times
+/// that bound its validity, so that the next requests with the same token skip the RSA check
+/// (about a million instructions with the pure-Rust backend). Expiry and not-before are still
+/// checked on every request; the cache is emptied whenever a key leaves the JWKS.
+#[derive(Debug)]
+pub(crate) struct VerifiedToken {
+    pub(crate) claims: Arc<serde_json::Map<String, Value>>,
+    /// `exp`, Unix seconds.
+    pub(crate) exp: i64,
+    /// `nbf`, Unix seconds, if present.
+    pub(crate) nbf: Option<i64>,
+}
+
+impl VerifiedToken {
+    /// Whether the token is inside its validity window at `now` with `leeway` seconds of skew.
+    pub(crate) fn valid_at(&self, now: i64, leeway: i64) -> bool {
+        now < self.exp.saturating_add(leeway)
+            && self.nbf.is_none_or(|nbf| nbf.saturating_sub(leeway) <= now)
+    }
+}
+
+/// Wristband's signing keys by key id, the tokens they verified, and the fetch log.
 pub(crate) struct JwksCache {
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
+    /// Tokens that verified with one of `keys`.
+    pub(crate) verified: ValueCache<VerifiedToken>,
     /// Held while fetching (single flight); the start times of recent fetches.
     fetches: Mutex<VecDeque<Instant>>,
     /// How many fetches have finished (a waiter that saw one finish does not fetch again).
     finished: AtomicU64,
+}
+
+impl Default for JwksCache {
+    fn default() -> Self {
+        JwksCache {
+            keys: RwLock::default(),
+            verified: ValueCache::with_budget(VERIFIED_BUDGET_BYTES),
+            fetches: Mutex::default(),
+            finished: AtomicU64::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -80,7 +117,15 @@ impl JwksCache {
         }
         fetches.push_back(now);
         match fetch(http).await {
-            Ok(keys) => *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys,
+            Ok(keys) => {
+                let mut held = self.keys.write().unwrap_or_else(|p| p.into_inner());
+                if held.keys().any(|kid| !keys.contains_key(kid)) {
+                    // A key left the JWKS (rotated out, or withdrawn): nothing it verified is
+                    // taken on trust any more.
+                    self.verified.clear();
+                }
+                *held = keys;
+            }
             Err(reason) => log::warn!("JWKS fetch failed: {reason}"),
         }
         self.finished.fetch_add(1, Ordering::Release);

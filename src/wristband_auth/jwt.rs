@@ -3,14 +3,17 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::sync::Arc;
 
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
 
 use super::config::AuthState;
+use super::jwks::VerifiedToken;
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 pub(crate) const LEEWAY_SECS: u64 = 60;
@@ -25,6 +28,11 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// are refused), issued by `{scheme}://{vanity}`, with `exp` and `nbf` checked with 60 s of
 /// leeway, and carry `sub` and `tnt_id`. Anything else forwards with
 /// `Status::Unauthorized` (with no other route, the 401 catcher answers).
+///
+/// A token that verified is remembered (the whole token compared, 4 MiB at most), so an API
+/// client's next requests with it skip the RSA signature check, by far the largest cost;
+/// `exp` and `nbf` are checked again on every request, and the remembered tokens are forgotten
+/// as soon as a key leaves Wristband's JWKS.
 ///
 /// It needs [`WristbandAuth`](crate::WristbandAuth) attached: a route using it without aborts
 /// launch (`Sentinel`).
@@ -61,7 +69,7 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// ```
 pub struct WristbandJwt<'r> {
     token: &'r str,
-    claims: Map<String, Value>,
+    claims: Arc<Map<String, Value>>,
 }
 
 impl fmt::Debug for WristbandJwt<'_> {
@@ -142,6 +150,11 @@ impl<'r> WristbandJwt<'r> {
     pub(crate) async fn check(req: &'r Request<'_>) -> Option<Self> {
         let state = req.rocket().state::<AuthState>()?;
         let token = bearer(req)?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let leeway = LEEWAY_SECS as i64;
+        if let Some(hit) = state.jwks.verified.get(token, |t| t.valid_at(now, leeway)) {
+            return Some(WristbandJwt { token, claims: hit.claims.clone() });
+        }
         let header = decode_header(token).ok()?;
         if header.alg != Algorithm::RS256 {
             return None;
@@ -156,7 +169,17 @@ impl<'r> WristbandJwt<'r> {
         let claims = decode::<Map<String, Value>>(token, &key, &validation).ok()?.claims;
         let present =
             |name: &str| claims.get(name).and_then(Value::as_str).is_some_and(|v| !v.is_empty());
-        (present("sub") && present("tnt_id")).then_some(WristbandJwt { token, claims })
+        if !(present("sub") && present("tnt_id")) {
+            return None;
+        }
+        let claims = Arc::new(claims);
+        let seconds = |v: &Value| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64));
+        let exp = claims.get("exp").and_then(seconds)?;
+        let nbf = claims.get("nbf").and_then(seconds);
+        let verified = VerifiedToken { claims: claims.clone(), exp, nbf };
+        // The token twice (key and the claims it holds) plus bookkeeping.
+        state.jwks.verified.insert(token, verified, 2 * token.len() + 256);
+        Some(WristbandJwt { token, claims })
     }
 }
 
