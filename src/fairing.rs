@@ -16,7 +16,6 @@ use crate::codec::SessionCodec;
 use crate::cookies::SessionConfig;
 use crate::csrf;
 use crate::error::ConfigError;
-use crate::open_cache::Cached;
 use crate::options::SessionOptions;
 use crate::revocation_hook::new_session_id;
 use crate::session::{has_csrf_token, has_session_id, keys};
@@ -181,9 +180,8 @@ impl Fairing for WristbandSession {
 /// Remembers a cookie that this request opened in full and only read, so that the browser's
 /// next requests with it skip base64, AES-GCM and JSON (see `open_cache`).
 fn cache_unchanged(config: &SessionConfig, inner: &mut Inner, req: &Request<'_>) {
-    if let Some((data, json_len, issued_at, expires_at)) = inner.take_unchanged_for_cache() {
+    if let Some(entry) = inner.take_unchanged_for_cache() {
         if let Some(value) = config.presented_value(req.cookies()) {
-            let entry = Cached { data, json_len, issued_at, expires_at };
             config.opened.insert(&value, entry);
         }
     }

@@ -696,33 +696,52 @@ impl SessionOptions {
         );
         field("renew_after", read("renew_after"), &mut options.renew_after, &mut problems);
         field("revocation", read("revocation"), &mut options.revocation, &mut problems);
-        for key in table.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                problems.push(ConfigProblem::new(
-                    key.as_str(),
-                    format!("unknown option; the known options are: {}", KEYS.join(", ")),
-                ));
-            }
-        }
+        unknown_keys(TABLE, &table, KEYS, &mut problems);
         (options, problems)
     }
 }
 
 /// A figment error without the value that caused it: a secret put under the wrong key must not
-/// reach the launch log.
-fn describe(kind: &figment::error::Kind) -> String {
+/// reach the launch log. Shared by every options table of the crate.
+pub(crate) fn describe(kind: &figment::error::Kind) -> String {
     use figment::error::{Actual, Kind};
     let found = |actual: &Actual| match actual {
         Actual::Str(_) | Actual::Char(_) | Actual::Other(_) => "a string".to_string(),
         Actual::Bytes(_) => "bytes".to_string(),
+        Actual::Signed(_) | Actual::Unsigned(_) => "an integer".to_string(),
+        Actual::Float(_) => "a number".to_string(),
+        Actual::Bool(_) => "a boolean".to_string(),
         other => other.to_string(),
     };
     match kind {
         Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
             format!("expected {expected}, found {}", found(actual))
         }
+        Kind::InvalidLength(len, expected) => format!("expected {expected}, found {len} items"),
+        // Our own deserializers' messages never quote the input.
         Kind::Message(message) => message.clone(),
-        other => other.to_string(),
+        Kind::UnknownVariant(_, expected) => {
+            format!("expected one of {}", expected.join(", "))
+        }
+        _ => "has the wrong type".to_string(),
+    }
+}
+
+/// A problem for each key of `table` that is not one of `known` (the keys of table `name`).
+pub(crate) fn unknown_keys(
+    name: &'static str,
+    table: &Dict,
+    known: &[&str],
+    problems: &mut Vec<ConfigProblem>,
+) {
+    for key in table.keys() {
+        if !known.contains(&key.as_str()) {
+            problems.push(ConfigProblem::for_table(
+                name,
+                key.as_str(),
+                format!("unknown option; the known options are: {}", known.join(", ")),
+            ));
+        }
     }
 }
 

@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
+use crate::open_cache::Cached;
+
 /// What the response phase must do with the session cookie.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum Pending {
@@ -209,16 +211,14 @@ impl Inner {
     /// For the open cache, after the response: the session as the presented cookie held it,
     /// with its JSON length, issued-at and expires-at, if the cookie was opened in full and the
     /// request neither changed nor replaced it. Leaves the data empty.
-    pub(crate) fn take_unchanged_for_cache(
-        &mut self,
-    ) -> Option<(Arc<Map<String, Value>>, usize, u64, u64)> {
+    pub(crate) fn take_unchanged_for_cache(&mut self) -> Option<Cached> {
         if self.pending != Pending::Nothing || self.loaded != Loaded::Valid {
             return None;
         }
         let expires_at = self.uncached_expiry.take()?;
         let issued_at = self.issued_at?;
         let json_len = self.json_len?;
-        Some((std::mem::take(&mut self.data), json_len, issued_at, expires_at))
+        Some(Cached { data: std::mem::take(&mut self.data), json_len, issued_at, expires_at })
     }
 
     /// The length of the data's JSON text if known without counting.

@@ -10,6 +10,7 @@ use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{ConfigError, ConfigProblem};
+use crate::options::{describe, unknown_keys};
 
 /// The name of the table in `Rocket.toml` (and of the `ROCKET_WRISTBAND_AUTH` variable).
 pub(crate) const TABLE: &str = "wristband_auth";
@@ -572,42 +573,8 @@ impl AuthOptions {
         field(t, "auto_configure_enabled", &mut o.auto_configure_enabled, p);
         field(t, "wristband_scheme", &mut o.wristband_scheme, p);
         field(t, "auth_strategies", &mut o.auth_strategies, p);
-        for key in table.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                problems.push(ConfigProblem::for_table(
-                    TABLE,
-                    key.as_str(),
-                    format!("unknown option; the known options are: {}", KEYS.join(", ")),
-                ));
-            }
-        }
+        unknown_keys(TABLE, &table, KEYS, &mut problems);
         (options, problems)
-    }
-}
-
-/// A figment error without the value that caused it: a secret put under the wrong key must not
-/// reach the launch log.
-fn describe(kind: &figment::error::Kind) -> String {
-    use figment::error::{Actual, Kind};
-    let found = |actual: &Actual| match actual {
-        Actual::Str(_) | Actual::Char(_) | Actual::Other(_) => "a string".to_string(),
-        Actual::Bytes(_) => "bytes".to_string(),
-        Actual::Signed(_) | Actual::Unsigned(_) => "an integer".to_string(),
-        Actual::Float(_) => "a number".to_string(),
-        Actual::Bool(_) => "a boolean".to_string(),
-        other => other.to_string(),
-    };
-    match kind {
-        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
-            format!("expected {expected}, found {}", found(actual))
-        }
-        Kind::InvalidLength(len, expected) => format!("expected {expected}, found {len} items"),
-        // Our own deserializers' messages never quote the input.
-        Kind::Message(message) => message.clone(),
-        Kind::UnknownVariant(_, expected) => {
-            format!("expected one of {}", expected.join(", "))
-        }
-        _ => "has the wrong type".to_string(),
     }
 }
 

@@ -7,8 +7,8 @@ use rocket::State;
 use serde_json::json;
 
 use super::answer::Answer;
-use super::request::{read_form, Call};
-use super::routes::preamble;
+use super::request::Call;
+use super::routes::{client_form, preamble};
 use super::script::Endpoint;
 use super::state::{now, SharedState};
 use super::tenant::{fill_placeholder, visit};
@@ -51,17 +51,9 @@ pub(super) async fn userinfo(call: Call, shared: &State<SharedState>) -> Answer 
 /// also for a token it does not know.
 #[rocket::post("/api/v1/oauth2/revoke", data = "<data>")]
 pub(super) async fn revoke(call: Call, shared: &State<SharedState>, data: Data<'_>) -> Answer {
-    if let Some(answer) = preamble(shared, Endpoint::Revoke).await {
-        return answer;
-    }
-    if !call.has_client_credentials(&shared.client_id, &shared.client_secret) {
-        return Answer::invalid_client();
-    }
-    if !call.is_form {
-        return Answer::invalid_request("the body must be application/x-www-form-urlencoded");
-    }
-    let Some(form) = read_form(data).await else {
-        return Answer::invalid_request("the body is too large");
+    let form = match client_form(&call, shared, Endpoint::Revoke, data).await {
+        Ok(form) => form,
+        Err(answer) => return answer,
     };
     let Some(token) = form.non_empty("token") else {
         return Answer::invalid_request("token is missing");

@@ -1,11 +1,13 @@
 //! The fake's routes, and what every handler does first: count the call, wait its delay, and
 //! give the next scripted reply if there is one.
 
+use rocket::data::Data;
 use rocket::Route;
 
 use super::answer::Answer;
+use super::request::{read_form, Call, Params};
 use super::script::{Endpoint, Reply};
-use super::state::Shared;
+use super::state::{Shared, SharedState};
 use super::{authorize, endpoints, token};
 
 /// Counts a call to `endpoint`, waits its delay, and answers with its next scripted reply
@@ -20,6 +22,26 @@ pub(super) async fn preamble(shared: &Shared, endpoint: Endpoint) -> Option<Answ
         rocket::tokio::time::sleep(delay).await;
     }
     Answer::scripted(&reply)
+}
+
+/// What the client-authenticated form endpoints (token, revoke) do first: the [`preamble`],
+/// then HTTP Basic client authentication and the form body. `Err`: the answer to send.
+pub(super) async fn client_form(
+    call: &Call,
+    shared: &SharedState,
+    endpoint: Endpoint,
+    data: Data<'_>,
+) -> Result<Params, Answer> {
+    if let Some(answer) = preamble(shared, endpoint).await {
+        return Err(answer);
+    }
+    if !call.has_client_credentials(&shared.client_id, &shared.client_secret) {
+        return Err(Answer::invalid_client());
+    }
+    if !call.is_form {
+        return Err(Answer::invalid_request("the body must be application/x-www-form-urlencoded"));
+    }
+    read_form(data).await.ok_or_else(|| Answer::invalid_request("the body is too large"))
 }
 
 /// Every route of the fake, all mounted at `/`.

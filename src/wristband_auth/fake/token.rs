@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::answer::Answer;
-use super::request::{read_form, Call, Params};
-use super::routes::preamble;
+use super::request::{Call, Params};
+use super::routes::client_form;
 use super::script::Endpoint;
 use super::state::{Holder, SharedState};
 
@@ -88,17 +88,9 @@ fn refresh_grant(shared: &SharedState, form: &Params) -> Answer {
 /// `POST /api/v1/oauth2/token`.
 #[rocket::post("/api/v1/oauth2/token", data = "<data>")]
 pub(super) async fn token(call: Call, shared: &State<SharedState>, data: Data<'_>) -> Answer {
-    if let Some(answer) = preamble(shared, Endpoint::Token).await {
-        return answer;
-    }
-    if !call.has_client_credentials(&shared.client_id, &shared.client_secret) {
-        return Answer::invalid_client();
-    }
-    if !call.is_form {
-        return Answer::invalid_request("the body must be application/x-www-form-urlencoded");
-    }
-    let Some(form) = read_form(data).await else {
-        return Answer::invalid_request("the body is too large");
+    let form = match client_form(&call, shared, Endpoint::Token, data).await {
+        Ok(form) => form,
+        Err(answer) => return answer,
     };
     if let Some(name) = form.repeated() {
         return Answer::invalid_request(&format!("parameter {name} is repeated"));
