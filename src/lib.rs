@@ -231,9 +231,9 @@
 //! - [`Session::revoke()`]: this session is refused on every instance from now on (and its
 //!   cookies are removed in this browser). With the `auth` feature, `Wristband::logout()`
 //!   revokes the session too.
-//! - [`Revocations`] (a request guard, and `rocket.state::<Revocations>()` for background
-//!   jobs): [`Revocations::revoke_user_before()`] refuses every session of a user issued before
-//!   a time ("log out everywhere", a password change); [`Revocations::revoke_session()`] one
+//! - `Revocations` (a request guard, and `rocket.state::<Revocations>()` for background
+//!   jobs): `Revocations::revoke_user_before()` refuses every session of a user issued before
+//!   a time ("log out everywhere", a password change); `Revocations::revoke_session()` one
 //!   session by its [`Session::session_id()`].
 //!
 //! **What it promises.** Every session written with revocation on carries a random 128-bit
@@ -249,7 +249,7 @@
 //! (subscribe, reload, write back what Redis lost) before it trusts its memory again; a
 //! revocation made while Redis was unreachable holds where it was made, returns an error, and
 //! is written to Redis when the instance reconnects. Sessions written before revocation was
-//! turned on have no id: [`Revocations::revoke_user_before()`] still reaches them (by the
+//! turned on have no id: `Revocations::revoke_user_before()` still reaches them (by the
 //! cookie's issued-at), [`Session::revoke()`] only destroys them.
 //!
 //! **Failure policy** (`on_unavailable`): what memory holds is enforced always. The policy

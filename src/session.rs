@@ -477,10 +477,8 @@ impl<'r> Session<'r> {
     /// ([`Session::from_callback()`]) and a session started after [`Session::destroy()`] get a
     /// new one. `None` without revocation, and for a session not yet written.
     ///
-    /// The id names the session in [`Revocations::revoke_session()`]; it is no secret that
-    /// opens anything, but keep it out of public logs all the same.
-    ///
-    /// [`Revocations::revoke_session()`]: crate::Revocations::revoke_session
+    /// The id names the session in `Revocations::revoke_session()` (feature `redis`); it is
+    /// no secret that opens anything, but keep it out of public logs all the same.
     ///
     /// ```
     /// # #[macro_use] extern crate rocket;
