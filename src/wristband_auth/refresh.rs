@@ -10,7 +10,8 @@
 //! new tokens instead of replaying a spent refresh token.
 //!
 //! Memory: at most [`MAX_ENTRIES`] entries (an entry holds a SHA-256 of the refresh token and,
-//! once done, the new tokens: about 2 KB with Wristband's token sizes, so at most about 20 MB),
+//! once done, the new tokens; an estimate, not a measurement: with a 1.5 KB access token and a
+//! short refresh token that is about 2 KB, so at most about 20 MB),
 //! whatever the number of sessions; expired entries are dropped when the table fills, and the
 //! oldest one if it is still full. A failed call (Wristband unreachable) is not remembered: the
 //! next request tries again.
