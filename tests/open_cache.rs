@@ -57,15 +57,16 @@ async fn read_with(client: &Client, value: &str) -> (String, bool) {
 
 #[rocket::async_test]
 async fn a_value_read_many_times_still_expires() {
-    // Sealed 2 s before its 3 s lifetime ends: read (and cached) now, refused 1.5 s later.
+    // Sealed 1 s into its 3 s lifetime: read (and cached) now, refused 2.5 s later. Times are
+    // whole seconds, so at least one second of validity is left for the first reads.
     let options = options(3);
     let codec = SessionCodec::new(&options).unwrap();
-    let value = codec.seal_at(&data(), OffsetDateTime::now_utc() - Duration::seconds(2)).unwrap();
+    let value = codec.seal_at(&data(), OffsetDateTime::now_utc() - Duration::seconds(1)).unwrap();
     let client = client(options).await;
     for _ in 0..5 {
         assert_eq!(read_with(&client, &value).await, ("ada".into(), false));
     }
-    rocket::tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(read_with(&client, &value).await, ("nobody".into(), true));
     let response = client.get("/me").cookie(("session", value)).dispatch().await;
     assert_eq!(response.status(), Status::Unauthorized);
@@ -73,13 +74,13 @@ async fn a_value_read_many_times_still_expires() {
 
 #[rocket::async_test]
 async fn the_configured_max_age_is_applied_to_cached_values_too() {
-    // Sealed for a day 61 s ago; this app allows 62 s: valid now, not 1.5 s later.
+    // Sealed for a day 60 s ago; this app allows 62 s: valid now, not 2.5 s later.
     let day = SessionCodec::new(&options(86_400)).unwrap();
-    let value = day.seal_at(&data(), OffsetDateTime::now_utc() - Duration::seconds(61)).unwrap();
+    let value = day.seal_at(&data(), OffsetDateTime::now_utc() - Duration::seconds(60)).unwrap();
     let client = client(options(62)).await;
     assert_eq!(read_with(&client, &value).await.0, "ada");
     assert_eq!(read_with(&client, &value).await.0, "ada");
-    rocket::tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(read_with(&client, &value).await, ("nobody".into(), true));
 }
 
