@@ -10,6 +10,7 @@ use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{ConfigError, ConfigProblem};
+use super::tenant::is_host;
 use crate::options::{describe, unknown_keys};
 
 /// The name of the table in `Rocket.toml` (and of the `ROCKET_WRISTBAND_AUTH` variable).
@@ -186,6 +187,14 @@ pub struct AuthOptions {
     pub wristband_scheme: WristbandScheme,
     /// How a request may authenticate, in the order tried. _Default:_ `["session"]`.
     pub auth_strategies: Vec<AuthStrategy>,
+    /// The tenant custom domains that login, callback and logout may send a browser to:
+    /// exact hosts (`"login.acme.com"`, optionally with `:port`) or `"*.suffix"` patterns
+    /// (`"*.customers.example"` matches `a.customers.example`, not `customers.example`). A
+    /// custom domain that is not on the list is ignored as if absent. _Default:_ `[]` (none).
+    pub allowed_tenant_custom_domains: Vec<String>,
+    /// When set, a bearer JWT's `client_id` claim must be one of these. _Default:_ unset (any
+    /// client of the application).
+    pub jwt_allowed_client_ids: Option<Vec<String>>,
 }
 
 fn redact<S: Serializer>(secret: &str, serializer: S) -> Result<S::Ok, S::Error> {
@@ -217,6 +226,8 @@ impl Default for AuthOptions {
             auto_configure_enabled: true,
             wristband_scheme: WristbandScheme::Https,
             auth_strategies: vec![AuthStrategy::Session],
+            allowed_tenant_custom_domains: Vec::new(),
+            jwt_allowed_client_ids: None,
         }
     }
 }
@@ -240,6 +251,8 @@ impl fmt::Debug for AuthOptions {
             .field("auto_configure_enabled", &self.auto_configure_enabled)
             .field("wristband_scheme", &self.wristband_scheme)
             .field("auth_strategies", &self.auth_strategies)
+            .field("allowed_tenant_custom_domains", &self.allowed_tenant_custom_domains)
+            .field("jwt_allowed_client_ids", &self.jwt_allowed_client_ids)
             .finish()
     }
 }
@@ -496,6 +509,30 @@ impl AuthOptions {
                 );
             }
         }
+        for (i, pattern) in self.allowed_tenant_custom_domains.iter().enumerate() {
+            let host = pattern.strip_prefix("*.").unwrap_or(pattern);
+            if !is_host(host) {
+                problem(
+                    "allowed_tenant_custom_domains",
+                    format!(
+                        "entry #{} is not a host (optionally `:port`) or a `*.suffix` pattern; \
+                         write e.g. \"login.acme.com\" or \"*.customers.example\", without \
+                         scheme or path",
+                        i + 1
+                    ),
+                );
+            }
+        }
+        if let Some(ids) = &self.jwt_allowed_client_ids {
+            if ids.is_empty() || ids.iter().any(|id| id.trim().is_empty()) {
+                problem(
+                    "jwt_allowed_client_ids",
+                    "must list at least one non-blank client id; remove the key to accept \
+                     tokens of any client of the application"
+                        .into(),
+                );
+            }
+        }
         problems
     }
 
@@ -573,6 +610,8 @@ impl AuthOptions {
         field(t, "auto_configure_enabled", &mut o.auto_configure_enabled, p);
         field(t, "wristband_scheme", &mut o.wristband_scheme, p);
         field(t, "auth_strategies", &mut o.auth_strategies, p);
+        field(t, "allowed_tenant_custom_domains", &mut o.allowed_tenant_custom_domains, p);
+        field(t, "jwt_allowed_client_ids", &mut o.jwt_allowed_client_ids, p);
         unknown_keys(TABLE, &table, KEYS, &mut problems);
         (options, problems)
     }
@@ -595,6 +634,8 @@ pub(crate) const KEYS: &[&str] = &[
     "auto_configure_enabled",
     "wristband_scheme",
     "auth_strategies",
+    "allowed_tenant_custom_domains",
+    "jwt_allowed_client_ids",
 ];
 
 #[cfg(test)]

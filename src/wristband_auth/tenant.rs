@@ -56,6 +56,25 @@ pub(crate) fn is_host(s: &str) -> bool {
     port_ok && (1..=253).contains(&host.len()) && host.split('.').all(is_label)
 }
 
+/// Whether the tenant custom domain `domain` is on the `allowed_tenant_custom_domains` list:
+/// equal to an exact entry, or under a `*.suffix` entry by at least one more label. Hosts are
+/// compared without regard to ASCII case; a port must match exactly.
+pub(crate) fn is_allowed_custom_domain(domain: &str, allowed: &[String]) -> bool {
+    if !is_host(domain) {
+        return false;
+    }
+    allowed.iter().any(|pattern| match pattern.strip_prefix("*.") {
+        Some(suffix) => domain
+            .len()
+            .checked_sub(suffix.len() + 1)
+            .filter(|&cut| cut > 0)
+            .is_some_and(|cut| {
+                domain.as_bytes()[cut] == b'.' && domain[cut + 1..].eq_ignore_ascii_case(suffix)
+            }),
+        None => domain.eq_ignore_ascii_case(pattern),
+    })
+}
+
 /// The tenant named by the `Host` subdomain: `acme` for `acme.example.com` (any port) when
 /// `root` is `example.com`. Only one label is recognised, and the root itself names none.
 pub(crate) fn subdomain_tenant(host: Option<&str>, root: &str) -> Option<String> {
@@ -162,6 +181,24 @@ mod tests {
         for bad in ["", "a..b", ".a", "a.", "evil.com/x", "a:b", "a:123456", "a@b", "[::1]"] {
             assert!(!is_host(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn custom_domain_allowlist() {
+        let allowed = vec!["login.acme.com".to_string(), "*.customers.example:8443".to_string()];
+        assert!(is_allowed_custom_domain("login.acme.com", &allowed));
+        assert!(is_allowed_custom_domain("LOGIN.Acme.com", &allowed));
+        assert!(!is_allowed_custom_domain("login.acme.com:443", &allowed));
+        assert!(!is_allowed_custom_domain("evil.example", &allowed));
+        assert!(!is_allowed_custom_domain("xlogin.acme.com", &allowed));
+        assert!(!is_allowed_custom_domain("a.login.acme.com", &allowed));
+        assert!(is_allowed_custom_domain("a.customers.example:8443", &allowed));
+        assert!(is_allowed_custom_domain("a.b.customers.example:8443", &allowed));
+        assert!(!is_allowed_custom_domain("customers.example:8443", &allowed));
+        assert!(!is_allowed_custom_domain("a.customers.example", &allowed));
+        assert!(!is_allowed_custom_domain("evilcustomers.example:8443", &allowed));
+        assert!(!is_allowed_custom_domain(".customers.example:8443", &allowed));
+        assert!(!is_allowed_custom_domain("login.acme.com", &[]));
     }
 
     #[test]
