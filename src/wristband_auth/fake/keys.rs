@@ -54,11 +54,16 @@ impl SigningKey {
         &self.kid
     }
 
-    /// Signs `claims` with RS256, the kid in the header.
-    pub(super) fn sign(&self, claims: &Value) -> Result<String, jsonwebtoken::errors::Error> {
+    /// Signs `claims` with RS256, the kid and `typ` in the header (`"at+JWT"` for access
+    /// tokens, as Wristband's, and `"JWT"` for ID tokens).
+    pub(super) fn sign(
+        &self,
+        typ: &str,
+        claims: &Value,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
-        header.typ = Some("JWT".into());
+        header.typ = Some(typ.into());
         jsonwebtoken::encode(&header, claims, &self.material.encoding)
     }
 

@@ -193,7 +193,7 @@ impl Shared {
             "nbf": now,
             "jti": random_token(),
         });
-        let token = key.sign(&claims)?;
+        let token = key.sign("at+JWT", &claims)?;
         self.lock()
             .access_tokens
             .insert(token.clone(), AccessToken { user: user.clone(), expires_at });
@@ -258,7 +258,7 @@ impl Shared {
         if let Some(email) = &user.email {
             claims["email"] = email.clone().into();
         }
-        key.sign(&claims)
+        key.sign("JWT", &claims)
     }
 }
 
