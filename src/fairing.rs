@@ -16,7 +16,7 @@ use crate::codec::SessionCodec;
 use crate::cookies::SessionConfig;
 use crate::csrf;
 use crate::error::ConfigError;
-use crate::options::SessionOptions;
+use crate::options::{misspelled_tables, SessionOptions};
 use crate::revocation_hook::new_session_id;
 use crate::session::{has_csrf_token, has_session_id, keys};
 use crate::state::{Inner, Loaded, Pending, SessionState};
@@ -107,8 +107,16 @@ impl WristbandSession {
             let unread: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
             problems.extend(e.problems().iter().filter(|p| !unread.contains(&p.key)).cloned());
         }
+        problems.extend(misspelled_tables(figment));
         if !problems.is_empty() {
             return Err(ConfigError::invalid(Some(profile), problems));
+        }
+        if !options.secure && figment.profile() != rocket::Config::DEBUG_PROFILE {
+            log::warn!(
+                "wristband_session: `secure = false` in profile `{profile}`: session cookies \
+                 are sent over plain http, where anyone on the network can copy them; keep it \
+                 for local development (the `debug` profile) only"
+            );
         }
         let codec = SessionCodec::new(&options).map_err(|e| e.with_profile(&profile))?;
         Ok(SessionConfig::new(options, codec))

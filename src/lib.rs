@@ -230,7 +230,8 @@
 //!
 //! - [`Session::revoke()`]: this session is refused on every instance from now on (and its
 //!   cookies are removed in this browser). With the `auth` feature, `Wristband::logout()`
-//!   revokes the session too.
+//!   revokes a signed-in session (`isAuthenticated`) too; logging out an anonymous session
+//!   only removes its cookies, so anonymous clients cannot grow the revocation table.
 //! - `Revocations` (a request guard, and `rocket.state::<Revocations>()` for background
 //!   jobs): `Revocations::revoke_user_before()` refuses every session of a user issued before
 //!   a time ("log out everywhere", a password change); `Revocations::revoke_session()` one
@@ -270,15 +271,19 @@
 //!
 //! **Sizing.** Memory holds revocations, not sessions: a revoked session's entry is dropped
 //! once its cookies would have expired anyway (`max_age` plus 60 s of clock skew after the
-//! revocation), a user cut-off `max_age` + 60 s after its time. 10,000 revoked sessions take
-//! about 530 KiB per instance (measured: 540,688 bytes; `tests/revocation.rs` requires at most
-//! 1 MiB), so size for (revocations a second × `max_age`). Redis holds the same in two sorted
-//! sets, `<key_prefix>:revoked-sessions` and `<key_prefix>:revoked-users` (pruned on every
-//! write, each key expiring with its latest entry), and announces each revocation on the
-//! channel `<key_prefix>:revocations`. The per-request cost is one read lock and two hash
-//! look-ups (`docs/benchmarks.md`). Turn on Redis persistence (`appendonly yes`) so that a
-//! restart of Redis *and* of every instance at once loses nothing; with one instance still
-//! running, it writes back what it holds.
+//! revocation), a user cut-off `max_age` + 60 s after its time or after it was made,
+//! whichever is later: a session issued before a cut-off in the past may have been renewed
+//! until the cut-off was made, and its last cookie lives that long (memory, Redis's key TTL
+//! and what a catch-up loads all keep it so). 10,000 revoked sessions take about 530 KiB per
+//! instance (measured: 540,688 bytes; `tests/revocation.rs` requires at most 1 MiB), so size
+//! for (revocations a second × `max_age`). `Revocations::stats()` reports the table's size
+//! (`entries`), and an instance logs a warning each time it grows past 1,000,000 entries.
+//! Redis holds the same in two sorted sets, `<key_prefix>:revoked-sessions` and
+//! `<key_prefix>:revoked-user-cutoffs` (pruned on every write, each key expiring with its
+//! latest entry), and announces each revocation on the channel `<key_prefix>:revocations`.
+//! The per-request cost is one read lock and two hash look-ups (`docs/benchmarks.md`). Turn
+//! on Redis persistence (`appendonly yes`) so that a restart of Redis *and* of every instance
+//! at once loses nothing; with one instance still running, it writes back what it holds.
 //!
 //! **Why the `redis` crate** (1.x, with `tokio-comp` and `connection-manager`): it is the
 //! maintained async Redis client, runs on the tokio runtime Rocket already has, its
@@ -363,6 +368,7 @@ mod cookies;
 mod csrf;
 mod error;
 mod fairing;
+mod log_text;
 mod open_cache;
 mod options;
 #[cfg(feature = "redis")]

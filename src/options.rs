@@ -727,6 +727,54 @@ pub(crate) fn describe(kind: &figment::error::Kind) -> String {
     }
 }
 
+/// The tables of this crate, whose near misses are refused by [`misspelled_tables`].
+const CRATE_TABLES: [&str; 2] = [TABLE, "wristband_auth"];
+
+/// The number of single-character insertions, deletions and substitutions between `a` and `b`
+/// (Levenshtein), for ASCII-case-insensitive table names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().map(|c| c.to_ascii_lowercase()).enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// A problem for each top-level key of `figment`'s selected profile that is within two edits
+/// of `wristband_session` or `wristband_auth` without being it (`wristband_sesion`,
+/// `wristbandauth`, …): such a table would otherwise be ignored and the defaults apply without
+/// a word. Also catches `ROCKET_WRISTBAND_SESION`, which figment reads as a top-level key.
+pub(crate) fn misspelled_tables(figment: &Figment) -> Vec<ConfigProblem> {
+    let Ok(top) = figment.extract::<Dict>() else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for key in top.keys() {
+        for table in CRATE_TABLES {
+            if key != table && edit_distance(key, table) <= 2 {
+                problems.push(ConfigProblem::for_table(
+                    table,
+                    "",
+                    format!(
+                        "found a table or variable named `{}`, which looks like a misspelling \
+                         of `{table}`; rename it to `{table}` (a misspelled table would be \
+                         ignored and the defaults used)",
+                        crate::log_text::Escaped(key)
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
 /// A problem for each key of `table` that is not one of `known` (the keys of table `name`).
 pub(crate) fn unknown_keys(
     name: &'static str,
@@ -762,3 +810,20 @@ pub(crate) const KEYS: &[&str] = &[
     "renew_after",
     "revocation",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("wristband_session", "wristband_session"), 0);
+        assert_eq!(edit_distance("wristband_sesion", "wristband_session"), 1);
+        assert_eq!(edit_distance("Wristband_Session", "wristband_session"), 0);
+        assert_eq!(edit_distance("wristbnad_auth", "wristband_auth"), 2);
+        assert_eq!(edit_distance("wristband_authz", "wristband_auth"), 1);
+        assert_eq!(edit_distance("wristband", "wristband_auth"), 5);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("limits", "wristband_auth"), 12);
+    }
+}

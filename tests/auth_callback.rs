@@ -1,4 +1,4 @@
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 //! `Wristband::callback()` against the fake Wristband: a completed login (tokens, expiry with
 //! the buffer, userinfo mapping, return URL and custom state), each `RedirectReason`, the
 //! login-state cookie always cleared, Wristband's errors, repeated parameters, hostile input,
@@ -58,6 +58,9 @@ fn rocket(
     configure: impl FnOnce(&mut AuthOptions),
 ) -> rocket::Rocket<rocket::Build> {
     let mut options = fake.auth_options();
+    // The custom domains these tests use (the allowlist itself: tests/security_tenant_domains.rs).
+    options.allowed_tenant_custom_domains =
+        ["auth.acme.com", "x.com", "y.com"].map(String::from).to_vec();
     options.login_state_secret = Some(LOGIN_STATE_SECRET.into());
     configure(&mut options);
     let session = SessionOptions {

@@ -1,4 +1,4 @@
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 //! `Wristband::login()` through Rocket's local client against the fake Wristband: the
 //! authorize URL and its parameters, tenant resolution and its precedence, the app-level
 //! fallback, the login-state cookie (attributes, sealing, at most three), return URLs (open
@@ -42,6 +42,11 @@ async fn custom_login(
 async fn app(fake: &FakeWristband, configure: impl FnOnce(&mut AuthOptions)) -> Client {
     let mut options = fake.auth_options();
     options.login_state_secret = Some(LOGIN_STATE_SECRET.into());
+    // The custom domains these tests use (the allowlist itself: tests/security_tenant_domains.rs).
+    options.allowed_tenant_custom_domains =
+        ["auth.acme.com", "*.acme.com", "d.com", "x.com", "*.example.com"]
+            .map(String::from)
+            .to_vec();
     configure(&mut options);
     let session = SessionOptions {
         secrets: SESSION_SECRET.into(),

@@ -1,4 +1,4 @@
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 //! `Wristband::logout()` against the fake Wristband: the logout URL's host precedence and
 //! encoding, `state`, the application-level fallback, refresh-token revocation (failures
 //! ignored), the session and CSRF cookies removed, repeated parameters, hostile input.
@@ -36,6 +36,11 @@ async fn custom_logout(
 
 async fn app(fake: &FakeWristband, configure: impl FnOnce(&mut AuthOptions)) -> Client {
     let mut options = fake.auth_options();
+    // The custom domains these tests use (the allowlist itself: tests/security_tenant_domains.rs).
+    options.allowed_tenant_custom_domains =
+        ["auth.acme.com", "*.acme.com", "d.com", "x.com", "*.example.com"]
+            .map(String::from)
+            .to_vec();
     configure(&mut options);
     let session = SessionOptions {
         secrets: SESSION_SECRET.into(),

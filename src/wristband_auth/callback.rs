@@ -198,7 +198,8 @@ impl Wristband<'_> {
         let error_description = query.single("error_description")?;
         let endpoints = self.state.endpoints().await?;
         let root = endpoints.parse_tenant_from_root_domain.as_deref().filter(|r| !r.is_empty());
-        let tenant = request_tenant(&query, self.host.as_deref(), root, true)?;
+        let allowed = &self.state.options().allowed_tenant_custom_domains;
+        let tenant = request_tenant(&query, self.host.as_deref(), root, true, allowed)?;
         let Some(state) = state else {
             return Err(WristbandError::bad_request(
                 "invalid_query_parameter",

@@ -9,6 +9,7 @@ use rocket::response::{self, Responder, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::error::SessionError;
+use crate::log_text::Escaped;
 
 /// Why a callback asks the app to send the user to the login again. Serialized in snake_case
 /// (`"missing_login_state"`, …), as Wristband's SDKs name the reasons.
@@ -168,23 +169,34 @@ impl WristbandError {
     }
 }
 
+/// For logs. Every text that a client or Wristband chose (the callback's `error` and
+/// `error_description`, reasons that quote a request) is written with its control characters
+/// escaped, so that it cannot forge a log line.
 impl fmt::Display for WristbandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn described<'a>(d: &'a Option<String>, none: &'static str) -> Escaped<'a> {
+            Escaped(d.as_deref().unwrap_or(none))
+        }
         match self {
             WristbandError::BadRequest { code, reason }
-            | WristbandError::InvalidArgument { code, reason } => write!(f, "{code}: {reason}"),
+            | WristbandError::InvalidArgument { code, reason } => {
+                write!(f, "{code}: {}", Escaped(reason))
+            }
             WristbandError::Authorization { error, description } => write!(
                 f,
-                "Wristband answered the authorization with error {error:?}: {}",
-                description.as_deref().unwrap_or("(no description)")
+                "Wristband answered the authorization with error \"{}\": {}",
+                Escaped(error),
+                described(description, "(no description)")
             ),
             WristbandError::InvalidGrant { description } => {
-                write!(f, "invalid_grant: {}", description.as_deref().unwrap_or("Invalid grant"))
+                write!(f, "invalid_grant: {}", described(description, "Invalid grant"))
             }
             WristbandError::Configuration { reason } => {
-                write!(f, "sdk_configuration_failed: {reason}")
+                write!(f, "sdk_configuration_failed: {}", Escaped(reason))
             }
-            WristbandError::Unexpected { reason } => write!(f, "unexpected_error: {reason}"),
+            WristbandError::Unexpected { reason } => {
+                write!(f, "unexpected_error: {}", Escaped(reason))
+            }
             WristbandError::Session(e) => write!(f, "session_error: {e}"),
         }
     }

@@ -2,6 +2,7 @@
 //! and manages the `AuthState`.
 
 use rocket::fairing::{self, AdHoc, Fairing, Info, Kind};
+use rocket::figment::{Figment, Source};
 use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use super::config::AuthState;
@@ -53,6 +54,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | `auto_configure_enabled` | bool | `true` | when `false`, `login_url` and `redirect_uri` are required |
 /// | `wristband_scheme` | `"https"` or `"http"` | `"https"` | `"http"` only when the vanity domain is loopback (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`) |
 /// | `auth_strategies` | array of `"session"`, `"jwt"` | `["session"]` | non-empty, no repeats; the order in which `AuthenticatedUser` tries them |
+/// | `jwt_allowed_client_ids` | array of strings | unset: a bearer JWT of any client is accepted | non-empty, no blank id; when set, a bearer JWT's `client_id` claim must be one of them (exact match), else 401 |
 ///
 /// Per profile, with the secret from the environment in `release`:
 ///
@@ -205,18 +207,54 @@ impl WristbandAuth {
     }
 
     fn configure(&self, rocket: &Rocket<Build>) -> Result<AuthState, Vec<ConfigProblem>> {
+        let figment = rocket.figment();
         let (options, mut problems) = match &self.options {
             Some(options) => (options.clone(), Vec::new()),
-            None => AuthOptions::read_figment(rocket.figment()),
+            None => AuthOptions::read_figment(figment),
         };
         // A key that failed to read is reported once, as read.
         let unread: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
         problems.extend(options.problems().into_iter().filter(|p| !unread.contains(&p.key)));
+        if self.options.is_none() {
+            problems.extend(client_secret_in_a_file(figment));
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
+        if options.dangerously_disable_secure_cookies
+            && figment.profile() != rocket::Config::DEBUG_PROFILE
+        {
+            log::warn!(
+                "{TABLE}: `dangerously_disable_secure_cookies = true` in profile `{}`: \
+                 login-state cookies are sent over plain http; keep it for local development \
+                 (the `debug` profile) only",
+                figment.profile()
+            );
+        }
         AuthState::new(options).map_err(|reason| vec![ConfigProblem::for_table(TABLE, "", reason)])
     }
+}
+
+/// The `release` profile must not read `client_secret` from a file such as `Rocket.toml` (which
+/// ends up in repositories and images): a problem when it does, naming the file.
+fn client_secret_in_a_file(figment: &Figment) -> Option<ConfigProblem> {
+    if figment.profile() != rocket::Config::RELEASE_PROFILE {
+        return None;
+    }
+    let metadata = figment.find_metadata(&format!("{TABLE}.client_secret"))?;
+    let Some(Source::File(path)) = &metadata.source else {
+        return None;
+    };
+    Some(ConfigProblem::for_table(
+        TABLE,
+        "client_secret",
+        format!(
+            "is read from the file {} in profile `release`; a client secret never belongs in \
+             a file that is committed or shipped: remove it there and set it from the \
+             environment, e.g. ROCKET_WRISTBAND_AUTH='{{client_secret=\"...\"}}'",
+            path.display()
+        ),
+    ))
 }
 
 /// Logs `problems` one line each, naming the table, the key and the profile; never a value.

@@ -12,7 +12,7 @@ use super::config::Endpoints;
 use super::error::WristbandError;
 use super::guard::{Wristband, WristbandRedirect};
 use super::login_state::{self, LoginState, SealError};
-use super::tenant::{is_host, is_label, request_tenant, tenant_host, Query};
+use super::tenant::{allowed_custom_domain, is_host, is_label, request_tenant, tenant_host, Query};
 
 /// The longest `return_url` a login accepts, in characters.
 pub(crate) const MAX_RETURN_URL_LEN: usize = 1024;
@@ -183,7 +183,10 @@ impl Wristband<'_> {
     ///   query parameter is then ignored), else the `tenant_name` query parameter;
     ///   `config.default_tenant_custom_domain`; `config.default_tenant_name`. The authorize
     ///   page is on the custom domain, or on `{tenant}-{vanity domain}`
-    ///   (`{tenant}.{vanity domain}` with the application's custom domain active).
+    ///   (`{tenant}.{vanity domain}` with the application's custom domain active). A custom
+    ///   domain, from the query or from `config`, counts only when it is on
+    ///   `allowed_tenant_custom_domains`; otherwise it is ignored as if absent (Wristband's SDK
+    ///   sends the browser, with the PKCE challenge and state, to any host it is given).
     /// - **No tenant**: the redirect goes to the application-level login page,
     ///   `custom_application_login_page_url` or `{vanity domain}/login`, with `?client_id=`;
     ///   no cookie is set, and the return URL is not carried.
@@ -225,7 +228,8 @@ impl Wristband<'_> {
         let endpoints = self.state.endpoints().await?;
         let query = Query::of(self.uri);
         let root = endpoints.parse_tenant_from_root_domain.as_deref().filter(|r| !r.is_empty());
-        let tenant = request_tenant(&query, self.host.as_deref(), root, false)?;
+        let allowed = &options.allowed_tenant_custom_domains;
+        let tenant = request_tenant(&query, self.host.as_deref(), root, false, allowed)?;
         let query_return_url = query.single("return_url")?;
         let login_hint = query.single("login_hint")?;
 
@@ -246,12 +250,17 @@ impl Wristband<'_> {
                 "default_tenant_name is not a tenant name",
             ));
         }
-        let host = if let Some(domain) = &tenant.custom_domain {
-            domain.clone()
+        let default_domain = allowed_custom_domain(
+            default_domain.map(str::to_string),
+            allowed,
+            "LoginConfig::default_tenant_custom_domain",
+        );
+        let host = if let Some(domain) = tenant.custom_domain {
+            domain
         } else if let Some(name) = &tenant.name {
             tenant_host(name, vanity, custom_active)
         } else if let Some(domain) = default_domain {
-            domain.to_string()
+            domain
         } else if let Some(name) = default_name {
             tenant_host(name, vanity, custom_active)
         } else {

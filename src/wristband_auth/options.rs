@@ -9,8 +9,8 @@ use figment::Figment;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::error::{ConfigError, ConfigProblem};
 use super::tenant::is_host;
+use crate::error::{ConfigError, ConfigProblem};
 use crate::options::{describe, unknown_keys};
 
 /// The name of the table in `Rocket.toml` (and of the `ROCKET_WRISTBAND_AUTH` variable).

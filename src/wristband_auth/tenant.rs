@@ -5,6 +5,7 @@
 use rocket::http::uri::Origin;
 
 use super::error::WristbandError;
+use crate::log_text::Escaped;
 
 /// The query parameters of one request, decoded (`+` and `%xx`; invalid UTF-8 replaced).
 pub(crate) struct Query {
@@ -64,13 +65,11 @@ pub(crate) fn is_allowed_custom_domain(domain: &str, allowed: &[String]) -> bool
         return false;
     }
     allowed.iter().any(|pattern| match pattern.strip_prefix("*.") {
-        Some(suffix) => domain
-            .len()
-            .checked_sub(suffix.len() + 1)
-            .filter(|&cut| cut > 0)
-            .is_some_and(|cut| {
+        Some(suffix) => {
+            domain.len().checked_sub(suffix.len() + 1).filter(|&cut| cut > 0).is_some_and(|cut| {
                 domain.as_bytes()[cut] == b'.' && domain[cut + 1..].eq_ignore_ascii_case(suffix)
-            }),
+            })
+        }
         None => domain.eq_ignore_ascii_case(pattern),
     })
 }
@@ -101,14 +100,35 @@ pub(crate) struct RequestTenant {
     pub(crate) name: Option<String>,
 }
 
+/// `domain` when it is on the `allowed_tenant_custom_domains` list; otherwise `None`, as if
+/// absent, with a debug line naming `source` (where the value came from) and the value,
+/// escaped.
+pub(crate) fn allowed_custom_domain(
+    domain: Option<String>,
+    allowed: &[String],
+    source: &str,
+) -> Option<String> {
+    let domain = domain.filter(|d| !d.is_empty())?;
+    if is_allowed_custom_domain(&domain, allowed) {
+        return Some(domain);
+    }
+    log::debug!(
+        "tenant custom domain \"{}\" from {source} ignored: not on `allowed_tenant_custom_domains`",
+        Escaped(&domain)
+    );
+    None
+}
+
 /// Reads the tenant of a request. `root`: `parse_tenant_from_root_domain` (subdomain mode);
 /// `legacy_name`: also accept `tenant_domain` (Wristband's callback parameter before v6).
-/// A repeated or malformed parameter is a 400.
+/// `allowed`: the `allowed_tenant_custom_domains` list; a well-formed custom domain that is
+/// not on it is ignored as if absent. A repeated or malformed parameter is a 400.
 pub(crate) fn request_tenant(
     query: &Query,
     host: Option<&str>,
     root: Option<&str>,
     legacy_name: bool,
+    allowed: &[String],
 ) -> Result<RequestTenant, WristbandError> {
     let custom_domain = query.single("tenant_custom_domain")?;
     if let Some(domain) = custom_domain {
@@ -119,6 +139,11 @@ pub(crate) fn request_tenant(
             ));
         }
     }
+    let custom_domain = allowed_custom_domain(
+        custom_domain.map(str::to_string),
+        allowed,
+        "the tenant_custom_domain query parameter",
+    );
     let name = match root {
         Some(root) => {
             // Checked for repeats even though subdomain mode does not use it.
@@ -142,7 +167,7 @@ pub(crate) fn request_tenant(
             name.map(str::to_string)
         }
     };
-    Ok(RequestTenant { custom_domain: custom_domain.map(str::to_string), name })
+    Ok(RequestTenant { custom_domain, name })
 }
 
 #[cfg(test)]
@@ -225,26 +250,33 @@ mod tests {
     #[test]
     fn tenant_resolution() {
         let q = query("tenant_name=acme&tenant_custom_domain=auth.acme.com");
-        let t = request_tenant(&q, Some("other.root.com"), None, false).unwrap();
+        let allowed = ["auth.acme.com".to_string()];
+        let t = request_tenant(&q, Some("other.root.com"), None, false, &allowed).unwrap();
         assert_eq!(t.custom_domain.as_deref(), Some("auth.acme.com"));
+        // Not on the list: ignored as if absent.
+        let t = request_tenant(&q, Some("other.root.com"), None, false, &[]).unwrap();
+        assert_eq!(t.custom_domain, None);
+        assert_eq!(t.name.as_deref(), Some("acme"));
         assert_eq!(t.name.as_deref(), Some("acme"));
         // Subdomain mode ignores the query parameter.
-        let t = request_tenant(&q, Some("sub.root.com"), Some("root.com"), false).unwrap();
+        let t = request_tenant(&q, Some("sub.root.com"), Some("root.com"), false, &[]).unwrap();
         assert_eq!(t.name.as_deref(), Some("sub"));
-        let t = request_tenant(&q, Some("root.com"), Some("root.com"), false).unwrap();
+        let t = request_tenant(&q, Some("root.com"), Some("root.com"), false, &[]).unwrap();
         assert_eq!(t.name, None);
         // The legacy callback parameter.
         let q = query("tenant_domain=old");
-        assert_eq!(request_tenant(&q, None, None, true).unwrap().name.as_deref(), Some("old"));
-        assert_eq!(request_tenant(&q, None, None, false).unwrap().name, None);
+        assert_eq!(request_tenant(&q, None, None, true, &[]).unwrap().name.as_deref(), Some("old"));
+        assert_eq!(request_tenant(&q, None, None, false, &[]).unwrap().name, None);
         // Malformed values are 400s.
-        let e = request_tenant(&query("tenant_name=evil.com/"), None, None, false).unwrap_err();
+        let e =
+            request_tenant(&query("tenant_name=evil.com/"), None, None, false, &[]).unwrap_err();
         assert_eq!(e.code(), "invalid_tenant_name");
-        let e = request_tenant(&query("tenant_custom_domain=evil.com/x"), None, None, false)
+        let e = request_tenant(&query("tenant_custom_domain=evil.com/x"), None, None, false, &[])
             .unwrap_err();
         assert_eq!(e.code(), "invalid_tenant_custom_domain");
-        let e = request_tenant(&query("tenant_name=a&tenant_name=b"), None, Some("r.com"), false)
-            .unwrap_err();
+        let e =
+            request_tenant(&query("tenant_name=a&tenant_name=b"), None, Some("r.com"), false, &[])
+                .unwrap_err();
         assert_eq!(e.code(), "duplicate_query_parameter");
     }
 

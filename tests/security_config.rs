@@ -1,0 +1,207 @@
+//! Security review, findings 6 and 7: configuration that failed silently.
+//!
+//! - A table whose name is a near miss of `wristband_session` or `wristband_auth` (within two
+//!   edits) aborts launch naming both names; before, it was ignored and the defaults applied.
+//! - Outside the debug profile, `secure = false` (and, with `auth`,
+//!   `dangerously_disable_secure_cookies = true`) launches with a warning naming the key and
+//!   the profile; before, it launched quietly.
+//! - With `auth`, a `client_secret` read from a file (such as `Rocket.toml`) in the `release`
+//!   profile aborts launch; before, the docs said so and nothing checked it.
+//!
+//! A capturing logger is installed before any Rocket is built; each test uses a profile name
+//! of its own, so that it can find its own log lines among the other tests'.
+
+use std::sync::{Mutex, Once};
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use rocket::figment::providers::{Format, Toml};
+use rocket::figment::Figment;
+use rocket::local::asynchronous::Client;
+use wristband_rocket_session::WristbandSession;
+
+static RECORDS: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl Log for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        RECORDS.lock().unwrap().push((record.level(), record.args().to_string()));
+    }
+
+    fn flush(&self) {}
+}
+
+static CAPTURE: Capture = Capture;
+
+fn capture_logs() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        log::set_logger(&CAPTURE).expect("the capturing logger is the first logger");
+        log::set_max_level(LevelFilter::Trace);
+    });
+}
+
+/// The captured lines at `level` that contain every one of `needles`.
+fn lines(level: Level, needles: &[&str]) -> Vec<String> {
+    let records = RECORDS.lock().unwrap();
+    records
+        .iter()
+        .filter(|(l, text)| *l == level && needles.iter().all(|n| text.contains(n)))
+        .map(|(_, text)| text.clone())
+        .collect()
+}
+
+/// Rocket's figment with `toml` (profiles nested) and `profile` selected.
+fn figment(toml: &str, profile: &str) -> Figment {
+    rocket::Config::figment()
+        .merge(Toml::string(toml).nested())
+        .merge(("log_level", "debug"))
+        .select(profile)
+}
+
+const SECRET: &str = "security-config-test-secret-0123456789abcdef";
+
+/// Whether `rocket` launches (a refused launch's error is inspected, so it does not panic).
+async fn launches(rocket: rocket::Rocket<rocket::Build>) -> bool {
+    match Client::untracked(rocket).await {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(matches!(e.kind(), rocket::error::ErrorKind::FailedFairings(_)), "{e}");
+            false
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn a_misspelled_session_table_aborts_launch_naming_both() {
+    capture_logs();
+    for (i, typo) in
+        ["wristband_sesion", "Wristband_Sessions", "wristbandsession"].iter().enumerate()
+    {
+        let profile = format!("typo-session-{i}");
+        let toml = format!("[{profile}.{typo}]\nsecrets = \"{SECRET}\"\nsecure = false\n");
+        // The real table is valid, so the typo alone is what refuses the launch.
+        let figment = figment(&toml, &profile)
+            .merge(("wristband_session.secrets", SECRET))
+            .merge(("wristband_session.secure", true));
+        let rocket = rocket::custom(figment).attach(WristbandSession::fairing());
+        assert!(!launches(rocket).await, "`{typo}` must not launch");
+        let found = lines(Level::Error, &[typo, "wristband_session", "misspelling"]);
+        assert!(!found.is_empty(), "no error names `{typo}` and `wristband_session`");
+    }
+}
+
+#[rocket::async_test]
+async fn a_misspelled_table_in_another_profile_or_a_distant_name_is_fine() {
+    capture_logs();
+    let toml = format!(
+        "[other.wristband_sesion]\nsecure = false\n[far-names.wristband]\nx = 1\n\
+         [far-names.wristband_session]\nsecrets = \"{SECRET}\"\n"
+    );
+    let rocket = rocket::custom(figment(&toml, "far-names")).attach(WristbandSession::fairing());
+    assert!(launches(rocket).await);
+}
+
+#[rocket::async_test]
+async fn insecure_cookies_outside_debug_launch_with_a_warning() {
+    capture_logs();
+    let toml = format!(
+        "[plain-staging.wristband_session]\nsecrets = \"{SECRET}\"\nsecure = false\n\
+         [debug.wristband_session]\nsecrets = \"{SECRET}\"\nsecure = false\n\
+         [tls-staging.wristband_session]\nsecrets = \"{SECRET}\"\n"
+    );
+    for profile in ["plain-staging", "tls-staging", "debug"] {
+        let rocket = rocket::custom(figment(&toml, profile)).attach(WristbandSession::fairing());
+        assert!(launches(rocket).await, "{profile} launches");
+    }
+    let warned = lines(Level::Warn, &["secure = false", "plain-staging"]);
+    assert_eq!(warned.len(), 1, "one warning for the insecure profile: {warned:?}");
+    assert!(lines(Level::Warn, &["secure = false", "tls-staging"]).is_empty());
+    assert!(lines(Level::Warn, &["secure = false", "`debug`: session"]).is_empty());
+}
+
+#[cfg(feature = "auth")]
+mod auth {
+    use super::*;
+    use wristband_rocket_session::WristbandAuth;
+
+    /// A valid `wristband_auth` table for `profile`, without `client_secret`.
+    fn auth_table(profile: &str) -> String {
+        format!(
+            "[{profile}.wristband_session]\nsecrets = \"{SECRET}\"\n\
+             [{profile}.wristband_auth]\nclient_id = \"cid\"\n\
+             wristband_application_vanity_domain = \"app.example.com\"\n\
+             auto_configure_enabled = false\n\
+             login_url = \"https://app.example.com/auth/login\"\n\
+             redirect_uri = \"https://app.example.com/auth/callback\"\n"
+        )
+    }
+
+    fn app(figment: Figment) -> rocket::Rocket<rocket::Build> {
+        rocket::custom(figment).attach(WristbandSession::fairing()).attach(WristbandAuth::fairing())
+    }
+
+    #[rocket::async_test]
+    async fn a_misspelled_auth_table_aborts_launch_naming_both() {
+        capture_logs();
+        let profile = "typo-auth";
+        let toml =
+            format!("{}[{profile}.wristband_aut]\nclient_secret = \"x\"\n", auth_table(profile));
+        let figment = figment(&toml, profile).merge(("wristband_auth.client_secret", "s3cret"));
+        assert!(!launches(app(figment)).await);
+        assert!(!lines(Level::Error, &["wristband_aut`", "`wristband_auth`"]).is_empty());
+    }
+
+    #[rocket::async_test]
+    async fn disabled_secure_login_cookies_outside_debug_warn() {
+        capture_logs();
+        let profile = "auth-plain-staging";
+        let toml = format!("{}dangerously_disable_secure_cookies = true\n", auth_table(profile));
+        let figment = figment(&toml, profile).merge(("wristband_auth.client_secret", "s3cret"));
+        assert!(launches(app(figment)).await);
+        let warned = lines(Level::Warn, &["dangerously_disable_secure_cookies", profile]);
+        assert_eq!(warned.len(), 1, "{warned:?}");
+    }
+
+    /// Writes `text` to a fresh file and returns its path.
+    fn file(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("wrs-security-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[rocket::async_test]
+    async fn a_client_secret_in_a_file_is_refused_for_release() {
+        capture_logs();
+        let text = format!(
+            "{}client_secret = \"from-the-file\"\n{}client_secret = \"from-the-file\"\n",
+            auth_table("release"),
+            auth_table("debug")
+        );
+        let path = file("Rocket.toml", &text);
+        let from_file = |profile: &str| {
+            rocket::Config::figment()
+                .merge(Toml::file(&path).nested())
+                .merge(("log_level", "debug"))
+                .select(profile)
+        };
+
+        // release, secret from the file: refused, naming the key and the file, never the value.
+        assert!(!launches(app(from_file("release"))).await);
+        let refused = lines(Level::Error, &["client_secret", "Rocket.toml", "environment"]);
+        assert!(!refused.is_empty(), "no error names client_secret and the file");
+        assert!(refused.iter().all(|l| !l.contains("from-the-file")), "{refused:?}");
+
+        // release, secret from the environment (here: merged in code, as the env provider
+        // does): launches. debug, secret from the file: launches.
+        let env = from_file("release").merge(("wristband_auth.client_secret", "from-the-env"));
+        assert!(launches(app(env)).await, "a secret from elsewhere wins over the file's");
+        assert!(launches(app(from_file("debug"))).await, "debug may keep it in the file");
+    }
+}
