@@ -29,7 +29,8 @@ use crate::token_refresh::{Refreshed, TokenRefresher};
 ///   a session whose `expiresAt` has passed and that holds a `refreshToken` gets new tokens
 ///   from Wristband first (one call for any number of concurrent requests carrying the same
 ///   refresh token); if that fails it is not authenticated (`Forward(Status::Unauthorized)`),
-///   and when Wristband refused the refresh token the session is destroyed too.
+///   and when Wristband answers that the refresh token is dead (`invalid_grant`) the session
+///   is destroyed too; any other failure keeps it.
 /// - Otherwise it succeeds, and re-issues the session with a fresh expiry (rolling sessions)
 ///   when at least `renew_after` seconds have passed since the cookie was issued (60 by
 ///   default; `0` re-issues on every request, as Wristband's guards do).
@@ -176,7 +177,8 @@ fn now_ms() -> i64 {
 /// With a refresher managed (`WristbandAuth` attached), renews the session's tokens when it
 /// holds a refresh token and its `expiresAt` has passed (equal counts as passed; a zero or
 /// negative `expiresAt` is long past). `Err(401)` when the tokens could not be renewed; the
-/// session is destroyed when Wristband refused the refresh token.
+/// session is destroyed when the refresher says the refresh token is dead
+/// ([`Refreshed::Refused`]; which answers mean that is the refresher's rule).
 async fn refresh_if_expired(
     session: &Session<'_>,
     refresher: &TokenRefresher,

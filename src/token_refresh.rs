@@ -28,7 +28,9 @@ impl std::fmt::Debug for FreshTokens {
 pub(crate) enum Refreshed {
     /// New tokens.
     Tokens(FreshTokens),
-    /// Wristband refused the refresh token (4xx): the session can never be renewed.
+    /// The refresh token is dead: the session can never be renewed. Which answers from
+    /// Wristband mean this is decided in one place, the `auth` layer's `refresh` module
+    /// ("Which refusals end a session").
     Refused,
     /// Wristband could not be reached or kept failing: try again on a later request.
     Failed,

@@ -8,9 +8,9 @@
 //!   never a 4xx. `invalid_grant` → `Err(WristbandError::InvalidGrant { .. })`.
 //! - `HttpClient::refresh(refresh_token).await -> Result<TokenSet, WristbandError>`: same
 //!   policy, refresh_token grant. `HttpClient::refresh_classified(refresh_token)` gives the
-//!   same call with a [`TokenFailure`] that says whether Wristband *refused* the refresh token
-//!   (any 4xx, `invalid_grant` included: the session should be destroyed) or could not be
-//!   reached / answered 5xx (keep the session, answer 401 for now).
+//!   same call with a [`TokenFailure`] that says whether Wristband *refused* the grant (any
+//!   4xx) or could not be reached / answered 5xx. What a refusal means for the session is
+//!   decided in one place: the `refresh` module ("Which refusals end a session").
 //! - `HttpClient::userinfo(access_token).await -> Result<serde_json::Map<String, Value>,
 //!   WristbandError>`: `GET /api/v1/oauth2/userinfo` with a Bearer token.
 //! - `HttpClient::revoke(refresh_token).await -> Result<(), WristbandError>`: RFC 7009.
@@ -80,9 +80,9 @@ impl std::fmt::Debug for TokenSet {
 /// A failed token call, with whether Wristband refused the grant.
 #[derive(Debug)]
 pub(crate) struct TokenFailure {
-    /// `true`: Wristband answered 4xx (`invalid_grant` or another refusal): the grant is no
-    /// good and retrying cannot help. `false`: network error, timeout, 5xx after every try, or
-    /// an unreadable success answer.
+    /// `true`: Wristband answered 4xx (`invalid_grant` or another refusal), so retrying
+    /// cannot help. `false`: network error, timeout, 5xx after every try, or an unreadable
+    /// success answer. (What either means for a session: the `refresh` module.)
     pub(crate) refused: bool,
     /// The error (`InvalidGrant` for `invalid_grant`, `Unexpected` otherwise).
     pub(crate) error: WristbandError,
@@ -285,7 +285,7 @@ impl HttpClient {
         self.refresh_classified(refresh_token).await.map_err(Into::into)
     }
 
-    /// [`refresh`](Self::refresh), telling a refusal (4xx: destroy the session) from a failure
+    /// [`refresh`](Self::refresh), telling a refusal (4xx) from a failure
     /// (Wristband unreachable or 5xx: keep it).
     #[allow(dead_code)] // for the token refresh in `AuthenticatedSession`
     pub(crate) async fn refresh_classified(

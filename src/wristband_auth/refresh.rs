@@ -9,6 +9,17 @@
 //! that still carries the old cookie (sent before the browser stored the new one) gets the same
 //! new tokens instead of replaying a spent refresh token.
 //!
+//! # Which refusals end a session
+//!
+//! This is the one place that decides it ([`call`] applies it):
+//!
+//! | Wristband's answer to the refresh | outcome |
+//! | --- | --- |
+//! | 200 with tokens | the session gets them |
+//! | `invalid_grant` (any status; the refresh token is expired, revoked or spent) | [`Refreshed::Refused`]: the session can never be renewed and ends |
+//! | another 4xx (`invalid_client` after a bad client-secret deploy, `invalid_request`, …) | [`Refreshed::Failed`], not retried: the instance's or the request's fault, not the user's, so the session is kept and the request answers 401 |
+//! | 5xx, network error, timeout (after 3 tries), unreadable 200 | [`Refreshed::Failed`]: the session is kept, a later request tries again |
+//!
 //! Memory: at most [`MAX_ENTRIES`] entries (an entry holds a SHA-256 of the refresh token and,
 //! once done, the new tokens; an estimate, not a measurement: with a 1.5 KB access token and a
 //! short refresh token that is about 2 KB, so at most about 20 MB),
@@ -122,10 +133,7 @@ async fn call(http: Arc<HttpClient>, buffer: i64, refresh_token: String) -> Refr
                 refresh_token: tokens.refresh_token.filter(|token| !token.is_empty()),
             })
         }
-        // Only `invalid_grant` says the refresh token itself is dead (expired, revoked or
-        // spent): the session can never be renewed, so it ends. Another 4xx (`invalid_client`
-        // after a bad client secret deploy, `invalid_request`, …) is not retried either, but it
-        // is this instance's or the request's fault, not the user's: the session is kept.
+        // The rule: the module docs, "Which refusals end a session".
         Err(failure) if matches!(failure.error, WristbandError::InvalidGrant { .. }) => {
             log::info!("token refresh refused by Wristband: {}", failure.error);
             Refreshed::Refused
