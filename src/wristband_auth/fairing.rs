@@ -40,7 +40,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | key | type | default | rule |
 /// | --- | --- | --- | --- |
 /// | `client_id` | string | required | non-blank |
-/// | `client_secret` | string | required | non-blank; keep it out of `Rocket.toml` for `release`: `ROCKET_WRISTBAND_AUTH='{client_secret="..."}'` |
+/// | `client_secret` | string | required | non-blank; in the `release` profile a value read from a file (`Rocket.toml`) aborts launch: set it with `ROCKET_WRISTBAND_AUTH='{client_secret="..."}'` |
 /// | `wristband_application_vanity_domain` | string | required | a host, optionally `:port`; no scheme, no path |
 /// | `login_state_secret` | string | derived from the session's first secret (HKDF-SHA256, its own info) | at least 32 characters when given |
 /// | `login_url` | string | SDK auto-configuration | required when `auto_configure_enabled = false`; holds `{tenant_name}` (or deprecated `{tenant_domain}`) exactly when tenants are subdomains |
@@ -48,12 +48,13 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | `parse_tenant_from_root_domain` | string | auto-configuration, else unset | the bare root domain, no `:` |
 /// | `is_application_custom_domain_active` | bool | auto-configuration, else `false` | a value given wins, even `false` |
 /// | `custom_application_login_page_url` | string | auto-configuration, else unset | |
-/// | `dangerously_disable_secure_cookies` | bool | `false` | drops `Secure` from the login-state cookie; the repository's `Rocket.toml` sets `true` for `debug` only |
+/// | `dangerously_disable_secure_cookies` | bool | `false` | drops `Secure` from the login-state cookie; the repository's `Rocket.toml` sets `true` for `debug` only; `true` in any other profile launches with a warning |
 /// | `scopes` | array of strings | `["openid", "offline_access", "email"]` | non-empty, no blank scope |
 /// | `token_expiration_buffer` | integer (seconds) | `60` | ≥ 0 |
 /// | `auto_configure_enabled` | bool | `true` | when `false`, `login_url` and `redirect_uri` are required |
 /// | `wristband_scheme` | `"https"` or `"http"` | `"https"` | `"http"` only when the vanity domain is loopback (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`) |
 /// | `auth_strategies` | array of `"session"`, `"jwt"` | `["session"]` | non-empty, no repeats; the order in which `AuthenticatedUser` tries them |
+/// | `allowed_tenant_custom_domains` | array of strings | `[]` | exact hosts (`"login.acme.com"`, optional `:port`) or `"*.suffix"` patterns (`"*.customers.example"` matches `a.customers.example`, not `customers.example`); a tenant custom domain from a query, a `LoginConfig`/`LogoutConfig` or a session is used only when listed, otherwise ignored as if absent |
 /// | `jwt_allowed_client_ids` | array of strings | unset: a bearer JWT of any client is accepted | non-empty, no blank id; when set, a bearer JWT's `client_id` claim must be one of them (exact match), else 401 |
 ///
 /// Per profile, with the secret from the environment in `release`:
@@ -72,6 +73,8 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// [release.wristband_auth]
 /// # client_secret from ROCKET_WRISTBAND_AUTH='{client_secret="..."}'
 /// auth_strategies = ["session", "jwt"]
+/// allowed_tenant_custom_domains = ["login.acme.com", "*.customers.example"]
+/// jwt_allowed_client_ids = ["my-client-id", "my-api-client-id"]
 /// ```
 ///
 /// ```sh
@@ -120,6 +123,10 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | always `https://` | `wristband_scheme = "http"` for a loopback Wristband (tests, demos) |
 /// | `return_url` taken as given (an open redirect) | a relative path, or an http(s) URL on the request's host, the login/redirect URL hosts or a tenant host; anything else is a 400 |
 /// | `tenant_name` / `tenant_custom_domain` pasted into the authorize host | a DNS label / a host with an optional port, else 400 |
+/// | a `tenant_custom_domain` from the query (login, callback, logout) is trusted: the browser, with `state`, PKCE challenge and nonce, is sent to any host (account takeover) | used only when on `allowed_tenant_custom_domains`, whatever its source; otherwise ignored as if absent, and never stored by a callback |
+/// | `error_description` and other query values logged as received | control characters escaped before logging (no forged log lines) |
+/// | `clientSecret` accepted from any source | read from a file in the `release` profile: launch refused |
+/// | a misspelled configuration key or object silently ignored | a table named within two edits of `wristband_session`/`wristband_auth` aborts launch; `dangerously_disable_secure_cookies` outside `debug` warns |
 /// | a repeated query parameter throws (a 500 in the demo apps) | a 400 JSON answer; so are a missing `state`, `code` or tenant |
 /// | a tampered login-state cookie throws a raw error | `RedirectReason::InvalidLoginState`; every cookie matching the state is cleared |
 /// | old login-state cookies pruned by a text sort of their timestamps | pruned by numeric timestamp |
@@ -133,10 +140,11 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | CSRF token compared with `===` | compared in constant time |
 /// | JWT strategy via a separate package, algorithms as configured | RS256 only (`none` and HS256 refused), RSA keys under 2048 bits refused, JWKS re-fetches rate-limited |
 ///
-/// Kept as in the SDK: the `redirect_uri` is sent verbatim (placeholder included); the
-/// `nonce` is sent but not checked and the ID token is not validated; the app-level login
-/// fallback drops `state` and the return URL; the deprecated `tenant_domain` is accepted in
-/// the callback only.
+/// Kept as in the SDK: the `redirect_uri` is sent verbatim (placeholder included); the app-level
+/// login fallback drops `state` and the return URL; the deprecated `tenant_domain` is accepted
+/// in the callback only. Not yet done right, although the SDK's behaviour is a flaw: the
+/// `nonce` is sent but not checked and the ID token is not validated at the callback (planned
+/// next; until then the ID token is stored as received and must not be trusted).
 ///
 /// [`WristbandSession`]: crate::WristbandSession
 #[derive(Debug)]
