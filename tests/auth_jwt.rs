@@ -159,8 +159,9 @@ async fn alg_none_and_hs256_are_refused() {
     let claims = payload(&good);
 
     // alg: none, with and without a signature part.
+    // (An access token's `typ`, so that only the algorithm is wrong.)
     let none =
-        format!("{}.{}", b64(&json!({ "alg": "none", "typ": "JWT", "kid": kid })), b64(&claims));
+        format!("{}.{}", b64(&json!({ "alg": "none", "typ": "at+JWT", "kid": kid })), b64(&claims));
     for token in [format!("{none}."), format!("{none}.{}", parts(&good)[2])] {
         assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Unauthorized);
     }
@@ -175,6 +176,7 @@ async fn alg_none_and_hs256_are_refused() {
     for secret in [key.to_string(), key["n"].as_str().unwrap().to_string()] {
         let mut header = JwtHeader::new(Algorithm::HS256);
         header.kid = kid.as_str().map(String::from);
+        header.typ = Some("at+JWT".into());
         let token = encode(&header, &claims, &EncodingKey::from_secret(secret.as_bytes()).unwrap())
             .unwrap();
         assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Unauthorized);
@@ -281,6 +283,10 @@ async fn the_jwks_is_fetched_once_and_again_after_key_rotation() {
     assert_eq!(fake.calls(Endpoint::Jwks), 2, "one re-fetch for the new key id, shared");
 }
 
+/// The JWKS fetch budget (`jwks.rs`): 3 fetches, one more back every 8 s.
+const FETCH_BURST: u64 = 3;
+const FETCH_REFILL_SECS: u64 = 8;
+
 #[rocket::async_test]
 async fn unknown_key_ids_cause_at_most_ten_fetches_a_minute() {
     let fake = FakeWristband::start().await;
@@ -288,13 +294,18 @@ async fn unknown_key_ids_cause_at_most_ten_fetches_a_minute() {
     let good = fake.issue_access_token("u", "t", 1800);
     let p = parts(&good);
     let mut head = header(&good);
+    let started = std::time::Instant::now();
     for i in 0..100 {
         head["kid"] = json!(format!("unknown-{i}"));
         let token = format!("{}.{}.{}", b64(&head), p[1], p[2]);
         assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Unauthorized);
     }
-    let fetches = fake.calls(Endpoint::Jwks);
+    let elapsed = started.elapsed().as_secs();
+    let fetches = fake.calls(Endpoint::Jwks) as u64;
     assert!((1..=10).contains(&fetches), "{fetches} JWKS fetches");
+    // The budget: the burst, then one per refill interval that passed.
+    let budget = FETCH_BURST + elapsed / FETCH_REFILL_SECS;
+    assert!(fetches <= budget, "{fetches} JWKS fetches in {elapsed} s, budget {budget}");
     // The known key still works (from the cache, no fetch needed).
     assert_eq!(status_with(&client, &format!("Bearer {good}")).await, Status::Ok);
 }
@@ -333,6 +344,7 @@ async fn single_key_status(pem: &str) -> Status {
         json!({ "iss": server.base, "sub": "u", "tnt_id": "t", "exp": now + 600, "iat": now });
     let mut header = JwtHeader::new(Algorithm::RS256);
     header.kid = Some("only".into());
+    header.typ = Some("at+JWT".into());
     let token = encode(&header, &claims, &key).unwrap();
     let client = client(options).await;
     let status = status_with(&client, &format!("Bearer {token}")).await;

@@ -3,13 +3,30 @@
 //! does not know (key rotation works without a restart).
 //!
 //! Fetches are single flight (concurrent requests with an unknown key id share one fetch)
-//! and rate limited: at most [`MAX_FETCHES_PER_MINUTE`] in any 60 seconds, however many
-//! unknown key ids arrive, so forged tokens cannot make this app hammer Wristband. A fetch is
-//! one HTTP request (no retries; the next unknown key id after a failure fetches again, within
-//! the limit). Only RSA keys of at least [`MIN_RSA_BITS`] bits that are usable for RS256 are
-//! kept; the rest are logged and skipped.
+//! and rate limited by a token bucket that holds [`FETCH_BURST`] (3) fetches and gains one
+//! back every [`FETCH_REFILL`] (8 s), never more than it holds: a fetch is made only when the
+//! bucket has a whole fetch in it, and takes it. So, however many unknown key ids arrive:
+//!
+//! - at most 3 + 60 / 8 = 10.5, i.e. [`MAX_FETCHES_PER_MINUTE`] (10), fetches in any 60
+//!   seconds, so forged tokens cannot make this app hammer Wristband (in a steady flood: one
+//!   fetch every 8 s, 7 or 8 a minute);
+//! - a fetch is never refused for more than 8 s in a row: once the bucket is empty, it holds a
+//!   whole fetch again 8 s after the last one was taken. Every fetch reads the whole JWKS and
+//!   replaces the keys, whichever request (forged or real) made it, so a key that Wristband
+//!   publishes at time T verifies every token that arrives after T + 8 s plus the time of one
+//!   fetch, even while forged key ids keep the budget spent (DESIGN-auth §H, "JWKS refetch
+//!   cannot be starved").
+//!
+//! A fetch is one HTTP request (no retries; the next unknown key id after a failure fetches
+//! again, within the budget). Only RSA keys of at least [`MIN_RSA_BITS`] bits that are usable
+//! for RS256 are kept; the rest are logged and skipped.
+//!
+//! The cache of verified tokens only takes access tokens: [`JwksCache::remember`] reads the
+//! token's own header and refuses any token whose `typ` is not `at+JWT` (see
+//! [`is_access_token_type`]), so no other check (an ID token verified elsewhere, say) can put
+//! a token into it that the bearer guard would not take.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -17,18 +34,30 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm};
-use jsonwebtoken::DecodingKey;
+use jsonwebtoken::{decode_header, Algorithm, DecodingKey};
 use rocket::tokio::sync::Mutex;
 use serde_json::Value;
 
 use super::client::HttpClient;
+use super::jwt::is_access_token_type;
 use crate::open_cache::ValueCache;
 
-/// At most this many JWKS fetches in any 60 seconds.
-pub(crate) const MAX_FETCHES_PER_MINUTE: usize = 10;
+/// How many JWKS fetches the budget holds: made at once after a quiet spell.
+pub(crate) const FETCH_BURST: u32 = 3;
+/// The budget gains one fetch back this long after one was taken (never above
+/// [`FETCH_BURST`]): the longest a fetch is ever refused in a row.
+pub(crate) const FETCH_REFILL: Duration = Duration::from_secs(8);
+/// At most this many JWKS fetches in any 60 seconds: `FETCH_BURST + 60 s / FETCH_REFILL`,
+/// rounded down.
+pub(crate) const MAX_FETCHES_PER_MINUTE: u64 = 10;
+// The bound above holds (3 + 60/8 < 11), and a real key rotation waits at most 10 s.
+const _: () = {
+    let refill = FETCH_REFILL.as_millis() as u64;
+    assert!(FETCH_BURST as u64 * refill + 60_000 < (MAX_FETCHES_PER_MINUTE + 1) * refill);
+    assert!(refill <= 10_000);
+};
 /// RSA keys shorter than this are refused.
 pub(crate) const MIN_RSA_BITS: usize = 2048;
-const WINDOW: Duration = Duration::from_secs(60);
 
 /// The most bytes of verified tokens kept (see [`VerifiedToken`]): 4 MiB.
 pub(crate) const VERIFIED_BUDGET_BYTES: usize = 4 * 1024 * 1024;
@@ -54,13 +83,41 @@ impl VerifiedToken {
     }
 }
 
-/// Wristband's signing keys by key id, the tokens they verified, and the fetch log.
+/// The JWKS fetch budget, a token bucket of [`FETCH_BURST`] fetches refilled by one every
+/// [`FETCH_REFILL`], kept as the instant at which it would be full again (the "generic cell
+/// rate algorithm" form of a token bucket: no counters to refill, no floats).
+#[derive(Debug, Default)]
+struct FetchBudget {
+    /// When the bucket holds `FETCH_BURST` fetches again; `None`: full.
+    full_at: Option<Instant>,
+}
+
+impl FetchBudget {
+    /// Takes one fetch at `now` if the bucket holds one.
+    ///
+    /// The bucket lacks `(full_at - now) / FETCH_REFILL` fetches, so it holds a whole one when
+    /// `full_at - now <= (FETCH_BURST - 1) * FETCH_REFILL`; taking it moves `full_at` one
+    /// refill later. Right after a take, `full_at - now <= FETCH_BURST * FETCH_REFILL`, so the
+    /// next fetch is allowed at most one `FETCH_REFILL` later; and `k` takes within a span `d`
+    /// need `(k - 1) * FETCH_REFILL - d <= (FETCH_BURST - 1) * FETCH_REFILL`, i.e.
+    /// `k <= FETCH_BURST + d / FETCH_REFILL`.
+    fn try_take(&mut self, now: Instant) -> bool {
+        let ahead = self.full_at.map_or(Duration::ZERO, |full| full.saturating_duration_since(now));
+        if ahead > FETCH_REFILL * (FETCH_BURST - 1) {
+            return false;
+        }
+        self.full_at = Some(now + ahead + FETCH_REFILL);
+        true
+    }
+}
+
+/// Wristband's signing keys by key id, the tokens they verified, and the fetch budget.
 pub(crate) struct JwksCache {
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
-    /// Tokens that verified with one of `keys`.
-    pub(crate) verified: ValueCache<VerifiedToken>,
-    /// Held while fetching (single flight); the start times of recent fetches.
-    fetches: Mutex<VecDeque<Instant>>,
+    /// Access tokens that verified with one of `keys` (only through [`JwksCache::remember`]).
+    verified: ValueCache<VerifiedToken>,
+    /// Held while fetching (single flight); the fetch budget.
+    fetches: Mutex<FetchBudget>,
     /// How many fetches have finished (a waiter that saw one finish does not fetch again).
     finished: AtomicU64,
 }
@@ -92,6 +149,32 @@ impl JwksCache {
         self.read().get(kid).cloned()
     }
 
+    /// The remembered verification of exactly `token`, if it is inside its validity window at
+    /// `now` (Unix seconds) with `leeway` seconds of skew. Only access tokens are ever
+    /// remembered (see [`remember`](Self::remember)).
+    pub(crate) fn verified(
+        &self,
+        token: &str,
+        now: i64,
+        leeway: i64,
+    ) -> Option<Arc<VerifiedToken>> {
+        self.verified.get(token, |t| t.valid_at(now, leeway))
+    }
+
+    /// Remembers that `token` verified, if its own header says it is an RS256 access token
+    /// (`typ` `at+JWT`): whatever the caller checked, a token of another type never enters the
+    /// cache, so a cache hit never skips the type check. Whether it is remembered.
+    pub(crate) fn remember(&self, token: &str, verified: VerifiedToken) -> bool {
+        let access = decode_header(token).is_ok_and(|header| {
+            header.alg == Algorithm::RS256 && is_access_token_type(header.typ.as_deref())
+        });
+        if access {
+            // The token twice (key and the claims it holds) plus bookkeeping.
+            self.verified.insert(token, verified, 2 * token.len() + 256);
+        }
+        access
+    }
+
     /// The key named `kid`: from the cache, or after a fetch if it is unknown and the rate
     /// limit allows one. `None` if Wristband has no such (usable) key.
     pub(crate) async fn key(&self, http: &HttpClient, kid: &str) -> Option<Arc<DecodingKey>> {
@@ -99,7 +182,7 @@ impl JwksCache {
             return Some(key);
         }
         let seen = self.finished.load(Ordering::Acquire);
-        let mut fetches = self.fetches.lock().await;
+        let mut budget = self.fetches.lock().await;
         if let Some(key) = self.cached(kid) {
             return Some(key);
         }
@@ -107,15 +190,13 @@ impl JwksCache {
             // A fetch finished while this request waited: the key id is not in the JWKS.
             return None;
         }
-        let now = Instant::now();
-        while fetches.front().is_some_and(|at| now.duration_since(*at) >= WINDOW) {
-            fetches.pop_front();
-        }
-        if fetches.len() >= MAX_FETCHES_PER_MINUTE {
-            log::debug!("JWKS fetch skipped: {MAX_FETCHES_PER_MINUTE} fetches in the last minute");
+        if !budget.try_take(Instant::now()) {
+            log::debug!(
+                "JWKS fetch skipped: the fetch budget is spent (one more within {}s)",
+                FETCH_REFILL.as_secs()
+            );
             return None;
         }
-        fetches.push_back(now);
         match fetch(http).await {
             Ok(keys) => {
                 let mut held = self.keys.write().unwrap_or_else(|p| p.into_inner());
@@ -129,7 +210,7 @@ impl JwksCache {
             Err(reason) => log::warn!("JWKS fetch failed: {reason}"),
         }
         self.finished.fetch_add(1, Ordering::Release);
-        drop(fetches);
+        drop(budget);
         self.cached(kid)
     }
 }
@@ -189,5 +270,89 @@ mod tests {
         assert_eq!(modulus_bits(&n(&[[0x7f].as_slice(), &[0xff; 255]].concat())), Some(2047));
         assert_eq!(modulus_bits(&n(&[0; 4])), None);
         assert_eq!(modulus_bits("not base64!"), None);
+    }
+
+    /// The instants at which `try_take` succeeded, trying at `start + every * i` for `i` in
+    /// `0..tries`.
+    fn takes(start: Instant, every: Duration, tries: u32) -> Vec<Instant> {
+        let mut budget = FetchBudget::default();
+        (0..tries).map(|i| start + every * i).filter(|at| budget.try_take(*at)).collect()
+    }
+
+    #[test]
+    fn the_fetch_budget_allows_a_burst_then_one_fetch_per_refill() {
+        let start = Instant::now();
+        let mut budget = FetchBudget::default();
+        for i in 0..FETCH_BURST {
+            assert!(budget.try_take(start), "fetch {i} of the burst");
+        }
+        assert!(!budget.try_take(start), "the burst is spent");
+        assert!(!budget.try_take(start + FETCH_REFILL - Duration::from_millis(1)));
+        assert!(budget.try_take(start + FETCH_REFILL), "one back after a refill");
+        assert!(!budget.try_take(start + FETCH_REFILL));
+        // A long quiet spell refills the burst, not more.
+        let later = start + FETCH_REFILL * 100;
+        for i in 0..FETCH_BURST {
+            assert!(budget.try_take(later), "fetch {i} of the second burst");
+        }
+        assert!(!budget.try_take(later));
+    }
+
+    #[test]
+    fn a_flood_of_unknown_key_ids_gets_at_most_ten_fetches_a_minute_and_one_every_refill() {
+        // Attempts every 50 ms, 10 ms, 1 s and 7 s for ten simulated minutes.
+        let start = Instant::now();
+        for every in [50, 10, 1000, 7000].map(Duration::from_millis) {
+            let tries = (Duration::from_secs(600).as_millis() / every.as_millis()) as u32;
+            let made = takes(start, every, tries);
+            let minute = Duration::from_secs(60);
+            for (i, first) in made.iter().enumerate() {
+                let within = made[i..].iter().take_while(|at| **at - *first <= minute).count();
+                assert!(
+                    within as u64 <= MAX_FETCHES_PER_MINUTE,
+                    "{within} in a minute ({every:?})"
+                );
+            }
+            // Never starved: the gap between two fetches is at most one refill plus the time
+            // to the next attempt.
+            for pair in made.windows(2) {
+                assert!(pair[1] - pair[0] <= FETCH_REFILL + every, "{:?}", pair[1] - pair[0]);
+            }
+            assert!(made.len() as u32 >= 600 / (FETCH_REFILL + every).as_secs().max(1) as u32);
+        }
+        // Steady flood: 3 at once, then one every 8 s.
+        let made = takes(start, Duration::from_millis(100), 600);
+        let offsets: Vec<u64> = made.iter().map(|at| (*at - start).as_millis() as u64).collect();
+        assert_eq!(offsets, [0, 100, 200, 8000, 16000, 24000, 32000, 40000, 48000, 56000]);
+    }
+
+    fn token_with_header(header: serde_json::Value) -> String {
+        let part = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap());
+        format!("{}.{}.c2ln", part(header), part(serde_json::json!({ "sub": "u" })))
+    }
+
+    fn verified() -> VerifiedToken {
+        VerifiedToken { claims: Arc::default(), exp: i64::MAX, nbf: None }
+    }
+
+    #[test]
+    fn only_access_tokens_are_remembered() {
+        let cache = JwksCache::default();
+        for header in [
+            serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": "k" }),
+            serde_json::json!({ "alg": "RS256", "kid": "k" }),
+            serde_json::json!({ "alg": "RS256", "typ": "at+JWTx", "kid": "k" }),
+            serde_json::json!({ "alg": "HS256", "typ": "at+JWT", "kid": "k" }),
+        ] {
+            let token = token_with_header(header.clone());
+            assert!(!cache.remember(&token, verified()), "{header}");
+            assert!(cache.verified(&token, 0, 0).is_none(), "{header}");
+        }
+        assert!(!cache.remember("not a jwt", verified()));
+        for typ in ["at+JWT", "AT+jwt", "application/at+jwt"] {
+            let token = token_with_header(serde_json::json!({ "alg": "RS256", "typ": typ }));
+            assert!(cache.remember(&token, verified()), "{typ}");
+            assert!(cache.verified(&token, 0, 0).is_some(), "{typ}");
+        }
     }
 }

@@ -21,17 +21,37 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// An API request authenticated by a Wristband access token: a request guard.
 ///
 /// It reads only the `Authorization: Bearer <JWT>` header (the scheme in any case), never a
-/// cookie, and writes none. The token must be RS256 (`alg: none`, HS256 and every other
-/// algorithm are refused, so a public key cannot be used as an HMAC secret), signed by a key
-/// of Wristband's JWKS (`{scheme}://{vanity}/api/v1/oauth2/jwks`: fetched on first use, cached,
-/// fetched again for an unknown key id, at most 10 fetches a minute; RSA keys under 2048 bits
-/// are refused), issued by `{scheme}://{vanity}`, with `exp` and `nbf` checked with 60 s of
-/// leeway, and carry `sub` and `tnt_id`. Anything else forwards with
-/// `Status::Unauthorized` (with no other route, the 401 catcher answers).
+/// cookie, and writes none. The token must be:
+///
+/// - an **access token**: header `typ` equal to `at+JWT` (RFC 9068), compared without regard
+///   to case, or `application/at+jwt`. An ID token (`typ: JWT`) or a token without `typ` is
+///   refused, though Wristband signed it with the same key and it names the same user
+///   (DESIGN-auth §H, "Bearer JWTs are access tokens only");
+/// - RS256 (`alg: none`, HS256 and every other algorithm are refused, so a public key cannot
+///   be used as an HMAC secret), signed by a key of Wristband's JWKS
+///   (`{scheme}://{vanity}/api/v1/oauth2/jwks`; RSA keys under 2048 bits are refused);
+/// - issued by `{scheme}://{vanity}`, with `exp` and `nbf` checked with 60 s of leeway, and
+///   carrying `sub` and `tnt_id`;
+/// - when the `jwt_allowed_client_ids` key of `wristband_auth` is set, carrying a `client_id`
+///   claim that is one of its entries (compared exactly); unset (the default), any client of
+///   the application is accepted.
+///
+/// Anything else forwards with `Status::Unauthorized` (with no other route, the 401 catcher
+/// answers).
+///
+/// The JWKS is fetched on first use, cached, and fetched again when a token names a key id the
+/// cache does not know (single flight: concurrent requests share one fetch). Those fetches are
+/// rate limited by a budget of 3 fetches that gains one back every 8 s (never holding more than
+/// 3): at most 3 + 60 / 8, i.e. **10 fetches in any 60 seconds** however many forged key ids
+/// arrive, and never more than **8 s** without a fetch being allowed. Each fetch reads the
+/// whole JWKS, whoever caused it, so after Wristband rotates its signing key, tokens signed
+/// with the new key are accepted within 8 s plus one fetch even while forged key ids keep the
+/// budget spent (§H, "JWKS refetch cannot be starved").
 ///
 /// A token that verified is remembered (the whole token compared, 4 MiB at most), so an API
 /// client's next requests with it skip the RSA signature check, by far the largest cost;
-/// `exp` and `nbf` are checked again on every request, and the remembered tokens are forgotten
+/// `exp`, `nbf` and `jwt_allowed_client_ids` are checked again on every request, only access
+/// tokens (by their own header) are ever remembered, and the remembered tokens are forgotten
 /// as soon as a key leaves Wristband's JWKS.
 ///
 /// It needs [`WristbandAuth`](crate::WristbandAuth) attached: a route using it without aborts
@@ -150,13 +170,17 @@ impl<'r> WristbandJwt<'r> {
     pub(crate) async fn check(req: &'r Request<'_>) -> Option<Self> {
         let state = req.rocket().state::<AuthState>()?;
         let token = bearer(req)?;
+        let allowed_clients = state.options().jwt_allowed_client_ids.as_deref();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let leeway = LEEWAY_SECS as i64;
-        if let Some(hit) = state.jwks.verified.get(token, |t| t.valid_at(now, leeway)) {
-            return Some(WristbandJwt { token, claims: hit.claims.clone() });
+        // Only access tokens are ever remembered (`JwksCache::remember` reads the token's own
+        // `typ`), so a hit passed the type check; the client list is checked again anyway.
+        if let Some(hit) = state.jwks.verified(token, now, leeway) {
+            return client_allowed(&hit.claims, allowed_clients)
+                .then(|| WristbandJwt { token, claims: hit.claims.clone() });
         }
         let header = decode_header(token).ok()?;
-        if header.alg != Algorithm::RS256 {
+        if header.alg != Algorithm::RS256 || !is_access_token_type(header.typ.as_deref()) {
             return None;
         }
         let key = state.jwks.key(state.http(), header.kid.as_deref()?).await?;
@@ -169,18 +193,35 @@ impl<'r> WristbandJwt<'r> {
         let claims = decode::<Map<String, Value>>(token, &key, &validation).ok()?.claims;
         let present =
             |name: &str| claims.get(name).and_then(Value::as_str).is_some_and(|v| !v.is_empty());
-        if !(present("sub") && present("tnt_id")) {
+        if !(present("sub") && present("tnt_id") && client_allowed(&claims, allowed_clients)) {
             return None;
         }
         let claims = Arc::new(claims);
         let seconds = |v: &Value| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64));
         let exp = claims.get("exp").and_then(seconds)?;
         let nbf = claims.get("nbf").and_then(seconds);
-        let verified = VerifiedToken { claims: claims.clone(), exp, nbf };
-        // The token twice (key and the claims it holds) plus bookkeeping.
-        state.jwks.verified.insert(token, verified, 2 * token.len() + 256);
+        state.jwks.remember(token, VerifiedToken { claims: claims.clone(), exp, nbf });
         Some(WristbandJwt { token, claims })
     }
+}
+
+/// Whether a JWT header's `typ` names an OAuth 2.0 access token (RFC 9068 §2.1): `at+jwt`, or
+/// its full media type `application/at+jwt`, both compared without regard to ASCII case.
+/// Nothing else: no `typ`, `JWT` (ID tokens), or any parameter or extra character.
+pub(crate) fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|typ| {
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+    })
+}
+
+/// Whether the `client_id` claim is on `allowed` (always, when there is no list).
+fn client_allowed(claims: &Map<String, Value>, allowed: Option<&[String]>) -> bool {
+    allowed.is_none_or(|allowed| {
+        claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| allowed.iter().any(|ok| ok == id))
+    })
 }
 
 /// The token of the request's one `Authorization: Bearer <token>` header.
