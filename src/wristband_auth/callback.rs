@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::error::{RedirectReason, WristbandError};
 use super::guard::Wristband;
+use super::id_token;
 use super::login_state;
 use super::tenant::{request_tenant, Query};
 use crate::wristband::{CallbackData, UserInfo, UserInfoRole};
@@ -273,6 +274,11 @@ impl Wristband<'_> {
             }
             Err(e) => return Err(e),
         };
+        let nonce = login.nonce.as_deref().unwrap_or_default();
+        if let Err(why) = id_token::check(self.state, tokens.id_token.as_deref(), nonce).await {
+            log::debug!("callback refused: {why}");
+            return redirect(RedirectReason::InvalidIdToken);
+        }
         let claims = http.userinfo(&tokens.access_token).await?;
         let userinfo = map_userinfo(&claims)?;
         let buffer = self.state.options().token_expiration_buffer;

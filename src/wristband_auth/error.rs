@@ -33,6 +33,10 @@ pub enum RedirectReason {
     LoginRequired,
     /// The authorization code was refused (`invalid_grant`).
     InvalidGrant,
+    /// The authorization code was exchanged, but the ID token did not check out: a bad
+    /// signature, issuer, audience or expiry, or a `nonce` other than the one this login sent
+    /// (an ID token from another login). Wristband's SDK does not check the ID token.
+    InvalidIdToken,
 }
 
 /// What went wrong in login, callback, logout or a call to Wristband.

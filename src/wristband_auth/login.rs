@@ -287,6 +287,7 @@ impl Wristband<'_> {
             state: state.clone(),
             code_verifier: verifier.secret().clone(),
             redirect_uri: endpoints.redirect_uri.clone(),
+            nonce: Some(nonce.clone()),
             return_url,
             custom_state,
         };

@@ -75,6 +75,11 @@ pub(crate) struct LoginState {
     pub(crate) state: String,
     pub(crate) code_verifier: String,
     pub(crate) redirect_uri: String,
+    /// The `nonce` sent to the authorize endpoint, which the ID token must carry back.
+    /// `None` only in a cookie written before the ID token was checked (such a login is
+    /// restarted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) return_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,6 +197,7 @@ mod tests {
             state: "s".repeat(43),
             code_verifier: "v".repeat(43),
             redirect_uri: "https://app.example.com/auth/callback".into(),
+            nonce: Some("n".repeat(43)),
             return_url: Some("/settings".into()),
             custom_state: Some(serde_json::json!({ "a": 1 }).as_object().unwrap().clone()),
         }

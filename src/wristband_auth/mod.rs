@@ -10,10 +10,12 @@ mod client;
 mod config;
 mod error;
 mod fairing;
+#[cfg(feature = "fake-wristband")]
 pub(crate) mod fake;
 mod guard;
 #[cfg(test)]
 mod http_tests;
+mod id_token;
 mod jwks;
 mod jwt;
 mod login;
