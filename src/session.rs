@@ -533,19 +533,15 @@ impl<'r> Session<'r> {
             inner.destroy();
             id
         });
-        let now = OffsetDateTime::now_utc();
         // A session withheld while the instance is not caught up loaded empty: its id is still
         // in the presented cookie.
-        let id = loaded_id.or_else(|| {
-            let value = self.config.presented_value(self.jar)?;
-            let unsealed = self.config.codec.unseal(&value, now).ok()?;
-            unsealed.session.get(keys::SESSION_ID)?.as_str().map(String::from)
-        });
+        let id = loaded_id
+            .or_else(|| self.sealed_session()?.get(keys::SESSION_ID)?.as_str().map(String::from));
         let Some(id) = id else {
             log::debug!("revoke(): the session has no id (written before revocation was on)");
             return Ok(());
         };
-        let now = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+        let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
         // Every cookie of this session was sealed by now (give or take the 60 s of clock skew
         // the codec allows), so none opens after now + max_age + 60 s.
         let expires_at = now + self.config.codec.max_age() + MAX_FUTURE_SKEW_SECS;
@@ -553,6 +549,17 @@ impl<'r> Session<'r> {
             .revoke(Target::Session { id: &id, expires_at })
             .await
             .map_err(|reason| SessionError::RevocationFailed { reason })
+    }
+
+    /// The session sealed in the presented cookie, opened with the configured secrets but
+    /// without the revocation check: what a request's session would be had it not been
+    /// withheld (revocation not caught up under `refuse`) or revoked. Reads only: the request's
+    /// own session (and whether its cookie is rewritten) is not touched. `None` without a
+    /// cookie, or for one that does not open (tampered, expired, an unknown secret).
+    pub(crate) fn sealed_session(&self) -> Option<Map<String, Value>> {
+        let value = self.config.presented_value(self.jar)?;
+        let unsealed = self.config.codec.unseal(&value, OffsetDateTime::now_utc()).ok()?;
+        Some(unsealed.session)
     }
 
     /// Re-issues the cookie with a fresh expiry even if nothing changed (rolling sessions).

@@ -49,6 +49,17 @@ async fn revoke_user(user: &str, revocations: Revocations) -> Result<&'static st
     revocations.revoke_user_before(user, now).await.map(|()| "revoked").map_err(|_| Unavailable)
 }
 
+/// A cut-off `ago` seconds in the past, made now.
+#[post("/revoke-user/<user>/<ago>")]
+async fn revoke_user_ago(
+    user: &str,
+    ago: i64,
+    revocations: Revocations,
+) -> Result<&'static str, Unavailable> {
+    let before = OffsetDateTime::now_utc() - rocket::time::Duration::seconds(ago);
+    revocations.revoke_user_before(user, before).await.map(|()| "revoked").map_err(|_| Unavailable)
+}
+
 #[get("/stats")]
 fn stats(revocations: Revocations) -> Json<Value> {
     let stats = revocations.stats();
@@ -85,7 +96,7 @@ fn options(redis: &RedisServer, policy: UnavailablePolicy) -> SessionOptions {
 async fn instance(options: SessionOptions) -> Server {
     let rocket = rocket::build()
         .attach(WristbandSession::custom(options))
-        .mount("/", routes![login, me, revoke, revoke_user, stats]);
+        .mount("/", routes![login, me, revoke, revoke_user, revoke_user_ago, stats]);
     Server::start(rocket).await
 }
 
@@ -224,6 +235,79 @@ async fn a_user_cutoff_revokes_every_earlier_session_of_that_user_only() {
     assert_eq!(stats_of(&a).await["users"], json!(1));
     a.stop().await;
     b.stop().await;
+}
+
+/// Review finding 3: a session issued before a user cut-off in the past but renewed since
+/// (rolling renewal keeps `sessionIssuedAt`) has cookies sealed until the cut-off was made.
+/// The cut-off used to be kept only until `before + max_age + 61 s`: made late enough, it was
+/// pruned from Redis at once, so an instance catching up afterwards never learnt it and the
+/// renewed cookie worked (and could be renewed for ever). The review's probe at this scale:
+/// `max_age = 60`, a session issued 10 minutes ago and renewed just now, a cut-off 5 minutes
+/// ago made now, a fresh instance catching up.
+#[rocket::async_test]
+async fn a_user_cutoff_in_the_past_outlives_the_sessions_renewed_before_it_was_made() {
+    let redis = RedisServer::start();
+    let short = || SessionOptions { max_age: 60, ..options(&redis, UnavailablePolicy::Refuse) };
+    let a = instance(short()).await;
+    // A session issued 10 minutes ago and renewed every request since: its cookie, as the
+    // last renewal but one sealed it (only a sealed cookie can carry an old issue time).
+    let login = sign_in(&a, "u1").await;
+    let mut data = sealed_json(&login);
+    let issued_ms = data["sessionIssuedAt"].as_u64().unwrap() - 600_000;
+    data.insert("sessionIssuedAt".into(), json!(issued_ms));
+    let codec = SessionCodec::new(&short()).unwrap();
+    let old = format!("session={}", codec.seal(&data).unwrap());
+    // The renewal (renew_after = 0): a new cookie, the same session.
+    let resp = client().get(a.url("/me")).header(COOKIE, &old).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let renewed = session_cookie(&resp).expect("renewed");
+    assert_eq!(sealed_json(&renewed)["sessionIssuedAt"], json!(issued_ms));
+    // An instance running before the cut-off (it learns it through pub/sub).
+    let b = instance(short()).await;
+    assert_eq!(me_with(&b, &renewed).await.0, StatusCode::OK);
+
+    // "Sign u1 out of every session issued before 5 minutes ago", made now.
+    let resp = client().post(a.url("/revoke-user/u1/300")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(me_with(&a, &renewed).await.0, StatusCode::UNAUTHORIZED);
+    until_status(&b, &renewed, StatusCode::UNAUTHORIZED, Duration::from_secs(1)).await;
+
+    // Redis keeps it at least max_age from now (before: pruned at once, the key's TTL 1 s).
+    let mut redis_client =
+        redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let key = "wristband_session:revoked-user-cutoffs";
+    let (members, ttl): (Vec<String>, i64) = redis::pipe()
+        .cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .cmd("TTL")
+        .arg(key)
+        .query_async(&mut redis_client)
+        .await
+        .unwrap();
+    eprintln!("Redis holds {members:?}, key TTL {ttl} s");
+    assert_eq!(members.len(), 1, "{members:?}");
+    assert!(members[0].ends_with(" u1"), "{members:?}");
+    assert!(ttl > 60, "kept at least max_age after it was made: TTL {ttl} s");
+
+    // An instance started now catches up from Redis and refuses the renewed cookie, and the
+    // one before it (which it would also refuse to renew).
+    let fresh = instance(short()).await;
+    assert_eq!(stats_of(&fresh).await["caught_up"], json!(true));
+    assert_eq!(stats_of(&fresh).await["users"], json!(1));
+    for cookie in [&renewed, &old] {
+        let (status, _) = me_with(&fresh, cookie).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a fresh instance refuses it");
+    }
+    // The cut-off reaches only sessions issued before it: a login now is accepted everywhere.
+    let again = sign_in(&fresh, "u1").await;
+    for server in [&a, &b, &fresh] {
+        assert_eq!(me_with(server, &again).await.0, StatusCode::OK);
+    }
+    for server in [a, b, fresh] {
+        server.stop().await;
+    }
 }
 
 #[rocket::async_test]

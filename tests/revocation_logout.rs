@@ -1,7 +1,7 @@
-//! With the `auth` and `redis` features, `Wristband::logout()` revokes the session: a copy of
-//! the cookie taken before the logout is refused afterwards (real `redis-server`, fake
-//! Wristband).
-#![cfg(all(feature = "auth", feature = "redis"))]
+//! With the `fake-wristband` (so `auth`) and `redis` features, `Wristband::logout()` revokes
+//! the signed-in session: a copy of the cookie taken before the logout is refused afterwards
+//! (real `redis-server`, fake Wristband).
+#![cfg(all(feature = "fake-wristband", feature = "redis"))]
 
 #[macro_use]
 extern crate rocket;

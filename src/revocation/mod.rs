@@ -79,12 +79,18 @@ impl std::fmt::Debug for Revocations {
 }
 
 /// What one instance holds, from [`Revocations::stats()`].
+///
+/// The table's size is `entries` (`sessions` + `users`); an instance logs a warning each time
+/// it grows past 1,000,000 entries, which only an unusual rate of revocations (something
+/// revoking sessions in bulk) can cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RevocationStats {
+    /// Entries held in memory: revoked sessions plus user cut-offs (the table's size).
+    pub entries: usize,
     /// Revoked sessions held in memory (each until its cookies would have expired).
     pub sessions: usize,
-    /// User cut-offs held in memory.
+    /// User cut-offs held in memory (each until every cookie it refuses would have expired).
     pub users: usize,
     /// Heap bytes the in-memory tables take (their bucket arrays and user ids).
     pub memory_bytes: usize,
@@ -137,8 +143,10 @@ impl Revocations {
 
     /// Revokes, on every instance, every session of `user_id` issued before `before` ("log
     /// out everywhere", a password change). Sessions issued at or after `before` (a login
-    /// after it) are not affected. Held until every such session has expired (`max_age` after
-    /// `before`).
+    /// after it) are not affected. `before` may lie in the past: a session issued before it
+    /// and renewed since (rolling renewal keeps the issue time) is refused too. Held until
+    /// every cookie such a session could have been sealed into has expired: `max_age` (plus
+    /// 60 s of clock skew) after `before` or after now, whichever is later.
     ///
     /// # Errors
     ///
@@ -166,17 +174,18 @@ impl Revocations {
             .map_err(|reason| SessionError::RevocationFailed { reason })
     }
 
-    /// What this instance holds and whether it is caught up with Redis.
+    /// What this instance holds (the table's size) and whether it is caught up with Redis.
     ///
     /// ```rust,no_run
     /// # fn example(revocations: &wristband_rocket_session::Revocations) {
     /// let stats = revocations.stats();
-    /// println!("{} revoked sessions in {} bytes", stats.sessions, stats.memory_bytes);
+    /// println!("{} revocations ({} sessions) in {} bytes", stats.entries, stats.sessions, stats.memory_bytes);
     /// # }
     /// ```
     pub fn stats(&self) -> RevocationStats {
         let (sessions, users, memory_bytes) = self.store.counts();
         RevocationStats {
+            entries: sessions + users,
             sessions,
             users,
             memory_bytes,

@@ -5,10 +5,13 @@
 //!
 //! - `P:revoked-sessions`: a sorted set, member = session id, score = until when it is refused
 //!   (Unix seconds);
-//! - `P:revoked-users`: a sorted set, member = user id, score = the cut-off (ms since the
-//!   epoch): that user's sessions issued before it are refused;
+//! - `P:revoked-user-cutoffs`: a sorted set, member = `<cutoff ms> <user id>` (the user's
+//!   sessions issued before the cut-off, in ms since the epoch, are refused), score = until
+//!   when it is kept (Unix seconds): `max(cutoff, when it was made) + max_age + skew`, so a
+//!   cut-off in the past outlives every cookie re-sealed before it was made;
 //! - `P:revocations`: the pub/sub channel; a message is `s <until> <session id>` or
-//!   `u <cutoff ms> <user id>` (the user id last, so that it may hold spaces).
+//!   `u <cutoff ms> <user id>` (the user id last, so that it may hold spaces; a receiver keeps
+//!   a cut-off until `max(cutoff, now) + max_age + skew`, `now` being when it got it).
 //!
 //! Every write drops the members that have expired and keeps the key's own TTL at the latest
 //! member's expiry, so both sets shrink by themselves and vanish when idle.
@@ -30,7 +33,7 @@ use rocket::tokio;
 use rocket::tokio::sync::watch;
 use time::OffsetDateTime;
 
-use super::memory::{user_entry_expiry, Memory};
+use super::memory::{user_entry_expiry, Memory, TABLE_WARN_ENTRIES};
 use crate::options::{redacted_url, RevocationOptions, UnavailablePolicy};
 use crate::revocation_hook::{parse_session_id, Identity, RevocationCheck, Target, Verdict};
 
@@ -104,6 +107,12 @@ fn parse_message(text: &str) -> Option<Message<'_>> {
     }
 }
 
+/// A member of the user cut-off set, `<cutoff ms> <user id>`: `(cutoff ms, user id)`.
+fn parse_user_member(member: &str) -> Option<(u64, &str)> {
+    let (cutoff, user) = member.split_once(' ')?;
+    (!user.is_empty()).then_some((cutoff.parse().ok()?, user))
+}
+
 fn session_text(id: u128) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
@@ -131,7 +140,7 @@ impl Store {
             max_age,
             names: Names {
                 sessions: format!("{prefix}:revoked-sessions"),
-                users: format!("{prefix}:revoked-users"),
+                users: format!("{prefix}:revoked-user-cutoffs"),
                 channel: format!("{prefix}:revocations"),
             },
             client,
@@ -223,14 +232,42 @@ impl Store {
         }
     }
 
+    /// Until when a user cut-off made (or learnt) now is kept.
+    fn user_until(&self, cutoff_ms: u64, now: u64) -> u64 {
+        user_entry_expiry(cutoff_ms, now, self.max_age)
+    }
+
+    /// Logs a warning when memory has just grown past [`TABLE_WARN_ENTRIES`] (once per
+    /// crossing; see `Memory::crossed_warn_limit`).
+    fn watch_size(&self, memory: &mut Memory) {
+        if memory.crossed_warn_limit() {
+            log::warn!(
+                "revocation: this instance holds {} revocations ({} sessions, {} users; \
+                 {} bytes), over {TABLE_WARN_ENTRIES}: revocations arrive faster than usual \
+                 (each is held until its cookies would have expired, max_age = {} s); look for \
+                 what revokes sessions in bulk",
+                memory.len(),
+                memory.session_count(),
+                memory.user_count(),
+                memory.heap_bytes(),
+                self.max_age
+            );
+        }
+    }
+
     /// Applies one pub/sub message to memory.
     fn apply(&self, text: &str) {
         match parse_message(text) {
             Some(Message::Session { id, until }) => {
-                self.write().add_session(id, until);
+                let mut memory = self.write();
+                memory.add_session(id, until);
+                self.watch_size(&mut memory);
             }
             Some(Message::User { user_id, cutoff_ms }) => {
-                self.write().add_user(user_id, cutoff_ms);
+                let until = self.user_until(cutoff_ms, now_secs());
+                let mut memory = self.write();
+                memory.add_user(user_id, cutoff_ms, until);
+                self.watch_size(&mut memory);
             }
             None => log::warn!("revocation: ignored a malformed message on the channel"),
         }
@@ -248,10 +285,10 @@ impl Store {
                 (&self.names.sessions, format!("s {expires_at} {id}"), expires_at)
             }
             Target::UserBefore { user_id, before_ms } => {
-                pipe.cmd("ZADD").arg(&self.names.users).arg("GT").arg(before_ms).arg(user_id);
-                let oldest = now.saturating_sub(self.max_age + 61).saturating_mul(1000);
-                pipe.cmd("ZREMRANGEBYSCORE").arg(&self.names.users).arg("-inf").arg(oldest);
-                let until = user_entry_expiry(before_ms, self.max_age);
+                let until = self.user_until(before_ms, now);
+                let member = format!("{before_ms} {user_id}");
+                pipe.cmd("ZADD").arg(&self.names.users).arg("GT").arg(until).arg(member);
+                pipe.cmd("ZREMRANGEBYSCORE").arg(&self.names.users).arg("-inf").arg(now);
                 (&self.names.users, format!("u {before_ms} {user_id}"), until)
             }
         };
@@ -277,10 +314,9 @@ impl Store {
             .arg("WITHSCORES")
             .query_async(&mut commands)
             .await?;
-        let oldest_ms = now.saturating_sub(self.max_age + 61).saturating_mul(1000);
         let users: Vec<(String, f64)> = redis::cmd("ZRANGE")
             .arg(&self.names.users)
-            .arg(format!("({oldest_ms}"))
+            .arg(format!("({now}"))
             .arg("+inf")
             .arg("BYSCORE")
             .arg("WITHSCORES")
@@ -297,19 +333,26 @@ impl Store {
                     stored_sessions.insert(bits, *until as u64);
                 }
             }
-            for (user, cutoff) in &users {
-                memory.add_user(user, *cutoff as u64);
-                stored_users.insert(user.as_str(), *cutoff as u64);
+            for (member, until) in &users {
+                let Some((cutoff_ms, user)) = parse_user_member(member) else { continue };
+                let until = *until as u64;
+                memory.add_user(user, cutoff_ms, until);
+                // What Redis holds for the user, merged the way memory merges it.
+                let stored = stored_users.entry(user).or_insert((cutoff_ms, until));
+                *stored = (stored.0.max(cutoff_ms), stored.1.max(until));
             }
-            memory.sweep(now, self.max_age);
+            memory.sweep(now);
+            self.watch_size(&mut memory);
             let missing_sessions: Vec<(u128, u64)> = memory
                 .sessions()
                 .filter(|(id, until)| stored_sessions.get(id).is_none_or(|s| s < until))
                 .collect();
             let missing_users: Vec<(String, u64)> = memory
                 .users()
-                .filter(|(user, cutoff)| stored_users.get(user).is_none_or(|s| s < cutoff))
-                .map(|(user, cutoff)| (user.to_string(), cutoff))
+                .filter(|(user, cutoff, until)| {
+                    stored_users.get(user).is_none_or(|s| s.0 < *cutoff || s.1 < *until)
+                })
+                .map(|(user, cutoff, _)| (user.to_string(), cutoff))
                 .collect();
             (missing_sessions, missing_users)
         };
@@ -393,7 +436,7 @@ async fn follow_once(weak: &Weak<Store>) -> Result<(), String> {
                 let Some(store) = weak.upgrade() else { return Ok(()) };
                 ticks += 1;
                 if ticks.is_multiple_of(SWEEP_TICKS) {
-                    store.write().sweep(now_secs(), store.max_age);
+                    store.write().sweep(now_secs());
                 }
                 drop(store);
                 match tokio::time::timeout(REDIS_TIMEOUT, sink.ping::<redis::Value>()).await {
@@ -443,10 +486,15 @@ pub(crate) async fn revoke(store: &Store, target: Target<'_>) -> Result<(), Stri
     match target {
         Target::Session { id, expires_at } => {
             let bits = parse_session_id(id).ok_or("not a session id")?;
-            store.write().add_session(bits, expires_at);
+            let mut memory = store.write();
+            memory.add_session(bits, expires_at);
+            store.watch_size(&mut memory);
         }
         Target::UserBefore { user_id, before_ms } => {
-            store.write().add_user(user_id, before_ms);
+            let until = store.user_until(before_ms, now_secs());
+            let mut memory = store.write();
+            memory.add_user(user_id, before_ms, until);
+            store.watch_size(&mut memory);
         }
     }
     store.publish(target).await.map_err(|e| {
@@ -476,5 +524,12 @@ mod tests {
             assert!(parse_message(bad).is_none(), "{bad:?}");
         }
         assert_eq!(session_text(parse_session_id(&id).unwrap()), id);
+        assert_eq!(
+            parse_user_member("1700000000123 user with spaces"),
+            Some((1700000000123, "user with spaces"))
+        );
+        for bad in ["", "1700000000123", "1700000000123 ", "x user", "user"] {
+            assert!(parse_user_member(bad).is_none(), "{bad:?}");
+        }
     }
 }

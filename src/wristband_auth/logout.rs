@@ -65,11 +65,15 @@ impl Wristband<'_> {
     /// - **No tenant**: the redirect goes to `config.redirect_url` as given, or else to the
     ///   application-level login page with `?client_id=`; `state` is dropped.
     /// - The refresh token (`config.refresh_token`, else the session's) is revoked; a failure
-    ///   is logged and does not stop the logout.
-    /// - With revocation on (cargo feature `redis`, a `revocation` table), the session is
-    ///   revoked with [`Session::revoke()`](crate::Session::revoke): a copy of its cookie is
-    ///   refused on every instance. A failure to reach Redis is logged and does not stop the
-    ///   logout (the revocation holds on this instance and reaches Redis on reconnect).
+    ///   is logged and does not stop the logout. A session the request could not load (while
+    ///   revocation is not caught up under `refuse`, or revoked) is read from its sealed
+    ///   cookie for this.
+    /// - With revocation on (cargo feature `redis`, a `revocation` table), a signed-in
+    ///   session (`isAuthenticated`) is revoked with
+    ///   [`Session::revoke()`](crate::Session::revoke): a copy of its cookie is refused on
+    ///   every instance. An anonymous session is only destroyed. A failure to reach Redis is
+    ///   logged and does not stop the logout (the revocation holds on this instance and
+    ///   reaches Redis on reconnect).
     ///
     /// # Errors
     ///
@@ -148,7 +152,26 @@ impl Wristband<'_> {
             }
         }
 
-        let refresh_token = non_empty(config.refresh_token).or_else(|| non_empty(session_refresh));
+        // A session this request could not load (withheld while Redis is unreachable under
+        // `refuse`, or revoked) is read from its sealed cookie: its refresh token is revoked at
+        // Wristband all the same, and whether it was signed in decides its revocation.
+        let loaded_signed_in = session.is_some_and(|s| s.is_authenticated());
+        let sealed = match session {
+            Some(s) if !loaded_signed_in || session_refresh.is_none() => s.sealed_session(),
+            _ => None,
+        };
+        let sealed_refresh = sealed.as_ref().and_then(|data| {
+            let token = data.get(crate::session::keys::REFRESH_TOKEN)?.as_str()?;
+            Some(token.to_string())
+        });
+        let signed_in = loaded_signed_in
+            || sealed.as_ref().is_some_and(|data| {
+                data.get(crate::session::keys::IS_AUTHENTICATED)
+                    == Some(&serde_json::Value::Bool(true))
+            });
+        let refresh_token = non_empty(config.refresh_token)
+            .or_else(|| non_empty(session_refresh))
+            .or_else(|| non_empty(sealed_refresh));
         if let Some(token) = refresh_token {
             if let Err(e) = self.state.http().revoke(&token).await {
                 log::warn!("revoking the refresh token at logout failed (ignored): {e}");
@@ -156,10 +179,14 @@ impl Wristband<'_> {
         }
         if let Some(session) = session {
             // With revocation on (cargo feature `redis` and a `revocation` table), every copy
-            // of the session's cookie is refused on every instance, not only this browser's.
-            match session.revoke().await {
-                Ok(()) | Err(SessionError::RevocationNotConfigured) => {}
-                Err(e) => log::warn!("revoking the session at logout failed (ignored): {e}"),
+            // of a signed-in session's cookie is refused on every instance, not only this
+            // browser's. An anonymous session is only destroyed: revoking it would let any
+            // client grow every instance's revocation table.
+            if signed_in {
+                match session.revoke().await {
+                    Ok(()) | Err(SessionError::RevocationNotConfigured) => {}
+                    Err(e) => log::warn!("revoking the session at logout failed (ignored): {e}"),
+                }
             }
             session.destroy();
         }
