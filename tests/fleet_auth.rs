@@ -1,4 +1,4 @@
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 //! The sign-in secrets across a fleet (cargo feature `auth`): two instances of one app, each
 //! its own Rocket on its own port of 127.0.0.1, configured from `wristband_session` and
 //! `wristband_auth` TOML tables, against one `FakeWristband`. A browser is a `reqwest` client
@@ -114,6 +114,10 @@ async fn start(fake: &FakeWristband, instance: Instance<'_>) -> Server {
     Server::start(rocket).await
 }
 
+/// The load balancer's host: every instance sees it in `Host`, as behind a real one, so a
+/// login is not first sent to `login_url`'s host.
+const LB_HOST: &str = "127.0.0.1:9";
+
 /// The fake Wristband, with the fleet's (load balancer's) URLs registered.
 async fn fake() -> FakeWristband {
     let fake = FakeWristband::start().await;
@@ -141,8 +145,13 @@ impl Browser {
     /// Starts a login on `base` and signs in at the fake: the callback's query string, as
     /// Wristband sends the browser back.
     async fn login(&self, base: &str) -> String {
-        let resp =
-            self.client.get(format!("{base}/auth/login?tenant_name=acme")).send().await.unwrap();
+        let resp = self
+            .client
+            .get(format!("{base}/auth/login?tenant_name=acme"))
+            .header("host", LB_HOST)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::FOUND, "login on {base}");
         let authorize = resp.headers()["location"].to_str().unwrap().to_string();
         let resp = self.client.get(&authorize).send().await.unwrap();
@@ -153,7 +162,13 @@ impl Browser {
 
     /// The callback on `base`: status, JSON body, and whether a session cookie was written.
     async fn callback(&self, base: &str, query: &str) -> (StatusCode, Value, bool) {
-        let resp = self.client.get(format!("{base}/t/callback?{query}")).send().await.unwrap();
+        let resp = self
+            .client
+            .get(format!("{base}/t/callback?{query}"))
+            .header("host", LB_HOST)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status();
         let wrote_session = resp
             .headers()
@@ -171,7 +186,8 @@ impl Browser {
 
     /// `/me` on `base`: 200 with the user, or 401.
     async fn me(&self, base: &str) -> StatusCode {
-        let resp = self.client.get(format!("{base}/me")).send().await.unwrap();
+        let resp =
+            self.client.get(format!("{base}/me")).header("host", LB_HOST).send().await.unwrap();
         let status = resp.status();
         if status == StatusCode::OK {
             assert_eq!(resp.text().await.unwrap(), "fake-user-1");

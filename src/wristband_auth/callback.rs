@@ -9,6 +9,7 @@ use super::guard::Wristband;
 use super::id_token;
 use super::login_state;
 use super::tenant::{request_tenant, Query};
+use crate::log_text::Escaped;
 use crate::wristband::{CallbackData, UserInfo, UserInfoRole};
 
 /// What a login callback comes to: a logged-in user, or a new login to start.
@@ -200,7 +201,7 @@ impl Wristband<'_> {
         let endpoints = self.state.endpoints().await?;
         let root = endpoints.parse_tenant_from_root_domain.as_deref().filter(|r| !r.is_empty());
         let allowed = &self.state.options().allowed_tenant_custom_domains;
-        let tenant = request_tenant(&query, self.host.as_deref(), root, true, allowed)?;
+        let tenant = request_tenant(&query, self.host.as_deref(), root, allowed)?;
         let Some(state) = state else {
             return Err(WristbandError::bad_request(
                 "invalid_query_parameter",
@@ -240,6 +241,12 @@ impl Wristband<'_> {
             self.pending.push(&login_state::removal(name, secure));
         }
         let Some((name, value)) = found.first() else {
+            log::debug!(
+                "callback on host \"{}\" has no login-state cookie for its state: the login \
+                 started on another host (cookies are kept per host: compare `login_url` and \
+                 `redirect_uri`), more than an hour ago, or in another browser",
+                Escaped(self.host.as_deref().unwrap_or("(none)"))
+            );
             return redirect(RedirectReason::MissingLoginState);
         };
         let Some(login) = login_state::open(self.state.login_state_secret(), name, value, state)

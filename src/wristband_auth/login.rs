@@ -12,7 +12,9 @@ use super::config::Endpoints;
 use super::error::WristbandError;
 use super::guard::{Wristband, WristbandRedirect};
 use super::login_state::{self, LoginState, SealError};
+use super::options::has_tenant_placeholder;
 use super::tenant::{allowed_custom_domain, is_host, is_label, request_tenant, tenant_host, Query};
+use crate::log_text::Escaped;
 
 /// The longest `return_url` a login accepts, in characters.
 pub(crate) const MAX_RETURN_URL_LEN: usize = 1024;
@@ -175,8 +177,51 @@ fn bad_config(code: &'static str, what: &str) -> WristbandError {
 }
 
 impl Wristband<'_> {
+    /// When this request arrived on another host than `login_url`'s (`127.0.0.1:8000` against
+    /// `localhost:8000`), the same path and query on `login_url`'s scheme and host: the
+    /// login-state cookie must be set on the host the callback (`redirect_uri`, registered
+    /// beside `login_url`) will be served from, or the callback finds none. `None` when the
+    /// hosts agree, when the request has no `Host`, or when `login_url` has a tenant
+    /// placeholder (tenant subdomains: the host varies by design).
+    fn on_login_url_host(&self, login_url: &str) -> Option<String> {
+        if has_tenant_placeholder(login_url) {
+            return None;
+        }
+        let request_host = self.host.as_deref()?;
+        let login_url = Url::parse(login_url).ok()?;
+        let host = login_url.host_str()?;
+        let port = login_url.port_or_known_default();
+        let (request_name, request_port) = match request_host.rsplit_once(':') {
+            Some((name, port)) if !name.ends_with(']') || name.starts_with('[') => {
+                (name, port.parse::<u16>().ok())
+            }
+            _ => (request_host, None),
+        };
+        let request_port = request_port.or(port);
+        if request_name.eq_ignore_ascii_case(host) && request_port == port {
+            return None;
+        }
+        let authority = match login_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        log::debug!(
+            "login on host \"{}\" sent to `login_url`'s host {authority}, where the callback \
+             will read the login-state cookie",
+            Escaped(request_host)
+        );
+        Some(format!("{}://{authority}{}", login_url.scheme(), self.uri))
+    }
+
     /// Starts a login: answers the redirect to Wristband's authorize page for the request's
     /// tenant (Wristband's `login()`).
+    ///
+    /// - **Host first**: a request on another host than `login_url`'s (e.g. `127.0.0.1:8000`
+    ///   while `login_url` is on `localhost:8000`) is first redirected to the same path and
+    ///   query on `login_url`'s host, so that the login-state cookie lands where the callback
+    ///   reads it (Wristband's SDK sets it wherever the login ran, and the sign-in then
+    ///   silently starts over). Not with a `{tenant_name}` placeholder in `login_url`. Behind
+    ///   a proxy, forward the original `Host` header.
     ///
     /// - **Tenant**, first found wins: the `tenant_custom_domain` query parameter; the tenant
     ///   subdomain of `Host` when `parse_tenant_from_root_domain` is set (the `tenant_name`
@@ -226,10 +271,13 @@ impl Wristband<'_> {
     pub async fn login(&self, config: LoginConfig) -> Result<WristbandRedirect, WristbandError> {
         let options = self.state.options();
         let endpoints = self.state.endpoints().await?;
+        if let Some(url) = self.on_login_url_host(&endpoints.login_url) {
+            return Ok(WristbandRedirect::to(url));
+        }
         let query = Query::of(self.uri);
         let root = endpoints.parse_tenant_from_root_domain.as_deref().filter(|r| !r.is_empty());
         let allowed = &options.allowed_tenant_custom_domains;
-        let tenant = request_tenant(&query, self.host.as_deref(), root, false, allowed)?;
+        let tenant = request_tenant(&query, self.host.as_deref(), root, allowed)?;
         let query_return_url = query.single("return_url")?;
         let login_hint = query.single("login_hint")?;
 

@@ -5,7 +5,7 @@ use oauth2::url::Url;
 use super::error::WristbandError;
 use super::guard::{Wristband, WristbandRedirect};
 use super::login::app_login_url;
-use super::tenant::{is_host, is_label, request_tenant, tenant_host, Query};
+use super::tenant::{allowed_custom_domain, is_host, is_label, request_tenant, tenant_host, Query};
 use crate::error::SessionError;
 
 /// The longest logout `state`, in characters (Wristband's limit).
@@ -58,7 +58,8 @@ impl Wristband<'_> {
     /// `{tenant host}/api/v1/logout?client_id=…[&redirect_url=…][&state=…]` (every value
     /// URL-encoded).
     ///
-    /// - **Tenant host**, first found wins: `config.tenant_custom_domain`,
+    /// - **Tenant host**, first found wins (a custom domain counts only when it is on
+    ///   `allowed_tenant_custom_domains`, whatever its source): `config.tenant_custom_domain`,
     ///   `config.tenant_name`, the session's `tenantCustomDomain`, the session's `tenantName`,
     ///   the `tenant_custom_domain` query parameter, the tenant subdomain of `Host` (when
     ///   `parse_tenant_from_root_domain` is set) or else the `tenant_name` query parameter.
@@ -110,17 +111,29 @@ impl Wristband<'_> {
         let query = Query::of(self.uri);
         let endpoints = self.state.endpoints().await?;
         let root = endpoints.parse_tenant_from_root_domain.as_deref().filter(|r| !r.is_empty());
-        let from_request = request_tenant(&query, self.host.as_deref(), root, false)?;
+        let allowed = &options.allowed_tenant_custom_domains;
+        let from_request = request_tenant(&query, self.host.as_deref(), root, allowed)?;
 
         let session = self.session.as_ref();
         let (session_domain, session_tenant, session_refresh) = match session {
             Some(s) => (s.tenant_custom_domain(), s.tenant_name(), s.refresh_token()),
             None => (None, None, None),
         };
+        let config_domain = non_empty(config.tenant_custom_domain);
+        if config_domain.as_deref().is_some_and(|d| !is_host(d)) {
+            return Err(WristbandError::InvalidArgument {
+                code: "invalid_logout_tenant",
+                reason: "LogoutConfig: the tenant name or custom domain is malformed".into(),
+            });
+        }
         let candidates = [
-            (non_empty(config.tenant_custom_domain), true, Source::Config),
+            (
+                allowed_custom_domain(config_domain, allowed, "LogoutConfig::tenant_custom_domain"),
+                true,
+                Source::Config,
+            ),
             (non_empty(config.tenant_name), false, Source::Config),
-            (non_empty(session_domain), true, Source::Session),
+            (allowed_custom_domain(session_domain, allowed, "the session"), true, Source::Session),
             (non_empty(session_tenant), false, Source::Session),
             (from_request.custom_domain, true, Source::Query),
             (from_request.name, false, Source::Query),

@@ -96,7 +96,7 @@ pub(crate) struct RequestTenant {
     /// The `tenant_custom_domain` query parameter.
     pub(crate) custom_domain: Option<String>,
     /// The tenant name: from the `Host` subdomain in subdomain mode, else from the
-    /// `tenant_name` query parameter (or, for callbacks, the deprecated `tenant_domain`).
+    /// `tenant_name` query parameter (or the deprecated `tenant_domain`).
     pub(crate) name: Option<String>,
 }
 
@@ -119,15 +119,15 @@ pub(crate) fn allowed_custom_domain(
     None
 }
 
-/// Reads the tenant of a request. `root`: `parse_tenant_from_root_domain` (subdomain mode);
-/// `legacy_name`: also accept `tenant_domain` (Wristband's callback parameter before v6).
+/// Reads the tenant of a request. `root`: `parse_tenant_from_root_domain` (subdomain mode).
+/// `tenant_domain`, Wristband's name before SDK v6, is accepted as an alias of `tenant_name`
+/// (by login, callback and logout alike, so links of apps migrated from SDK 3.x keep working).
 /// `allowed`: the `allowed_tenant_custom_domains` list; a well-formed custom domain that is
 /// not on it is ignored as if absent. A repeated or malformed parameter is a 400.
 pub(crate) fn request_tenant(
     query: &Query,
     host: Option<&str>,
     root: Option<&str>,
-    legacy_name: bool,
     allowed: &[String],
 ) -> Result<RequestTenant, WristbandError> {
     let custom_domain = query.single("tenant_custom_domain")?;
@@ -151,11 +151,9 @@ pub(crate) fn request_tenant(
             subdomain_tenant(host, root)
         }
         None => {
-            let mut name = query.single("tenant_name")?;
-            if legacy_name {
-                let legacy = query.single("tenant_domain")?;
-                name = name.or(legacy);
-            }
+            let name = query.single("tenant_name")?;
+            let legacy = query.single("tenant_domain")?;
+            let name = name.or(legacy);
             if let Some(name) = name {
                 if !is_label(name) {
                     return Err(WristbandError::bad_request(
@@ -251,32 +249,29 @@ mod tests {
     fn tenant_resolution() {
         let q = query("tenant_name=acme&tenant_custom_domain=auth.acme.com");
         let allowed = ["auth.acme.com".to_string()];
-        let t = request_tenant(&q, Some("other.root.com"), None, false, &allowed).unwrap();
+        let t = request_tenant(&q, Some("other.root.com"), None, &allowed).unwrap();
         assert_eq!(t.custom_domain.as_deref(), Some("auth.acme.com"));
         // Not on the list: ignored as if absent.
-        let t = request_tenant(&q, Some("other.root.com"), None, false, &[]).unwrap();
+        let t = request_tenant(&q, Some("other.root.com"), None, &[]).unwrap();
         assert_eq!(t.custom_domain, None);
         assert_eq!(t.name.as_deref(), Some("acme"));
         assert_eq!(t.name.as_deref(), Some("acme"));
         // Subdomain mode ignores the query parameter.
-        let t = request_tenant(&q, Some("sub.root.com"), Some("root.com"), false, &[]).unwrap();
+        let t = request_tenant(&q, Some("sub.root.com"), Some("root.com"), &[]).unwrap();
         assert_eq!(t.name.as_deref(), Some("sub"));
-        let t = request_tenant(&q, Some("root.com"), Some("root.com"), false, &[]).unwrap();
+        let t = request_tenant(&q, Some("root.com"), Some("root.com"), &[]).unwrap();
         assert_eq!(t.name, None);
         // The legacy callback parameter.
         let q = query("tenant_domain=old");
-        assert_eq!(request_tenant(&q, None, None, true, &[]).unwrap().name.as_deref(), Some("old"));
-        assert_eq!(request_tenant(&q, None, None, false, &[]).unwrap().name, None);
+        assert_eq!(request_tenant(&q, None, None, &[]).unwrap().name.as_deref(), Some("old"));
         // Malformed values are 400s.
-        let e =
-            request_tenant(&query("tenant_name=evil.com/"), None, None, false, &[]).unwrap_err();
+        let e = request_tenant(&query("tenant_name=evil.com/"), None, None, &[]).unwrap_err();
         assert_eq!(e.code(), "invalid_tenant_name");
-        let e = request_tenant(&query("tenant_custom_domain=evil.com/x"), None, None, false, &[])
-            .unwrap_err();
-        assert_eq!(e.code(), "invalid_tenant_custom_domain");
         let e =
-            request_tenant(&query("tenant_name=a&tenant_name=b"), None, Some("r.com"), false, &[])
-                .unwrap_err();
+            request_tenant(&query("tenant_custom_domain=evil.com/x"), None, None, &[]).unwrap_err();
+        assert_eq!(e.code(), "invalid_tenant_custom_domain");
+        let e = request_tenant(&query("tenant_name=a&tenant_name=b"), None, Some("r.com"), &[])
+            .unwrap_err();
         assert_eq!(e.code(), "duplicate_query_parameter");
     }
 
