@@ -424,6 +424,25 @@ impl SessionCodec {
 
     /// Opens `value`, saying why not when it cannot, and which secret (index) opened it.
     pub(crate) fn unseal(&self, value: &str, now: OffsetDateTime) -> Result<Unsealed, Rejection> {
+        self.unseal_inner(value, now, true)
+    }
+
+    /// [`unseal`](Self::unseal) without the expiry check: what an expired cookie held, for
+    /// cleaning up after it (logout revokes its refresh token). Never for authenticating.
+    pub(crate) fn unseal_expired_too(
+        &self,
+        value: &str,
+        now: OffsetDateTime,
+    ) -> Result<Unsealed, Rejection> {
+        self.unseal_inner(value, now, false)
+    }
+
+    fn unseal_inner(
+        &self,
+        value: &str,
+        now: OffsetDateTime,
+        check_expiry: bool,
+    ) -> Result<Unsealed, Rejection> {
         if value.len() > self.max_value_len {
             return Err(Rejection::TooLong);
         }
@@ -454,7 +473,7 @@ impl SessionCodec {
         let now = unix_seconds(now);
         // The sealed expiry, and the configured `max_age` counted from issued-at: lowering
         // `max_age` shortens the life of cookies already issued.
-        if expires_at <= now || issued_at.saturating_add(self.max_age) <= now {
+        if check_expiry && (expires_at <= now || issued_at.saturating_add(self.max_age) <= now) {
             return Err(Rejection::Expired);
         }
         if issued_at > now.saturating_add(MAX_FUTURE_SKEW_SECS) {

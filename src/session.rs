@@ -554,11 +554,13 @@ impl<'r> Session<'r> {
     /// The session sealed in the presented cookie, opened with the configured secrets but
     /// without the revocation check: what a request's session would be had it not been
     /// withheld (revocation not caught up under `refuse`) or revoked. Reads only: the request's
-    /// own session (and whether its cookie is rewritten) is not touched. `None` without a
-    /// cookie, or for one that does not open (tampered, expired, an unknown secret).
+    /// own session (and whether its cookie is rewritten) is not touched. An expired cookie is
+    /// opened too (its data is for cleaning up after it, never for authenticating). `None`
+    /// without a cookie, or for one that does not open (tampered, an unknown secret).
     pub(crate) fn sealed_session(&self) -> Option<Map<String, Value>> {
         let value = self.config.presented_value(self.jar)?;
-        let unsealed = self.config.codec.unseal(&value, OffsetDateTime::now_utc()).ok()?;
+        let now = OffsetDateTime::now_utc();
+        let unsealed = self.config.codec.unseal_expired_too(&value, now).ok()?;
         Some(unsealed.session)
     }
 

@@ -7,6 +7,7 @@ use super::guard::{Wristband, WristbandRedirect};
 use super::login::app_login_url;
 use super::tenant::{allowed_custom_domain, is_host, is_label, request_tenant, tenant_host, Query};
 use crate::error::SessionError;
+use crate::session::keys;
 
 /// The longest logout `state`, in characters (Wristband's limit).
 pub(crate) const MAX_STATE_LEN: usize = 512;
@@ -115,10 +116,30 @@ impl Wristband<'_> {
         let from_request = request_tenant(&query, self.host.as_deref(), root, allowed)?;
 
         let session = self.session.as_ref();
-        let (session_domain, session_tenant, session_refresh) = match session {
-            Some(s) => (s.tenant_custom_domain(), s.tenant_name(), s.refresh_token()),
-            None => (None, None, None),
+        // What the session holds: as this request loaded it, or, when it could not load a
+        // signed-in one (withheld while Redis is unreachable under `refuse`, revoked, or
+        // expired but sealed with a known secret), as sealed in its cookie. So the refresh
+        // token is revoked at Wristband, the tenant's logout page is used, and the session is
+        // revoked, whatever kept it from loading.
+        let loaded_signed_in = session.is_some_and(|s| s.is_authenticated());
+        let sealed = match session {
+            Some(s) if !loaded_signed_in => s.sealed_session(),
+            _ => None,
         };
+        let held = |key: &str| -> Option<String> {
+            match (session, &sealed) {
+                (Some(s), None) => s.get::<String>(key).ok().flatten(),
+                (_, Some(data)) => data.get(key)?.as_str().map(str::to_string),
+                (None, None) => None,
+            }
+        };
+        let session_domain = held(keys::TENANT_CUSTOM_DOMAIN);
+        let session_tenant = held(keys::TENANT_NAME);
+        let session_refresh = held(keys::REFRESH_TOKEN);
+        let signed_in = loaded_signed_in
+            || sealed.as_ref().is_some_and(|data| {
+                data.get(keys::IS_AUTHENTICATED) == Some(&serde_json::Value::Bool(true))
+            });
         let config_domain = non_empty(config.tenant_custom_domain);
         if config_domain.as_deref().is_some_and(|d| !is_host(d)) {
             return Err(WristbandError::InvalidArgument {
@@ -165,26 +186,7 @@ impl Wristband<'_> {
             }
         }
 
-        // A session this request could not load (withheld while Redis is unreachable under
-        // `refuse`, or revoked) is read from its sealed cookie: its refresh token is revoked at
-        // Wristband all the same, and whether it was signed in decides its revocation.
-        let loaded_signed_in = session.is_some_and(|s| s.is_authenticated());
-        let sealed = match session {
-            Some(s) if !loaded_signed_in || session_refresh.is_none() => s.sealed_session(),
-            _ => None,
-        };
-        let sealed_refresh = sealed.as_ref().and_then(|data| {
-            let token = data.get(crate::session::keys::REFRESH_TOKEN)?.as_str()?;
-            Some(token.to_string())
-        });
-        let signed_in = loaded_signed_in
-            || sealed.as_ref().is_some_and(|data| {
-                data.get(crate::session::keys::IS_AUTHENTICATED)
-                    == Some(&serde_json::Value::Bool(true))
-            });
-        let refresh_token = non_empty(config.refresh_token)
-            .or_else(|| non_empty(session_refresh))
-            .or_else(|| non_empty(sealed_refresh));
+        let refresh_token = non_empty(config.refresh_token).or_else(|| non_empty(session_refresh));
         if let Some(token) = refresh_token {
             if let Err(e) = self.state.http().revoke(&token).await {
                 log::warn!("revoking the refresh token at logout failed (ignored): {e}");
