@@ -16,8 +16,9 @@
 //! also: `dispatch` (`/c`, no guard: what Rocket's local dispatch costs alone) and
 //! `decode_alone` (the bare decode, no Rocket: the absolute cost of the RS256 check).
 //!
-//! A `FakeWristband` (crate feature `auth`) serves the JWKS on 127.0.0.1; the guard fetches it
-//! on the first request (a warm-up request, before any timing), then serves it from its cache.
+//! A `FakeWristband` (crate feature `fake-wristband`) serves the JWKS on 127.0.0.1; the guard
+//! fetches it on the first request (a warm-up request, before any timing), then serves it from
+//! its cache.
 //!
 //! After criterion's runs, `cargo bench` also measures `guard / bare` *interleaved*
 //! (alternating ~1 ms batches, the ratio per round, quartiles printed as `ratio` lines); set
@@ -26,8 +27,8 @@
 //! See `docs/benchmarks.md`.
 //!
 //! ```sh
-//! cargo bench --features auth --bench jwt
-//! cargo test --features auth --bench jwt    # one pass of each body, as a smoke test
+//! cargo bench --features fake-wristband --bench jwt
+//! cargo test --features fake-wristband --bench jwt    # one pass of each body, as a smoke test
 //! ```
 
 use std::convert::Infallible;

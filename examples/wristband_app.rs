@@ -1,13 +1,17 @@
 //! Signing in with Wristband, end to end: the routes of Wristband's NestJS demo in Rocket.
 //!
 //! ```sh
-//! cargo run --example wristband_app --features auth    # then open http://localhost:8000/
+//! cargo run --example wristband_app --features fake-wristband    # then open http://localhost:8000/
 //! ```
 //!
 //! - With no Wristband application configured (no `client_id` in the active profile's
 //!   `wristband_auth` table), it starts a **fake** Wristband beside itself
 //!   ([`FakeWristband`], a local test server that signs anyone in as a made-up user) and says so
-//!   on stdout. Nothing to sign up for; never a production set-up (refused under `release`).
+//!   on stdout. Nothing to sign up for; never a production set-up: the fake starts only under
+//!   Rocket's debug profile (`ROCKET_PROFILE` unset or `debug`, in any case) in a debug build.
+//!   Any other profile (`release`, `RELEASE`, `production`, `staging`, …) or a `--release`
+//!   build without a configured Wristband prints what to set and exits with status 1, before
+//!   listening.
 //! - With `ROCKET_WRISTBAND_AUTH='{client_id="...", client_secret="...",
 //!   wristband_application_vanity_domain="..."}'` (or the same keys in `Rocket.toml`) it signs
 //!   in with that real Wristband application instead.
@@ -17,7 +21,8 @@
 //! | `GET /` | home page: a sign-in link, or who is signed in |
 //! | `GET /auth/login` | to Wristband's sign-in page (`?tenant_name=`, `?return_url=` accepted) |
 //! | `GET /auth/callback` | Wristband sends the browser back here: the session is created |
-//! | `GET /auth/logout` | revokes the refresh token, ends the session, on to Wristband's logout |
+//! | `POST /auth/logout` | the pages' "Sign out" button: a form carrying the session's CSRF token (403 without it); then as `GET` |
+//! | `GET /auth/logout` | revokes the refresh token, ends the session, on to Wristband's logout (as Wristband's SDKs; see below) |
 //! | `GET /protected` | a page for signed-in users; signed out, a redirect to the login |
 //! | `GET /api/session`, `GET /api/token` | Wristband's session and token endpoints (CSRF header) |
 //! | `POST /api/notes` | a state-changing call, made by the protected page's JavaScript (CSRF header) |
@@ -31,12 +36,18 @@
 //! guard: a real app checks an admin's own session or a service credential).
 //!
 //! CSRF protection is on: the session cookie is `HttpOnly`, and a readable `CSRF-TOKEN` cookie
-//! must come back in the `X-CSRF-TOKEN` header of every `/api` call. `tests/browser_wristband.rs`
-//! drives this app in headless Chromium; the README walks through it with curl.
+//! must come back in the `X-CSRF-TOKEN` header of every `/api` call. The pages sign out with a
+//! form post that carries the same token in a hidden field. `GET /auth/logout` stays for links
+//! and scripts (Wristband's SDKs sign out with a `GET`), but any other site can trigger it: a
+//! link or a redirect to it is a top-level navigation, which carries the `SameSite=Lax`
+//! session cookie, so another site can sign a user out. A real app can drop it and keep the
+//! `POST`. `tests/browser_wristband.rs` drives this app in headless Chromium; the README walks
+//! through it with curl.
 
 use std::convert::Infallible;
 
-use rocket::figment::Figment;
+use rocket::figment::{Figment, Profile};
+use rocket::form::{Form, FromForm};
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::content::RawHtml;
@@ -44,6 +55,7 @@ use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use rocket::{get, post, routes, Build, Rocket, State};
 use serde_json::{json, Map, Value};
+use subtle::ConstantTimeEq;
 use wristband_rocket_session::testing::FakeWristband;
 use wristband_rocket_session::{
     catchers, AuthOptions, AuthStrategy, AuthenticatedSession, AuthenticatedUser, CallbackResult,
@@ -86,9 +98,10 @@ fn home(session: Session<'_>, demo: &State<Demo>) -> RawHtml<String> {
     let body = if session.is_authenticated() {
         format!(
             "<p id=\"status\">Signed in as <strong>{}</strong> of tenant <strong>{}</strong>.</p>\n\
-             <p><a href=\"/protected\">Protected page</a> · <a id=\"logout\" href=\"/auth/logout\">Sign out</a></p>",
+             <p><a href=\"/protected\">Protected page</a> · {}</p>",
             escape(&display_name(&session)),
             escape(&session.tenant_name().unwrap_or_default()),
+            logout_form(&session),
         )
     } else {
         "<p id=\"status\">You are signed out.</p>\n\
@@ -146,9 +159,51 @@ async fn callback(
 
 /// Signs out: the refresh token is revoked, the session and CSRF cookies are removed, and the
 /// browser goes to Wristband's logout page, which sends it back to the app's login.
+///
+/// A `GET`, as in Wristband's SDKs, so any other site can trigger it (a link, or a redirect:
+/// top-level navigations carry the `SameSite=Lax` session cookie) and sign the user out. The
+/// pages use the `POST` below, which checks the CSRF token; an app that needs no sign-out
+/// links can remove this route.
 #[get("/auth/logout")]
 async fn logout(wristband: Wristband<'_>) -> Result<WristbandRedirect, WristbandError> {
     wristband.logout(LogoutConfig::default()).await
+}
+
+/// The fields of the pages' sign-out form.
+#[derive(FromForm)]
+struct LogoutForm<'r> {
+    /// The session's CSRF token, written into the form by the page.
+    csrf_token: &'r str,
+}
+
+/// Signs out from the pages' "Sign out" button: a form post whose `csrf_token` field must equal
+/// the session's CSRF token (compared in constant time), as the `X-CSRF-TOKEN` header must for
+/// `/api` calls. Another site cannot read the token, and its form posts carry no session cookie
+/// (`SameSite=Lax`). A missing or wrong token (or no session) is a 403 `{"error":"csrf_failed"}`
+/// and signs nobody out; otherwise the same as `GET /auth/logout`.
+#[post("/auth/logout", data = "<form>")]
+async fn logout_post(
+    wristband: Wristband<'_>,
+    session: Session<'_>,
+    form: Option<Form<LogoutForm<'_>>>,
+) -> Result<WristbandRedirect, WristbandError> {
+    let expected = session.csrf_token().unwrap_or_default();
+    let given = form.as_ref().map_or("", |form| form.csrf_token);
+    let matches = !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()));
+    if !matches {
+        return Err(SessionError::CsrfFailed.into());
+    }
+    wristband.logout(LogoutConfig::default()).await
+}
+
+/// The "Sign out" button: a form posting the session's CSRF token to `POST /auth/logout`.
+fn logout_form(session: &Session<'_>) -> String {
+    format!(
+        "<form method=\"post\" action=\"/auth/logout\" style=\"display: inline\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\
+         <button id=\"logout\" type=\"submit\">Sign out</button></form>",
+        escape(&session.csrf_token().unwrap_or_default())
+    )
 }
 
 /// The protected page, for a signed-in user.
@@ -158,7 +213,8 @@ fn protected(user: SignedIn<'_>) -> RawHtml<String> {
     let body = PROTECTED
         .replace("{user}", &escape(&display_name(session)))
         .replace("{user_id}", &escape(&session.user_id().unwrap_or_default()))
-        .replace("{tenant}", &escape(&session.tenant_name().unwrap_or_default()));
+        .replace("{tenant}", &escape(&session.tenant_name().unwrap_or_default()))
+        .replace("{logout}", &logout_form(session));
     RawHtml(page("Protected", &body))
 }
 
@@ -218,6 +274,15 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// Whether `main` may start the fake Wristband when no real one is configured: only under
+/// Rocket's debug profile (`Config::DEBUG_PROFILE`, compared as Rocket compares profiles:
+/// `Profile` equality ignores case, so `DEBUG` is the debug profile and `RELEASE` is not) and
+/// in a debug build (`debug_build`: `cfg!(debug_assertions)`). Anything else may face real
+/// users, and the fake signs anyone in.
+pub fn may_start_fake(profile: &Profile, debug_build: bool) -> bool {
+    debug_build && *profile == rocket::Config::DEBUG_PROFILE
+}
+
 /// Whether the active profile names a real Wristband application (`wristband_auth.client_id`
 /// in `Rocket.toml` or `ROCKET_WRISTBAND_AUTH`).
 pub fn real_wristband_configured(figment: &Figment) -> bool {
@@ -261,6 +326,7 @@ pub fn app(fake: Option<&FakeWristband>) -> Rocket<Build> {
             login,
             callback,
             logout,
+            logout_post,
             protected,
             protected_signed_out,
             api_session,
@@ -352,10 +418,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         app(None).launch().await?;
         return Ok(());
     }
-    if profile == "release" {
+    if !may_start_fake(figment.profile(), cfg!(debug_assertions)) {
+        // Before anything listens: the fake signs anyone in, so it never serves outside local
+        // development.
+        let build = if cfg!(debug_assertions) { "debug" } else { "release" };
         eprintln!(
-            "No Wristband application is configured for the `release` profile, and the fake \
-             Wristband signs anyone in: set ROCKET_WRISTBAND_AUTH (see the README)."
+            "No Wristband application is configured (no `wristband_auth.client_id` in profile \
+             `{profile}`), and the fake Wristband, which signs anyone in, starts only under the \
+             `debug` profile in a debug build (this is a {build} build).\n\
+             Set the keys `client_id`, `client_secret` and `wristband_application_vanity_domain` \
+             of the `wristband_auth` table, in the environment:\n  \
+             ROCKET_WRISTBAND_AUTH='{{client_id=\"...\", client_secret=\"...\", \
+             wristband_application_vanity_domain=\"...\"}}'\n\
+             or in the profile's `[{profile}.wristband_auth]` table of Rocket.toml (the client \
+             secret through the environment). See the README."
         );
         std::process::exit(1);
     }
@@ -387,7 +463,8 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// The protected page's body; `{user}`, `{user_id}` and `{tenant}` are filled in (escaped).
+/// The protected page's body; `{user}`, `{user_id}` and `{tenant}` are filled in (escaped),
+/// `{logout}` with the sign-out form.
 const PROTECTED: &str = r#"<p id="welcome">Signed in as <strong>{user}</strong></p>
 <ul>
   <li>User id: <code id="user-id">{user_id}</code></li>
@@ -396,7 +473,7 @@ const PROTECTED: &str = r#"<p id="welcome">Signed in as <strong>{user}</strong><
 <p><button id="add-note">Add a note (POST /api/notes)</button> <span id="result"></span></p>
 <p>GET /api/session:</p>
 <pre id="session">…</pre>
-<p><a href="/">Home</a> · <a id="logout" href="/auth/logout">Sign out</a></p>
+<p><a href="/">Home</a> · {logout}</p>
 <script>
 // The CSRF token is in a readable cookie; every /api call sends it back in a header.
 function csrfToken() {

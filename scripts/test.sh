@@ -9,8 +9,9 @@
 #    already there.
 # 2. `cargo test`: everything without optional features (sessions only).
 # 3. `cargo test --all-features`: everything again with the `auth` feature (login, callback,
-#    logout against the fake Wristband) and the `redis` feature (revocation against real
-#    redis-server processes the tests start and stop themselves).
+#    logout) and `fake-wristband` (the fake Wristband those tests and the `wristband_app`
+#    example run against), and the `redis` feature (revocation against real redis-server
+#    processes the tests start and stop themselves).
 # 4. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]):
 #    a missing browser fails them, it never skips them.
 set -euo pipefail

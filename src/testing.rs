@@ -23,10 +23,13 @@
 //! # });
 //! ```
 //!
-//! With the `auth` feature, `FakeWristband` is a fake Wristband server for tests of the
-//! sign-in flows (authorize, token, userinfo, revoke, JWKS, logout), with scriptable failures.
+//! With the `fake-wristband` feature (which implies `auth`), `FakeWristband` is a fake
+//! Wristband server for tests of the sign-in flows (authorize, token, userinfo, revoke, JWKS,
+//! logout), with scriptable failures. It signs anyone in, so keep the feature out of any build
+//! that serves real users: enable it in `[dev-dependencies]`, for example
+//! `wristband-rocket-session = { version = "…", features = ["fake-wristband"] }`.
 
-#[cfg(feature = "auth")]
+#[cfg(feature = "fake-wristband")]
 pub use crate::wristband_auth::fake::{Endpoint, FakeUser, FakeWristband, Reply};
 
 use rocket::http::{Cookie, CookieJar, Header};

@@ -2,7 +2,7 @@
 //! only, issuer, expiry with leeway, JWKS cached and re-fetched (single flight, at most 10 a
 //! minute) on an unknown key id, small keys refused, only the `Authorization` header read, no
 //! cookie written; the strategies of `auth_strategies` in order, the last one deciding.
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 
 #[macro_use]
 extern crate rocket;

@@ -2,7 +2,7 @@
 //! with `WristbandAuth` attached, only when `expiresAt` has passed and a refresh token is held;
 //! 3 tries on 5xx, none on a 4xx; the old refresh token kept when the answer has none; a refused
 //! refresh token destroys the session; single flight for concurrent requests over real TCP.
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 
 #[macro_use]
 extern crate rocket;

@@ -1,4 +1,4 @@
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 //! The whole Wristband sign-in in a real browser: the `wristband_app` example (included as a
 //! module) served over TCP with its own `FakeWristband`, driven in Debian's headless Chromium
 //! through chromedriver (W3C WebDriver).

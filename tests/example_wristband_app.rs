@@ -1,4 +1,4 @@
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 //! The `wristband_app` example's choice between a configured Wristband and its fake: with a
 //! `client_id` in the active profile's `wristband_auth` table (here from
 //! `ROCKET_WRISTBAND_AUTH`) `app(None)` signs in with that application; without one the example
@@ -56,6 +56,9 @@ fn a_configured_client_id_wins_over_the_fake() {
         // login page at the configured Wristband (tenant discovery); one that names a tenant
         // goes to that tenant's authorize page.
         let app = Server::start(app_with_config).await;
+        // The application's login URL is the app's own address, as registered in Wristband's
+        // dashboard (a login on another host first moves to the login URL's host).
+        fake.set_app_urls(&app.url("/auth/login"), &app.url("/auth/callback"));
         let (status, location) = get(&app.url("/auth/login")).await;
         assert_eq!(status, 302);
         assert_eq!(location, format!("{}/login?client_id=fake-client-id", fake.base_url()));

@@ -1,4 +1,4 @@
-#![cfg(feature = "auth")]
+#![cfg(feature = "fake-wristband")]
 //! `testing::FakeWristband`, driven over TCP by a real HTTP client (reqwest) the way an app and
 //! a browser would: SDK configuration, authorize → token → userinfo → refresh → revoke, JWKS and
 //! key rotation, logout, scripted failures, delays and counters.

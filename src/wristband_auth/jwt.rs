@@ -59,8 +59,11 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 ///
 /// ```rust
 /// # #[macro_use] extern crate rocket;
+/// # #[cfg(feature = "fake-wristband")]
+/// # mod example {
 /// use rocket::http::{Header, Status};
 /// use rocket::local::asynchronous::Client;
+/// // The test server `FakeWristband` needs the cargo feature `fake-wristband`.
 /// use wristband_rocket_session::testing::FakeWristband;
 /// use wristband_rocket_session::{WristbandAuth, WristbandJwt, WristbandSession};
 ///
@@ -69,6 +72,7 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 ///     format!("{} of {}", jwt.user_id(), jwt.tenant_id())
 /// }
 ///
+/// # pub fn run() {
 /// # rocket::async_test(async {
 /// let fake = FakeWristband::start().await;
 /// let rocket = rocket::build()
@@ -86,6 +90,12 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// assert_eq!(response.into_string().await.as_deref(), Some("user-1 of tenant-1"));
 /// assert_eq!(client.get("/api/whoami").dispatch().await.status(), Status::Unauthorized);
 /// # });
+/// # }
+/// # }
+/// # fn main() {
+/// #     #[cfg(feature = "fake-wristband")]
+/// #     example::run();
+/// # }
 /// ```
 pub struct WristbandJwt<'r> {
     token: &'r str,

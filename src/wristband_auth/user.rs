@@ -37,8 +37,11 @@ pub(crate) fn auth_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 ///
 /// ```rust
 /// # #[macro_use] extern crate rocket;
+/// # #[cfg(feature = "fake-wristband")]
+/// # mod example {
 /// use rocket::http::Header;
 /// use rocket::local::asynchronous::Client;
+/// // The test server `FakeWristband` needs the cargo feature `fake-wristband`.
 /// use wristband_rocket_session::testing::{callback_data, FakeWristband, LocalRequestExt};
 /// use wristband_rocket_session::{
 ///     AuthStrategy, AuthenticatedUser, WristbandAuth, WristbandSession,
@@ -54,6 +57,7 @@ pub(crate) fn auth_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 ///     format!("{} via {how}", user.user_id())
 /// }
 ///
+/// # pub fn run() {
 /// # rocket::async_test(async {
 /// let fake = FakeWristband::start().await;
 /// let options = wristband_rocket_session::AuthOptions {
@@ -72,6 +76,12 @@ pub(crate) fn auth_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 /// let api = client.get("/api/whoami").header(Header::new("Authorization", format!("Bearer {token}")));
 /// assert_eq!(api.dispatch().await.into_string().await.unwrap(), "u2 via jwt");
 /// # });
+/// # }
+/// # }
+/// # fn main() {
+/// #     #[cfg(feature = "fake-wristband")]
+/// #     example::run();
+/// # }
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]

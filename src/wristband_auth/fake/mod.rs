@@ -1,12 +1,12 @@
 //! [`FakeWristband`]: a fake Wristband for tests, a real HTTP server on `127.0.0.1` that speaks
 //! the parts of Wristband's protocol this crate uses. Re-exported from
-//! [`testing`](crate::testing) with the `auth` feature.
+//! [`testing`](crate::testing) with the `fake-wristband` feature.
 //!
 //! Everything a test needs to know is in [`FakeWristband`]'s docs (this module is private;
 //! the types are public through `testing`). The files: `server` (launch), `routes` (the route
 //! list and what every handler does first), `authorize`, `token`, `endpoints` (the rest),
-//! `request` (reading requests without failing), `answer` (responses), `state`, `keys` and
-//! `key_pems` (the fixed test keys), `tenant` (host → tenant), `script`, `user`.
+//! `request` (reading requests without failing), `answer` (responses), `state`, `keys` (RSA
+//! keys generated at run time), `tenant` (host → tenant), `script`, `user`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,6 @@ use crate::{AuthOptions, WristbandScheme};
 mod answer;
 mod authorize;
 mod endpoints;
-mod key_pems;
 mod keys;
 mod request;
 mod routes;
@@ -87,12 +86,20 @@ const APPLICATION_ID: &str = "fake-app-id";
 ///
 /// # Keys
 ///
-/// JWTs are signed with RS256 by fixed, **test-only** 2048-bit RSA keys embedded in this
-/// module's source (generating RSA keys at run time is slow in debug builds). They are public,
-/// so what they sign proves nothing outside a test. The first key signs at start;
-/// [`rotate_signing_key`](FakeWristband::rotate_signing_key) moves to the next one (kids
-/// `fake-wristband-key-1`, `-2`, …; after four rotations the key material repeats under a new
-/// kid). The JWKS is built with `jsonwebtoken`'s JWK helpers.
+/// JWTs are signed with RS256 by 2048-bit RSA keys generated at run time (the `rsa` crate, the
+/// operating system's random source); no key is stored anywhere. Key number `n` has the kid
+/// `fake-wristband-key-<n>`: the first signs at start, and
+/// [`rotate_signing_key`](FakeWristband::rotate_signing_key) moves to the next one, always a
+/// new key. A key number is generated once per process, the first time a fake needs it, and
+/// shared by every fake of that process (so a test binary that starts many fakes pays for key
+/// generation once, and its fakes trust each other's tokens); another process has other keys.
+/// The JWKS is built with `jsonwebtoken`'s JWK helpers.
+///
+/// # Not for real users
+///
+/// The fake signs anyone in, and anyone who can reach it can get tokens from it: it lives
+/// behind the cargo feature `fake-wristband` (off by default) so that a production build
+/// cannot contain it. Enable the feature for tests (`[dev-dependencies]`) and local demos only.
 ///
 /// # Logging
 ///
@@ -155,6 +162,9 @@ impl FakeWristband {
     /// # });
     /// ```
     pub async fn start() -> FakeWristband {
+        // The first key of the process is generated here, on a blocking thread, not on the
+        // caller's runtime thread (a no-op once a fake of the process has started).
+        let _ = rocket::tokio::task::spawn_blocking(|| keys::prepare(1)).await;
         let shared = Arc::new(Shared::new(CLIENT_ID, CLIENT_SECRET, APPLICATION_ID));
         let running = server::launch(Arc::clone(&shared)).await;
         FakeWristband {
@@ -461,6 +471,9 @@ impl FakeWristband {
     /// # });
     /// ```
     pub fn rotate_signing_key(&self) {
+        // Generates the next key outside the fake's lock, so its server keeps answering.
+        let next = self.shared.lock().keys.next_number();
+        keys::prepare(next);
         self.shared.lock().keys.rotate();
     }
 
@@ -505,7 +518,7 @@ impl FakeWristband {
     /// ```
     pub fn issue_access_token(&self, user_id: &str, tenant_id: &str, expires_in: i64) -> String {
         let user = self.user_with_ids(user_id, tenant_id);
-        self.shared.issue_access_token(&user, expires_in).expect("the fake's test keys always sign")
+        self.shared.issue_access_token(&user, expires_in).expect("the fake's keys always sign")
     }
 
     /// A refresh token the token endpoint accepts (once: it rotates), for the current user with
