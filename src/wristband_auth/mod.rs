@@ -11,7 +11,6 @@ mod config;
 mod error;
 mod fairing;
 #[cfg(feature = "fake-wristband")]
-#[cfg(feature = "fake-wristband")]
 pub(crate) mod fake;
 mod guard;
 #[cfg(test)]
