@@ -198,9 +198,15 @@ async fn refresh_if_expired(
             log::error!("refreshed tokens do not fit in the session cookie: {e}");
             Status::Unauthorized
         }),
-        Refreshed::Refused => {
+        Refreshed::Refused { end_session: true } => {
             log::debug!("Wristband refused the refresh token; the session is destroyed");
             session.destroy();
+            Err(Status::Unauthorized)
+        }
+        // Another instance may have just rotated this refresh token and written a newer
+        // cookie: removing this one could sign the user out.
+        Refreshed::Refused { end_session: false } => {
+            log::debug!("Wristband refused the refresh token; 401, the cookie is kept");
             Err(Status::Unauthorized)
         }
         Refreshed::Failed => Err(Status::Unauthorized),

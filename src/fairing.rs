@@ -138,6 +138,13 @@ impl Fairing for WristbandSession {
                     match crate::revocation::start(&options, config.codec.max_age()).await {
                         Ok((hook, revocations)) => {
                             config.revocation = Some(hook);
+                            // The same Redis coordinates token refreshes across instances
+                            // (used by the `auth` layer when it is attached).
+                            let shared =
+                                crate::revocation::shared_refresh(&revocations, &config.options);
+                            if let Some(shared) = shared {
+                                rocket = rocket.manage(shared);
+                            }
                             rocket = rocket.manage(revocations);
                         }
                         Err(e) => {

@@ -394,6 +394,6 @@ pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, User
 #[cfg(feature = "auth")]
 pub use wristband_auth::{
     AuthOptions, AuthStrategy, AuthenticatedUser, CallbackResult, LoginConfig, LogoutConfig,
-    RedirectReason, Wristband, WristbandAuth, WristbandError, WristbandJwt, WristbandRedirect,
-    WristbandScheme,
+    RedirectReason, TokenData, Wristband, WristbandAuth, WristbandError, WristbandJwt,
+    WristbandRedirect, WristbandScheme,
 };

@@ -3,6 +3,8 @@
 //! fairing manages an implementation at ignite. Without one (sessions only, or `WristbandAuth`
 //! not attached) the guard never refreshes.
 
+use std::time::Duration;
+
 use rocket::async_trait;
 
 /// Tokens from a successful refresh, ready for the session.
@@ -30,8 +32,13 @@ pub(crate) enum Refreshed {
     Tokens(FreshTokens),
     /// The refresh token is dead: the session can never be renewed. Which answers from
     /// Wristband mean this is decided in one place, the `auth` layer's `refresh` module
-    /// ("Which refusals end a session").
-    Refused,
+    /// ("Which refusals end a session"). `end_session`: whether the guard removes the session
+    /// cookie, which is safe only when the refusal was coordinated across every instance
+    /// (another instance may have just rotated the token and written a new cookie).
+    Refused {
+        /// Remove the session cookie (`true`), or only answer 401 (`false`).
+        end_session: bool,
+    },
     /// Wristband could not be reached or kept failing: try again on a later request.
     Failed,
 }
@@ -45,4 +52,26 @@ pub(crate) trait RefreshTokens: Send + Sync + 'static {
 
 /// The managed implementation, if any (`rocket.state::<TokenRefresher>()`).
 #[cfg_attr(not(feature = "auth"), allow(dead_code))] // only the `auth` layer makes one
-pub(crate) struct TokenRefresher(pub(crate) Box<dyn RefreshTokens>);
+pub(crate) struct TokenRefresher(pub(crate) std::sync::Arc<dyn RefreshTokens>);
+
+/// Where instances leave refresh results for each other, so that one refresh token is spent
+/// once across a fleet: implemented over Redis by the `redis` layer (with a `revocation`
+/// table), used by the `auth` layer's refresher. Keys are hashes of refresh tokens, never the
+/// tokens; results are sealed by the implementation.
+#[async_trait]
+#[cfg_attr(not(all(feature = "auth", feature = "redis")), allow(dead_code))]
+pub(crate) trait SharedRefreshStore: Send + Sync + 'static {
+    /// The result another instance left for `key` (`Tokens` or `Refused` only), if any.
+    async fn result(&self, key: &str) -> Result<Option<Refreshed>, String>;
+    /// Takes the lock for `key` for at most `hold`; `true` when this instance now holds it.
+    async fn try_lock(&self, key: &str, hold: Duration) -> Result<bool, String>;
+    /// Leaves `result` for `key`, kept for `keep`, and releases the lock.
+    async fn publish(&self, key: &str, result: &Refreshed, keep: Duration) -> Result<(), String>;
+    /// Releases the lock for `key` without a result (the call failed: another may retry).
+    async fn unlock(&self, key: &str) -> Result<(), String>;
+}
+
+/// The managed shared store, if any (`rocket.state::<SharedRefresh>()`).
+#[derive(Clone)]
+#[cfg_attr(not(all(feature = "auth", feature = "redis")), allow(dead_code))]
+pub(crate) struct SharedRefresh(pub(crate) std::sync::Arc<dyn SharedRefreshStore>);

@@ -3,6 +3,7 @@
 //! and the catch-up protocol, `memory` what each instance checks requests against.
 
 mod memory;
+mod refresh_store;
 mod store;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::error::SessionError;
 use crate::options::{RevocationOptions, UnavailablePolicy};
 use crate::revocation_hook::{parse_session_id, RevocationHook, Target};
 
+pub(crate) use refresh_store::shared_refresh;
 pub(crate) use store::Store;
 
 /// How long the fairing waits at ignite for the first catch-up before launching anyway (not

@@ -47,6 +47,7 @@ const SWEEP_TICKS: u64 = 10;
 /// Key and channel names.
 #[derive(Debug)]
 struct Names {
+    prefix: String,
     sessions: String,
     users: String,
     channel: String,
@@ -139,6 +140,7 @@ impl Store {
             policy: options.on_unavailable,
             max_age,
             names: Names {
+                prefix: prefix.clone(),
                 sessions: format!("{prefix}:revoked-sessions"),
                 users: format!("{prefix}:revoked-user-cutoffs"),
                 channel: format!("{prefix}:revocations"),
@@ -174,6 +176,17 @@ impl Store {
         let mut epochs = self.epochs.subscribe();
         let reached = tokio::time::timeout(timeout, epochs.wait_for(|n| *n >= count)).await;
         matches!(reached, Ok(Ok(_)))
+    }
+
+    /// A handle on the command connection to the current Redis master (cheap to clone), for
+    /// the other users of the same Redis (refresh coordination across instances).
+    pub(crate) fn commands(&self) -> ConnectionManager {
+        self.commands.clone()
+    }
+
+    /// The prefix of every key and channel name.
+    pub(crate) fn key_prefix(&self) -> &str {
+        &self.names.prefix
     }
 
     pub(crate) fn policy(&self) -> UnavailablePolicy {

@@ -10,7 +10,8 @@ use super::options::{AuthOptions, TABLE};
 use super::refresh::SingleFlightRefresher;
 use crate::cookies::SessionConfig;
 use crate::error::ConfigProblem;
-use crate::token_refresh::TokenRefresher;
+use crate::token_refresh::{SharedRefresh, TokenRefresher};
+use std::sync::Arc;
 
 /// The name the fairing reports to Rocket (and in `FailedFairings`).
 pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
@@ -151,9 +152,17 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 pub struct WristbandAuth {
     /// `None`: read from the figment at ignite.
     options: Option<AuthOptions>,
+    /// The token refresh, in the copy the fairing manages at ignite (`None` in the fairing
+    /// itself).
+    refresher: Option<Arc<SingleFlightRefresher>>,
 }
 
 impl WristbandAuth {
+    /// The token refresh of the managed copy; `None` in the fairing value itself.
+    pub(crate) fn refresher(&self) -> Option<&Arc<SingleFlightRefresher>> {
+        self.refresher.as_ref()
+    }
+
     /// The fairing, with options from the active profile's `wristband_auth` table (and so
     /// from `ROCKET_WRISTBAND_AUTH`). A missing table aborts launch: `client_id`,
     /// `client_secret` and `wristband_application_vanity_domain` are required.
@@ -177,7 +186,7 @@ impl WristbandAuth {
     /// assert!(Client::untracked(rocket).is_ok());
     /// ```
     pub fn fairing() -> impl Fairing {
-        WristbandAuth { options: None }
+        WristbandAuth { options: None, refresher: None }
     }
 
     /// The fairing with `options` from code; the figment is not consulted for them.
@@ -211,7 +220,7 @@ impl WristbandAuth {
     /// }
     /// ```
     pub fn custom(options: AuthOptions) -> impl Fairing {
-        WristbandAuth { options: Some(options) }
+        WristbandAuth { options: Some(options), refresher: None }
     }
 
     fn configure(&self, rocket: &Rocket<Build>) -> Result<AuthState, Vec<ConfigProblem>> {
@@ -293,6 +302,11 @@ fn join_session(rocket: &Rocket<Build>) -> bool {
     if let Some(first) = session.options.secrets.as_slice().first() {
         auth.set_derived_login_state_secret(first);
     }
+    // With Redis (a `revocation` table), refreshes are single flight across the fleet.
+    if let Some(WristbandAuth { refresher: Some(refresher), .. }) = rocket.state::<WristbandAuth>()
+    {
+        refresher.set_shared(rocket.state::<SharedRefresh>().cloned());
+    }
     true
 }
 
@@ -325,9 +339,12 @@ impl Fairing for WristbandAuth {
         };
         // `AuthenticatedSession` finds the token refresh through managed state: the session
         // layer never imports this one.
-        let refresher =
-            SingleFlightRefresher::new(state.http.clone(), state.options().token_expiration_buffer);
-        let rocket = rocket.manage(state).manage(TokenRefresher(Box::new(refresher)));
+        let refresher = Arc::new(SingleFlightRefresher::new(
+            state.http.clone(),
+            state.options().token_expiration_buffer,
+        ));
+        let managed = WristbandAuth { options: None, refresher: Some(refresher.clone()) };
+        let rocket = rocket.manage(state).manage(TokenRefresher(refresher)).manage(managed);
         if join_session(&rocket) {
             return Ok(rocket);
         }

@@ -35,4 +35,5 @@ pub use jwt::WristbandJwt;
 pub use login::LoginConfig;
 pub use logout::LogoutConfig;
 pub use options::{AuthOptions, AuthStrategy, WristbandScheme};
+pub use refresh::TokenData;
 pub use user::AuthenticatedUser;

@@ -1,0 +1,225 @@
+#![cfg(all(feature = "fake-wristband", feature = "redis"))]
+//! Token refresh across a fleet (issue 16): a browser's parallel requests land on two instances
+//! just after the access token expired. Wristband rotates refresh tokens, so two refreshes with
+//! one token sign the user out (the second gets `invalid_grant`).
+//!
+//! - With Redis (a `revocation` table), refresh is single flight across instances: every
+//!   request 200 with the same new access token, no removal cookie, one token call — 20 rounds.
+//! - Without Redis, an instance that gets `invalid_grant` answers 401 and never removes the
+//!   session cookie, so the other instance's new cookie survives.
+//! - Redis unreachable: each instance refreshes on its own (the per-process behaviour).
+//! - `WristbandAuth::refresh_token_if_expired` shares the same single flight.
+//!
+//! Real TCP (two Rocket servers, `reqwest`), a real `redis-server`, the fake Wristband.
+
+#[macro_use]
+extern crate rocket;
+
+#[path = "support/redis.rs"]
+mod redis_server;
+#[path = "support/server.rs"]
+mod server;
+
+use std::time::Duration;
+
+use redis_server::RedisServer;
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::StatusCode;
+use rocket::State;
+use server::Server;
+use wristband_rocket_session::testing::{callback_data, Endpoint, FakeWristband};
+use wristband_rocket_session::{
+    AuthenticatedSession, RevocationOptions, Session, SessionError, SessionOptions,
+    UnavailablePolicy, WristbandAuth, WristbandSession,
+};
+
+const SECRET: &str = "fleet-refresh-test-secret-0123456789abcdef";
+
+/// Signs in `u1` with refresh token `rt` and an access token that expired a minute ago.
+#[post("/seed?<rt>")]
+fn seed(session: Session<'_>, rt: &str) -> Result<(), SessionError> {
+    let mut data = callback_data("u1", "t1");
+    data.refresh_token = Some(rt.to_string());
+    data.expires_at = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 - 60_000;
+    session.from_callback(&data, None)
+}
+
+/// The access token the guard leaves in the session (refreshed when it had expired).
+#[get("/token")]
+fn token(session: AuthenticatedSession<'_>) -> String {
+    session.get::<String>("accessToken").unwrap().unwrap_or_default()
+}
+
+/// A job's refresh, outside any session.
+#[post("/job?<rt>")]
+async fn job(auth: &State<WristbandAuth>, rt: &str) -> String {
+    match auth.refresh_token_if_expired(rt, 0).await {
+        Ok(Some(tokens)) => tokens.access_token,
+        Ok(None) => "not expired".into(),
+        Err(e) => format!("error: {}", e.code()),
+    }
+}
+
+async fn instance(fake: &FakeWristband, redis: Option<&RedisServer>) -> Server {
+    instance_with(fake, redis, UnavailablePolicy::Refuse).await
+}
+
+async fn instance_with(
+    fake: &FakeWristband,
+    redis: Option<&RedisServer>,
+    on_unavailable: UnavailablePolicy,
+) -> Server {
+    let session = SessionOptions {
+        secrets: SECRET.into(),
+        secure: false,
+        revocation: redis.map(|r| RevocationOptions {
+            url: r.url(),
+            on_unavailable,
+            ..Default::default()
+        }),
+        ..SessionOptions::default()
+    };
+    let rocket = rocket::custom(rocket::Config::figment())
+        .attach(WristbandSession::custom(session))
+        .attach(WristbandAuth::custom(fake.auth_options()))
+        .mount("/", routes![seed, token, job]);
+    Server::start(rocket).await
+}
+
+/// One answer: the status, the body, and whether it removed the session cookie.
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    body: String,
+    removes_session: bool,
+}
+
+async fn get_token(http: &reqwest::Client, base: &str, cookie: &str) -> Answer {
+    let resp = http.get(format!("{base}/token")).header(COOKIE, cookie).send().await.unwrap();
+    let removes_session = resp.headers().get_all(SET_COOKIE).iter().any(|h| {
+        let h = h.to_str().unwrap();
+        h.starts_with("session=") && h.contains("Max-Age=0")
+    });
+    Answer { status: resp.status(), removes_session, body: resp.text().await.unwrap() }
+}
+
+/// The session cookie (`name=value`) for a fresh refresh token of the fake's.
+async fn seeded_cookie(http: &reqwest::Client, base: &str, fake: &FakeWristband) -> String {
+    let rt = fake.issue_refresh_token("u1", "t1");
+    let resp = http.post(format!("{base}/seed?rt={rt}")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+/// `per_instance` concurrent `/token` requests on each of `bases`, all with `cookie`.
+async fn burst(http: &reqwest::Client, bases: &[&str], cookie: &str, per: usize) -> Vec<Answer> {
+    let mut calls = Vec::new();
+    for i in 0..per {
+        for base in bases {
+            let (http, base, cookie) = (http.clone(), base.to_string(), cookie.to_string());
+            calls.push(rocket::tokio::spawn(async move {
+                // Interleave the instances' arrival a little.
+                rocket::tokio::time::sleep(Duration::from_millis(i as u64 * 3)).await;
+                get_token(&http, &base, &cookie).await
+            }));
+        }
+    }
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap());
+    }
+    answers
+}
+
+#[rocket::async_test]
+async fn with_redis_parallel_requests_on_two_instances_refresh_once_and_nobody_is_signed_out() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    // A slow token endpoint keeps both instances inside the race window.
+    fake.set_delay(Endpoint::Token, Duration::from_millis(150));
+    let a = instance(&fake, Some(&redis)).await;
+    let b = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+    for round in 0..20 {
+        let calls_before = fake.calls(Endpoint::Token);
+        let cookie = seeded_cookie(&http, &a.base, &fake).await;
+        let answers = burst(&http, &[&a.base, &b.base], &cookie, 4).await;
+        for answer in &answers {
+            assert_eq!(answer.status, StatusCode::OK, "round {round}: {answers:?}");
+            assert!(!answer.removes_session, "round {round}: {answers:?}");
+        }
+        let first = &answers[0].body;
+        assert!(first.starts_with("eyJ"), "a JWT from the fake: {first}");
+        assert!(answers.iter().all(|a| &a.body == first), "round {round}: one new token");
+        assert_eq!(fake.calls(Endpoint::Token) - calls_before, 1, "round {round}: one call");
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[rocket::async_test]
+async fn without_redis_invalid_grant_never_removes_the_cookie() {
+    let fake = FakeWristband::start().await;
+    fake.set_delay(Endpoint::Token, Duration::from_millis(150));
+    let a = instance(&fake, None).await;
+    let b = instance(&fake, None).await;
+    let http = reqwest::Client::new();
+    for round in 0..20 {
+        let calls_before = fake.calls(Endpoint::Token);
+        let cookie = seeded_cookie(&http, &a.base, &fake).await;
+        let answers = burst(&http, &[&a.base, &b.base], &cookie, 4).await;
+        // One instance wins the rotation; the other may get `invalid_grant`: a 401, never a
+        // removal, so the winner's new cookie survives in the browser.
+        assert!(answers.iter().all(|a| !a.removes_session), "round {round}: {answers:?}");
+        assert!(answers.iter().any(|a| a.status == StatusCode::OK), "round {round}: {answers:?}");
+        let calls = fake.calls(Endpoint::Token) - calls_before;
+        assert!((1..=2).contains(&calls), "round {round}: one call per instance at most");
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[rocket::async_test]
+async fn with_redis_unreachable_each_instance_still_refreshes() {
+    let mut redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    // `accept`: with Redis down, sessions are taken unchecked (revocation's own policy), so
+    // what is left to see is the refresh.
+    let a = instance_with(&fake, Some(&redis), UnavailablePolicy::Accept).await;
+    redis.kill();
+    let http = reqwest::Client::new();
+    let cookie = seeded_cookie(&http, &a.base, &fake).await;
+    let answers = burst(&http, &[&a.base], &cookie, 3).await;
+    assert!(answers.iter().all(|a| a.status == StatusCode::OK), "{answers:?}");
+    assert_eq!(fake.calls(Endpoint::Token), 1, "per-process single flight");
+    a.stop().await;
+}
+
+#[rocket::async_test]
+async fn a_job_and_a_browser_refreshing_one_token_spend_it_once() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    fake.set_delay(Endpoint::Token, Duration::from_millis(150));
+    let a = instance(&fake, Some(&redis)).await;
+    let b = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+    let rt = fake.issue_refresh_token("u1", "t1");
+    let resp = http.post(format!("{}/seed?rt={rt}", a.base)).send().await.unwrap();
+    let cookie =
+        resp.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let job = {
+        let (http, url) = (http.clone(), format!("{}/job?rt={rt}", b.base));
+        rocket::tokio::spawn(async move { http.post(url).send().await.unwrap().text().await })
+    };
+    let browser = get_token(&http, &a.base, &cookie).await;
+    let job = job.await.unwrap().unwrap();
+    assert_eq!(browser.status, StatusCode::OK);
+    assert_eq!(job, browser.body, "the job got the browser's new token (or the other way)");
+    assert_eq!(fake.calls(Endpoint::Token), 1);
+    // A dead token: the job is told so.
+    let resp = http.post(format!("{}/job?rt=never-issued", b.base)).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "error: invalid_grant");
+    a.stop().await;
+    b.stop().await;
+}
