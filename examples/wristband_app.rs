@@ -26,7 +26,7 @@
 //! | `GET /protected` | a page for signed-in users; signed out, a redirect to the login |
 //! | `GET /api/session`, `GET /api/token` | Wristband's session and token endpoints (CSRF header) |
 //! | `POST /api/notes` | a state-changing call, made by the protected page's JavaScript (CSRF header) |
-//! | `POST /admin/revoke-user/<user_id>` | with `--features auth,redis` and a `revocation` table: signs the user out on every instance (header `X-Admin-Token: $ADMIN_TOKEN`) |
+//! | `POST /admin/revoke-user/<user_id>` | with `--features fake-wristband,redis` and a `revocation` table: signs the user out on every instance (header `X-Admin-Token: $ADMIN_TOKEN`) |
 //! | `POST /admin/revoke-session/<session_id>` | the same for one session |
 //! | `GET /admin/revocations` | what this instance holds, and whether it is caught up with Redis |
 //!

@@ -3,7 +3,8 @@
 //!
 //! A walk-through is a ```` ```console ```` block preceded by a marker line
 //! `<!-- walkthrough: <example> -->` (or `<!-- walkthrough: <example> (auth) -->` for an
-//! example that needs the `auth` feature; those run when the tests are built with it). Each
+//! example that needs the `auth` feature and its fake Wristband (`fake-wristband`); those run
+//! when the tests are built with it). Each
 //! `$ ` line is a command (continued on the following lines while its single quotes are open
 //! or it ends in `\`); the lines up to the next command are its output. The whole block runs in
 //! one shell in an empty directory, so variables and the cookie `jar` carry over.
@@ -117,13 +118,13 @@ fn check_step(step: &Step, printed: &str) {
     }
 }
 
-/// `target/<profile>/examples/<name>`, built now (with `auth` when it needs it).
+/// `target/<profile>/examples/<name>`, built now (with `fake-wristband` when it needs it).
 fn example(name: &str, needs_auth: bool) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--example", name]);
     if needs_auth {
-        build.args(["--features", "auth"]);
+        build.args(["--features", "fake-wristband"]);
     }
     let status = build.current_dir(env!("CARGO_MANIFEST_DIR")).status().expect("run cargo build");
     assert!(status.success(), "cargo build --example {name} failed");
@@ -205,8 +206,8 @@ fn readme_walkthroughs_print_what_the_readme_shows() {
         assert!(names.contains(&expected), "no walk-through of {expected}: {names:?}");
     }
     for walkthrough in &walkthroughs {
-        if walkthrough.needs_auth && !cfg!(feature = "auth") {
-            // Run by the `--features auth` pass of the test command.
+        if walkthrough.needs_auth && !cfg!(feature = "fake-wristband") {
+            // Run by the `--all-features` pass of the test command.
             continue;
         }
         let _server = serve(&example(&walkthrough.example, walkthrough.needs_auth));

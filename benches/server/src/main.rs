@@ -28,7 +28,7 @@
 //! | `jwt` | `/noguard` | no guard, answers `ok` (the baseline for `/jwt`, same headers) |
 //! | `jwt` | `/token` | a fresh access token from the fake (`sub` `u`, `tnt_id` `t`, valid 24 h) |
 //!
-//! The `jwt` and `session-auth` modes start a `FakeWristband` (crate feature `auth`) on another
+//! The `jwt` and `session-auth` modes start a `FakeWristband` (crate feature `fake-wristband`) on another
 //! port of 127.0.0.1 in the same process; it serves the JWKS and the SDK configuration.
 
 #[macro_use]
