@@ -282,12 +282,19 @@ impl Wristband<'_> {
             Err(e) => return Err(e),
         };
         let nonce = login.nonce.as_deref().unwrap_or_default();
-        if let Err(why) = id_token::check(self.state, tokens.id_token.as_deref(), nonce).await {
-            log::debug!("callback refused: {why}");
-            return redirect(RedirectReason::InvalidIdToken);
-        }
+        let id_sub = match id_token::check(self.state, tokens.id_token.as_deref(), nonce).await {
+            Ok(sub) => sub,
+            Err(why) => {
+                log::debug!("callback refused: {why}");
+                return redirect(RedirectReason::InvalidIdToken);
+            }
+        };
         let claims = http.userinfo(&tokens.access_token).await?;
         let userinfo = map_userinfo(&claims)?;
+        if id_sub.is_some_and(|sub| sub != userinfo.user_id) {
+            log::debug!("callback refused: the id_token's sub is not userinfo's");
+            return redirect(RedirectReason::InvalidIdToken);
+        }
         let buffer = self.state.options().token_expiration_buffer;
         let (expires_in, expires_at) = expiry(tokens.expires_in, buffer, OffsetDateTime::now_utc());
 

@@ -17,17 +17,19 @@ use super::jwt::{is_access_token_type, LEEWAY_SECS};
 /// Why an ID token was refused, for the debug log (never the token or a claim's value).
 pub(crate) type Refusal = &'static str;
 
-/// Checks the ID token of a token answer against the `nonce` the login sent.
+/// Checks the ID token of a token answer against the `nonce` the login sent. `Ok` holds the
+/// token's `sub`, which userinfo's must equal (OIDC Core §5.3.2); `None` when no ID token
+/// was issued (no `openid` scope).
 pub(crate) async fn check(
     state: &AuthState,
     id_token: Option<&str>,
     nonce: &str,
-) -> Result<(), Refusal> {
+) -> Result<Option<String>, Refusal> {
     let Some(token) = id_token.filter(|t| !t.is_empty()) else {
         return if state.options().scopes.iter().any(|s| s == "openid") {
             Err("the token answer has no id_token although the `openid` scope was asked for")
         } else {
-            Ok(())
+            Ok(None)
         };
     };
     let header = decode_header(token).map_err(|_| "the id_token is not a JWT")?;
@@ -55,5 +57,6 @@ pub(crate) async fn check(
     if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(nonce.as_bytes())) {
         return Err("the id_token's nonce is not the one this login sent");
     }
-    Ok(())
+    let sub = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty());
+    Ok(Some(sub.ok_or("the id_token has no sub")?.to_string()))
 }
