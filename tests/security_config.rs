@@ -205,3 +205,49 @@ mod auth {
         assert!(launches(app(from_file("debug"))).await, "debug may keep it in the file");
     }
 }
+
+/// Security review, finding 5 (log forging): `error_description` (and every other
+/// client-chosen value) reached the log raw, newlines included, so a callback URL could write
+/// a forged log line. Now control characters are escaped: one record, on one line.
+#[cfg(feature = "fake-wristband")]
+mod log_forging {
+    use super::*;
+    use rocket::http::Status;
+    use wristband_rocket_session::testing::FakeWristband;
+    use wristband_rocket_session::{SessionOptions, WristbandAuth};
+
+    #[rocket::async_test]
+    async fn a_callback_error_description_cannot_forge_a_log_line() {
+        capture_logs();
+        let fake = FakeWristband::start().await;
+        let session =
+            SessionOptions { secrets: SECRET.into(), secure: false, ..SessionOptions::default() };
+        let rocket = rocket::custom(rocket::Config::figment().merge(("log_level", "debug")))
+            .attach(WristbandSession::custom(session))
+            .attach(WristbandAuth::custom(fake.auth_options()))
+            .mount("/auth", WristbandAuth::routes());
+        let client = Client::untracked(rocket).await.unwrap();
+        let login = client.get("/auth/login?tenant_name=acme").dispatch().await;
+        let cookie =
+            login.cookies().iter().find(|c| c.name().starts_with("login#")).unwrap().clone();
+        let state = cookie.name().split('#').nth(1).unwrap().to_string();
+        let marker = "FORGED-7d1c";
+        let uri = format!(
+            "/auth/callback?state={state}&tenant_name=acme&error=access_denied\
+             &error_description=denied%0A%5BERROR%5D+{marker}+admin+logged+in%0D%1B%5B2J"
+        );
+        let response = client.get(uri).cookie(cookie).dispatch().await;
+        assert_eq!(response.status(), Status::BadRequest);
+        let records = lines(Level::Warn, &[marker]);
+        assert_eq!(records.len(), 1, "{records:?}");
+        let record = &records[0];
+        assert!(
+            !record.chars().any(char::is_control),
+            "a control character was logged: {record:?}"
+        );
+        assert!(
+            record.contains("denied\\n[ERROR] FORGED-7d1c admin logged in\\r\\u{1b}[2J"),
+            "{record}"
+        );
+    }
+}
