@@ -7,12 +7,15 @@
 #    chromium-driver for the real-browser tests, and redis-server for the revocation tests
 #    (`--all-features`; each test starts its own server on a free port) — skipped when
 #    already there.
-# 2. `cargo test`: everything without optional features (sessions only).
-# 3. `cargo test --all-features`: everything again with the `auth` feature (login, callback,
-#    logout) and `fake-wristband` (the fake Wristband those tests and the `wristband_app`
-#    example run against), and the `redis` feature (revocation against real redis-server
-#    processes the tests start and stop themselves).
-# 4. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]):
+# 2. Every feature combination the crate ships, each tested (not only built):
+#    - `cargo test`: without optional features (sessions only);
+#    - `cargo test --features auth`: sign-in without the fake (the stand-in Wristband of
+#      tests/support/standin.rs, configuration, JWT, ID-token checks);
+#    - `cargo test --features redis`: revocation without `auth`, against real redis-server
+#      processes the tests start and stop themselves;
+#    - `cargo test --all-features`: everything again with `auth`, `fake-wristband` (the fake
+#      Wristband most flow tests and the `wristband_app` example run against) and `redis`.
+# 3. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]):
 #    a missing browser fails them, it never skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +36,12 @@ fi
 
 echo "== cargo test (no optional features)"
 cargo test
+
+echo "== cargo test --features auth"
+cargo test --features auth
+
+echo "== cargo test --features redis"
+cargo test --features redis
 
 echo "== cargo test --all-features"
 cargo test --all-features
