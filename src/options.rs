@@ -280,7 +280,10 @@ pub enum UnavailablePolicy {
 
 /// The `revocation` sub-table of `wristband_session` (cargo feature `redis`).
 ///
-/// `Debug` and `Serialize` hide a password in `url`.
+/// Redis is reached one of two ways, exactly one of which is set: `url` (one server), or
+/// `sentinels` with `sentinel_master` (Redis Sentinel, which names the current master and
+/// moves it to a replica when it fails). `Debug` and `Serialize` hide the passwords in `url`
+/// and `sentinels`.
 ///
 /// ```
 /// use wristband_rocket_session::{RevocationOptions, UnavailablePolicy};
@@ -291,12 +294,24 @@ pub enum UnavailablePolicy {
 /// };
 /// assert_eq!(options.on_unavailable, UnavailablePolicy::Refuse);
 /// assert!(!format!("{options:?}").contains("hunter2"));
+///
+/// // The same Redis behind three sentinels that monitor it as `mymaster`.
+/// let options = RevocationOptions {
+///     sentinels: vec![
+///         "redis://10.0.0.1:26379".into(),
+///         "redis://10.0.0.2:26379".into(),
+///         "redis://10.0.0.3:26379".into(),
+///     ],
+///     sentinel_master: Some("mymaster".into()),
+///     ..RevocationOptions::default()
+/// };
+/// assert!(options.url.is_empty());
 /// ```
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RevocationOptions {
     /// The Redis server: `redis://[:password@]host[:port][/db]` or `redis+unix:///path`.
-    /// Required.
+    /// Required unless `sentinels` is set; empty means unset. _Default:_ unset.
     pub url: String,
     /// What to do while the instance is not caught up with Redis: `"refuse"` or `"accept"`.
     /// _Default:_ `"refuse"`.
@@ -304,6 +319,14 @@ pub struct RevocationOptions {
     /// The prefix of the Redis keys and of the pub/sub channel; applications sharing one Redis
     /// need different prefixes. _Default:_ `"wristband_session"`.
     pub key_prefix: String,
+    /// Redis Sentinel, instead of `url`: the sentinels to ask where the master is, each
+    /// `redis://[[user]:password@]host:port` (no database number). A username and password in
+    /// the first URL that has one are used for the sentinels and for the master. Needs
+    /// `sentinel_master`. _Default:_ empty (unset).
+    pub sentinels: Vec<String>,
+    /// The name the sentinels monitor the master under (`sentinel monitor <name> ...` in their
+    /// configuration). Required with `sentinels`. _Default:_ unset.
+    pub sentinel_master: Option<String>,
 }
 
 impl Default for RevocationOptions {
@@ -312,6 +335,8 @@ impl Default for RevocationOptions {
             url: String::new(),
             on_unavailable: UnavailablePolicy::Refuse,
             key_prefix: "wristband_session".into(),
+            sentinels: Vec::new(),
+            sentinel_master: None,
         }
     }
 }
@@ -328,10 +353,13 @@ pub(crate) fn redacted_url(url: &str) -> String {
 
 impl fmt::Debug for RevocationOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sentinels: Vec<String> = self.sentinels.iter().map(|u| redacted_url(u)).collect();
         f.debug_struct("RevocationOptions")
             .field("url", &redacted_url(&self.url))
             .field("on_unavailable", &self.on_unavailable)
             .field("key_prefix", &self.key_prefix)
+            .field("sentinels", &sentinels)
+            .field("sentinel_master", &self.sentinel_master)
             .finish()
     }
 }
@@ -339,12 +367,41 @@ impl fmt::Debug for RevocationOptions {
 impl Serialize for RevocationOptions {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("RevocationOptions", 3)?;
+        let sentinels: Vec<String> = self.sentinels.iter().map(|u| redacted_url(u)).collect();
+        let mut s = serializer.serialize_struct("RevocationOptions", 5)?;
         s.serialize_field("url", &redacted_url(&self.url))?;
         s.serialize_field("on_unavailable", &self.on_unavailable)?;
         s.serialize_field("key_prefix", &self.key_prefix)?;
+        s.serialize_field("sentinels", &sentinels)?;
+        s.serialize_field("sentinel_master", &self.sentinel_master)?;
         s.end()
     }
+}
+
+/// What is wrong with one entry of `sentinels`, if anything. The URL itself is parsed by the
+/// Redis client (without the `redis` feature the `revocation` table is refused anyway).
+#[cfg(feature = "redis")]
+fn sentinel_url_problem(url: &str) -> Option<&'static str> {
+    use redis::IntoConnectionInfo;
+    if !url.starts_with("redis://") {
+        return Some("use `redis://host:port`");
+    }
+    match url.into_connection_info() {
+        Err(_) => Some("does not parse as `redis://host:port`"),
+        Ok(info) => match info.addr() {
+            redis::ConnectionAddr::Tcp(host, _) if host.is_empty() => Some("has no host"),
+            redis::ConnectionAddr::Tcp(..) if info.redis_settings().db() != 0 => {
+                Some("has a database number, which sentinels do not have; remove it")
+            }
+            redis::ConnectionAddr::Tcp(..) => None,
+            _ => Some("use `redis://host:port`"),
+        },
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+fn sentinel_url_problem(_: &str) -> Option<&'static str> {
+    None
 }
 
 impl RevocationOptions {
@@ -358,23 +415,43 @@ impl RevocationOptions {
                     .into(),
             );
         }
-        let scheme_ok = ["redis://", "redis+unix://", "unix://"]
-            .iter()
-            .any(|scheme| self.url.starts_with(scheme) && self.url.len() > scheme.len());
-        if self.url.is_empty() {
+        let uses_sentinels = !self.sentinels.is_empty() || self.sentinel_master.is_some();
+        if !self.url.is_empty() && uses_sentinels {
+            let which = if self.sentinels.is_empty() { "sentinel_master" } else { "sentinels" };
             problem(
-                "revocation.url",
-                "is required: the Redis server, e.g. `url = \"redis://127.0.0.1:6379\"`".into(),
-            );
-        } else if !scheme_ok {
-            problem(
-                "revocation.url",
+                &format!("revocation.{which}"),
                 format!(
-                    "{:?} is not a Redis URL; use `redis://host:port` or `redis+unix:///path` \
-                     (TLS, `rediss://`, is not built in: reach Redis through a TLS tunnel)",
-                    redacted_url(&self.url)
+                    "both `revocation.url` and `revocation.{which}` are set: use `url` for one \
+                     Redis server, or `sentinels` with `sentinel_master` for Redis Sentinel, \
+                     not both"
                 ),
             );
+        } else if self.url.is_empty() && !uses_sentinels {
+            problem(
+                "revocation.url",
+                "is required: the Redis server, e.g. `url = \"redis://127.0.0.1:6379\"`; or, \
+                 for Redis Sentinel, set `sentinels` and `sentinel_master` instead"
+                    .into(),
+            );
+        }
+        if !self.url.is_empty() {
+            let scheme_ok = ["redis://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|scheme| self.url.starts_with(scheme) && self.url.len() > scheme.len());
+            if !scheme_ok {
+                problem(
+                    "revocation.url",
+                    format!(
+                        "{:?} is not a Redis URL; use `redis://host:port` or \
+                         `redis+unix:///path` (TLS, `rediss://`, is not built in: reach Redis \
+                         through a TLS tunnel)",
+                        redacted_url(&self.url)
+                    ),
+                );
+            }
+        }
+        if uses_sentinels {
+            self.validate_sentinels(problem);
         }
         if self.key_prefix.is_empty()
             || !self.key_prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'*')
@@ -383,6 +460,51 @@ impl RevocationOptions {
                 "revocation.key_prefix",
                 "must be non-empty visible ASCII without `*`, e.g. \"myapp\"".into(),
             );
+        }
+    }
+
+    /// The problems of the Sentinel form (`sentinels`, `sentinel_master`), one per key.
+    fn validate_sentinels(&self, problem: &mut impl FnMut(&str, String)) {
+        if self.sentinels.is_empty() {
+            problem(
+                "revocation.sentinels",
+                "is required with `sentinel_master`: the sentinels to ask, e.g. \
+                 `sentinels = [\"redis://10.0.0.1:26379\", \"redis://10.0.0.2:26379\"]`"
+                    .into(),
+            );
+        }
+        let bad: Vec<String> = self
+            .sentinels
+            .iter()
+            .filter_map(|url| {
+                sentinel_url_problem(url).map(|why| format!("{:?} {why}", redacted_url(url)))
+            })
+            .collect();
+        if !bad.is_empty() {
+            problem(
+                "revocation.sentinels",
+                format!(
+                    "each entry must be a sentinel's `redis://host:port` URL: {}",
+                    bad.join("; ")
+                ),
+            );
+        }
+        match self.sentinel_master.as_deref() {
+            None => problem(
+                "revocation.sentinel_master",
+                "is required with `sentinels`: the name the sentinels monitor the master under \
+                 (`sentinel monitor <name> ...`), e.g. `sentinel_master = \"mymaster\"`"
+                    .into(),
+            ),
+            Some(name) if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) => {
+                problem(
+                    "revocation.sentinel_master",
+                    "must be the non-empty name the sentinels monitor the master under, \
+                     without spaces, e.g. \"mymaster\""
+                        .into(),
+                )
+            }
+            Some(_) => {}
         }
     }
 }
@@ -696,6 +818,17 @@ impl SessionOptions {
         );
         field("renew_after", read("renew_after"), &mut options.renew_after, &mut problems);
         field("revocation", read("revocation"), &mut options.revocation, &mut problems);
+        // `sentinels = []` reads as no sentinels at all: say so rather than fall back to `url`.
+        if let Some(Value::Dict(_, revocation)) = read("revocation") {
+            let sentinels = revocation.get("sentinels");
+            if matches!(sentinels, Some(Value::Array(_, list)) if list.is_empty()) {
+                problems.push(ConfigProblem::new(
+                    "revocation.sentinels",
+                    "is an empty list: name at least one sentinel (`redis://host:port`), or \
+                     remove the key and use `url`",
+                ));
+            }
+        }
         unknown_keys(TABLE, &table, KEYS, &mut problems);
         (options, problems)
     }

@@ -877,6 +877,121 @@ async fn session_route_with_fairing_launches() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The `revocation` table: `url` or Redis Sentinel (`sentinels` + `sentinel_master`), exactly one
+// ---------------------------------------------------------------------------------------------
+
+/// A password in the Redis URLs below; it must never be logged.
+const REDIS_PASSWORD: &str = "redis-pass-0042-never-logged";
+
+fn sentinel_urls() -> Vec<String> {
+    vec![
+        format!("redis://:{REDIS_PASSWORD}@127.0.0.1:26379"),
+        "redis://127.0.0.1:26380".to_string(),
+    ]
+}
+
+/// The error line that names `wristband_session.<key>`.
+fn error_naming(key: &str) -> String {
+    let needle = format!("`wristband_session.{key}`");
+    let errors = logged(log::Level::Error);
+    errors.iter().find(|l| l.contains(&needle)).cloned().unwrap_or_else(|| {
+        panic!("no error names {needle}: {errors:#?}");
+    })
+}
+
+#[tokio::test]
+async fn figment_revocation_with_both_url_and_sentinels_fails_naming_both() {
+    let revocation = json!({
+        "url": format!("redis://:{REDIS_PASSWORD}@127.0.0.1:6379"),
+        "sentinels": sentinel_urls(),
+        "sentinel_master": "mymaster",
+    });
+    let table = json!({ "secrets": SECRET, "revocation": revocation });
+    assert_rejected("release", table, "revocation.sentinels").await;
+    let line = error_naming("revocation.sentinels");
+    assert!(line.contains("`revocation.url`") && line.contains("not both"), "{line}");
+    assert_no_secret_logged(&[REDIS_PASSWORD]);
+}
+
+#[tokio::test]
+async fn figment_revocation_with_neither_url_nor_sentinels_fails() {
+    let table = json!({ "secrets": SECRET, "revocation": { "on_unavailable": "accept" } });
+    assert_rejected("debug", table, "revocation.url").await;
+    let line = error_naming("revocation.url");
+    assert!(line.contains("`sentinels`") && line.contains("`sentinel_master`"), "{line}");
+}
+
+#[tokio::test]
+async fn figment_revocation_sentinels_without_sentinel_master_fails() {
+    let table = json!({ "secrets": SECRET, "revocation": { "sentinels": sentinel_urls() } });
+    assert_rejected("debug", table, "revocation.sentinel_master").await;
+    assert!(error_naming("revocation.sentinel_master").contains("`sentinel monitor"));
+    assert_no_secret_logged(&[REDIS_PASSWORD]);
+}
+
+#[tokio::test]
+async fn figment_revocation_sentinel_master_without_sentinels_fails() {
+    let table = json!({ "secrets": SECRET, "revocation": { "sentinel_master": "mymaster" } });
+    assert_rejected("debug", table, "revocation.sentinels").await;
+}
+
+#[tokio::test]
+async fn figment_revocation_empty_sentinel_list_fails_even_with_a_url() {
+    // `sentinels = []` would otherwise read as "no sentinels" and fall back to `url` silently.
+    install_logger();
+    let toml = r#"
+        [debug.wristband_session]
+        secrets = "config-test-secret-0001-abcdefghijklmnop"
+        [debug.wristband_session.revocation]
+        url = "redis://127.0.0.1:6379"
+        sentinels = []
+    "#;
+    let figment = figment("debug").merge(Toml::string(toml).nested());
+    assert_fairing_fails(app(figment)).await;
+    assert!(error_naming("revocation.sentinels").contains("empty list"));
+}
+
+#[test]
+fn revocation_options_debug_and_serialize_hide_sentinel_passwords() {
+    let options = wristband_rocket_session::RevocationOptions {
+        sentinels: sentinel_urls(),
+        sentinel_master: Some("mymaster".into()),
+        ..Default::default()
+    };
+    let debug = format!("{options:?}");
+    let serialized = serde_json::to_string(&options).unwrap();
+    for text in [&debug, &serialized] {
+        assert!(!text.contains(REDIS_PASSWORD), "{text}");
+        assert!(text.contains("redis://[redacted]@127.0.0.1:26379"), "{text}");
+        assert!(text.contains("mymaster") && text.contains("26380"), "{text}");
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn figment_revocation_sentinel_problems_are_reported_at_once_without_passwords() {
+    let revocation = json!({
+        "sentinels": [
+            format!("http://:{REDIS_PASSWORD}@127.0.0.1:26379"),
+            format!("redis://:{REDIS_PASSWORD}@127.0.0.1:26380/3"),
+            "redis://127.0.0.1:26381",
+        ],
+        "sentinel_master": "",
+        "key_prefix": "",
+    });
+    let table = json!({ "secrets": SECRET, "revocation": revocation });
+    assert_rejected("debug", table, "revocation.sentinels").await;
+    let line = error_naming("revocation.sentinels");
+    // Both bad entries in one line, the good one not named.
+    assert!(line.contains("http://[redacted]@127.0.0.1:26379"), "{line}");
+    assert!(line.contains("database number"), "{line}");
+    assert!(!line.contains("26381"), "{line}");
+    error_naming("revocation.sentinel_master");
+    error_naming("revocation.key_prefix");
+    assert_no_secret_logged(&[REDIS_PASSWORD]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Debug / Display never show a secret
 // ---------------------------------------------------------------------------------------------
 

@@ -22,12 +22,24 @@
 //! applied after it; applying twice is harmless. The subscription's end (Redis restarted, the
 //! connection dropped) or an unanswered PING (checked every second) marks the instance as not
 //! caught up until the next catch-up succeeds; it retries every 0.1–1 s.
+//!
+//! With Redis Sentinel (`sentinels` + `sentinel_master`), every catch-up starts by asking the
+//! sentinels where the master is (the Redis client's own Sentinel support, which also checks
+//! with `ROLE` that the node it names is a master). When the answer changes — a failover — the
+//! command connection is rebuilt on the new master and the subscription moves there; the
+//! catch-up's write-back then restores what the new master lost (replication is asynchronous,
+//! so the last writes to the old master may never have reached it). A master that dies ends the
+//! subscription, and Sentinel closes the clients of a master it demotes, so either way the
+//! background task notices at once and asks again (every 0.1–0.25 s) until the sentinels name
+//! a new master.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::IntoConnectionInfo;
 use rocket::futures::StreamExt;
 use rocket::tokio;
 use rocket::tokio::sync::watch;
@@ -39,6 +51,14 @@ use crate::revocation_hook::{parse_session_id, Identity, RevocationCheck, Target
 
 /// How long one Redis command or connection attempt may take.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long asking the sentinels where the master is may take (they are asked three at a
+/// time, and the master each names is checked with `ROLE`).
+const SENTINEL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Where commands go until the sentinels have named a master: nothing can listen on port 0,
+/// so a command fails at once, as with a Redis that is down.
+const NO_MASTER_YET: &str = "redis://127.0.0.1:0";
+/// [`NO_MASTER_YET`]'s address.
+const NO_MASTER_ADDR: &str = "127.0.0.1:0";
 /// How often the subscription is pinged (and memory swept).
 const TICK: Duration = Duration::from_secs(1);
 /// Memory is swept of expired entries this often, in ticks.
@@ -53,6 +73,30 @@ struct Names {
     channel: String,
 }
 
+/// Where the Redis master is.
+enum Master {
+    /// At `url`, always.
+    Fixed,
+    /// Wherever the sentinels say (asked again at every catch-up).
+    Sentinel {
+        /// The Redis client's Sentinel support; its look-ups need `&mut`.
+        sentinels: Box<rocket::tokio::sync::Mutex<SentinelClient>>,
+        /// The monitored name (`sentinel_master`).
+        name: String,
+        /// The sentinels' addresses without passwords, for logs.
+        addresses: String,
+    },
+}
+
+/// The connection to the current master: its client (for the subscription) and the command
+/// connection built on it.
+struct Link {
+    client: redis::Client,
+    commands: ConnectionManager,
+    /// The master's address without a password, for logs.
+    server: String,
+}
+
 /// One instance's revocation state, shared by the check, the handle and the task.
 pub(crate) struct Store {
     memory: RwLock<Memory>,
@@ -62,20 +106,19 @@ pub(crate) struct Store {
     policy: UnavailablePolicy,
     max_age: u64,
     names: Names,
-    client: redis::Client,
-    commands: ConnectionManager,
+    master: Master,
+    /// Replaced when the sentinels name another master; read (briefly) for every command.
+    link: Mutex<Link>,
     /// When the last "accepted unchecked" warning was logged (Unix seconds).
     last_warning: AtomicU64,
     /// Sessions accepted unchecked since that warning.
     accepted_unchecked: AtomicU64,
-    /// Redis server address without a password, for logs.
-    server: String,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("server", &self.server)
+            .field("server", &self.server())
             .field("caught_up", &self.caught_up.load(Ordering::Relaxed))
             .field("policy", &self.policy)
             .finish_non_exhaustive()
@@ -120,18 +163,72 @@ fn session_text(id: u128) -> String {
     URL_SAFE_NO_PAD.encode(id.to_be_bytes())
 }
 
+/// The command connection's settings: short timeouts, one quick retry (a failed write is held
+/// in memory and written back at the next catch-up).
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(REDIS_TIMEOUT))
+        .set_response_timeout(Some(REDIS_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200))
+}
+
+impl Link {
+    /// A link to `client`'s server (no network yet: the command connection is lazy).
+    fn new(client: redis::Client, server: String) -> Result<Link, String> {
+        let commands = ConnectionManager::new_lazy_with_config(client.clone(), manager_config())
+            .map_err(|e| format!("the Redis connection could not be set up: {}", describe(&e)))?;
+        Ok(Link { client, commands, server })
+    }
+}
+
+/// The Sentinel form of `options`: the client that asks the sentinels for the master (no
+/// network yet). A username and password in the first sentinel URL that has one are used for
+/// the master too.
+fn sentinel_master(options: &RevocationOptions) -> Result<Master, String> {
+    let name = options.sentinel_master.clone().unwrap_or_default();
+    let mut infos = Vec::with_capacity(options.sentinels.len());
+    for url in &options.sentinels {
+        let info = url.as_str().into_connection_info().map_err(|_| {
+            format!("`revocation.sentinels`: {:?} is not a usable Redis URL", redacted_url(url))
+        })?;
+        infos.push(info);
+    }
+    let mut master = redis::RedisConnectionInfo::default();
+    if let Some(auth) = infos.iter().map(|i| i.redis_settings()).find(|r| r.password().is_some()) {
+        if let Some(username) = auth.username() {
+            master = master.set_username(username);
+        }
+        if let Some(password) = auth.password() {
+            master = master.set_password(password);
+        }
+    }
+    let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(master);
+    let sentinels =
+        SentinelClient::build(infos, name.clone(), Some(node), SentinelServerType::Master)
+            .map_err(|e| format!("the Sentinel client could not be set up: {}", describe(&e)))?;
+    let addresses: Vec<String> = options.sentinels.iter().map(|u| redacted_url(u)).collect();
+    Ok(Master::Sentinel {
+        sentinels: Box::new(rocket::tokio::sync::Mutex::new(sentinels)),
+        name,
+        addresses: addresses.join(", "),
+    })
+}
+
 impl Store {
     /// Builds the store (no network yet) and starts its task on the current runtime.
     pub(crate) fn start(options: &RevocationOptions, max_age: u64) -> Result<Arc<Store>, String> {
-        let client = redis::Client::open(options.url.as_str())
-            .map_err(|e| format!("`revocation.url` is not a usable Redis URL: {}", describe(&e)))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let commands = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|e| format!("the Redis connection could not be set up: {}", describe(&e)))?;
+        let (master, link) = if options.sentinels.is_empty() {
+            let client = redis::Client::open(options.url.as_str()).map_err(|e| {
+                format!("`revocation.url` is not a usable Redis URL: {}", describe(&e))
+            })?;
+            (Master::Fixed, Link::new(client, redacted_url(&options.url))?)
+        } else {
+            let master = sentinel_master(options)?;
+            let placeholder = redis::Client::open(NO_MASTER_YET)
+                .map_err(|e| format!("the Redis client could not be set up: {}", describe(&e)))?;
+            (master, Link::new(placeholder, "(no master located yet)".into())?)
+        };
         let prefix = &options.key_prefix;
         let store = Arc::new(Store {
             memory: RwLock::new(Memory::default()),
@@ -145,14 +242,63 @@ impl Store {
                 users: format!("{prefix}:revoked-user-cutoffs"),
                 channel: format!("{prefix}:revocations"),
             },
-            client,
-            commands,
+            master,
+            link: Mutex::new(link),
             last_warning: AtomicU64::new(0),
             accepted_unchecked: AtomicU64::new(0),
-            server: redacted_url(&options.url),
         });
         tokio::spawn(follow(Arc::downgrade(&store)));
         Ok(store)
+    }
+
+    fn link(&self) -> std::sync::MutexGuard<'_, Link> {
+        self.link.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Where Redis is, without passwords, for logs: the server, or the Sentinel master's
+    /// name and where it is now.
+    fn server(&self) -> String {
+        let server = self.link().server.clone();
+        match &self.master {
+            Master::Fixed => server,
+            Master::Sentinel { name, addresses, .. } => {
+                format!("{server} (master `{name}` of the sentinels {addresses})")
+            }
+        }
+    }
+
+    /// With Sentinel, asks the sentinels where the master is and, if it moved (or was not
+    /// known yet), rebuilds the command connection on it. Nothing to do for a fixed `url`.
+    async fn locate_master(&self) -> Result<(), String> {
+        let Master::Sentinel { sentinels, name, .. } = &self.master else {
+            return Ok(());
+        };
+        let client = {
+            let mut sentinels = sentinels.lock().await;
+            tokio::time::timeout(SENTINEL_TIMEOUT, sentinels.async_get_client())
+                .await
+                .map_err(|_| format!("asking the sentinels for master `{name}` timed out"))?
+                .map_err(|e| {
+                    format!("asking the sentinels for master `{name}` failed: {}", describe(&e))
+                })?
+        };
+        let server = client.get_connection_info().addr().to_string();
+        let mut link = self.link();
+        if link.server == server {
+            return Ok(());
+        }
+        let previous = std::mem::replace(&mut *link, Link::new(client, server.clone())?);
+        drop(link);
+        if previous.client.get_connection_info().addr().to_string() == NO_MASTER_ADDR {
+            log::info!("revocation: the sentinels name {server} as master `{name}`");
+        } else {
+            log::warn!(
+                "revocation: the sentinels now name {server} as master `{name}` (was {}): \
+                 failover; moving the connections there",
+                previous.server
+            );
+        }
+        Ok(())
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Memory> {
@@ -180,8 +326,12 @@ impl Store {
 
     /// A handle on the command connection to the current Redis master (cheap to clone), for
     /// the other users of the same Redis (refresh coordination across instances).
+    ///
+    /// With Sentinel, the handle follows the master once the background task has found it
+    /// moved: a handle taken before a failover keeps pointing at the old master, so take a
+    /// fresh one for each use.
     pub(crate) fn commands(&self) -> ConnectionManager {
-        self.commands.clone()
+        self.link().commands.clone()
     }
 
     /// The prefix of every key and channel name.
@@ -207,7 +357,7 @@ impl Store {
         if caught_up {
             self.epochs.send_modify(|n| *n += 1);
             if !was {
-                log::info!("revocation: caught up with Redis at {}", self.server);
+                log::info!("revocation: caught up with Redis at {}", self.server());
             }
         } else if was {
             match self.policy {
@@ -215,13 +365,13 @@ impl Store {
                     "revocation: lost track of Redis at {} ({reason}); policy `refuse`: sessions \
                      that could have been revoked elsewhere get an empty session (their cookies \
                      are kept) until this instance has caught up",
-                    self.server
+                    self.server()
                 ),
                 UnavailablePolicy::Accept => log::error!(
                     "revocation: lost track of Redis at {} ({reason}); policy `accept`: sessions \
                      are ACCEPTED WITHOUT CHECKING revocations made elsewhere until this \
                      instance has caught up",
-                    self.server
+                    self.server()
                 ),
             }
         }
@@ -310,7 +460,7 @@ impl Store {
         pipe.cmd("EXPIRE").arg(key).arg(ttl).arg("NX");
         pipe.cmd("EXPIRE").arg(key).arg(ttl).arg("GT");
         pipe.cmd("PUBLISH").arg(&self.names.channel).arg(message);
-        let mut commands = self.commands.clone();
+        let mut commands = self.commands();
         pipe.query_async::<()>(&mut commands).await
     }
 
@@ -318,7 +468,7 @@ impl Store {
     /// memory holds that Redis lacks.
     async fn load_and_heal(&self) -> Result<(), redis::RedisError> {
         let now = now_secs();
-        let mut commands = self.commands.clone();
+        let mut commands = self.commands();
         let sessions: Vec<(String, f64)> = redis::cmd("ZRANGE")
             .arg(&self.names.sessions)
             .arg(format!("({now}"))
@@ -402,18 +552,31 @@ async fn follow(store: Weak<Store>) {
             Err(reason) => reason,
         };
         let Some(strong) = store.upgrade() else { return };
+        if strong.is_caught_up() {
+            // It had caught up: this is a new outage, start again from the shortest delay.
+            delay = Duration::from_millis(100);
+        }
+        // With Sentinel, asking again is cheap and a failover ends at a moment only the
+        // sentinels know: ask often, so that revocations flow soon after it.
+        let longest = match strong.master {
+            Master::Fixed => Duration::from_secs(1),
+            Master::Sentinel { .. } => Duration::from_millis(250),
+        };
         strong.set_caught_up(false, &reason);
         log::debug!("revocation: {reason}; retrying in {delay:?}");
         drop(strong);
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(1));
+        delay = (delay * 2).min(longest);
     }
 }
 
 /// One connection's life: `Ok` when the store is gone, `Err` when the connection is.
 async fn follow_once(weak: &Weak<Store>) -> Result<(), String> {
     let (client, channel) = match weak.upgrade() {
-        Some(store) => (store.client.clone(), store.names.channel.clone()),
+        Some(store) => {
+            store.locate_master().await?;
+            (store.link().client.clone(), store.names.channel.clone())
+        }
         None => return Ok(()),
     };
     let redis_error = |what: &str, e: redis::RedisError| format!("{what}: {}", describe(&e));
