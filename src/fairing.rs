@@ -140,10 +140,14 @@ impl Fairing for WristbandSession {
                             config.revocation = Some(hook);
                             // The same Redis coordinates token refreshes across instances
                             // (used by the `auth` layer when it is attached).
-                            let shared =
-                                crate::revocation::shared_refresh(&revocations, &config.options);
-                            if let Some(shared) = shared {
-                                rocket = rocket.manage(shared);
+                            if options.refresh_coordination {
+                                let shared = crate::revocation::shared_refresh(
+                                    &revocations,
+                                    &config.options,
+                                );
+                                if let Some(shared) = shared {
+                                    rocket = rocket.manage(shared);
+                                }
                             }
                             rocket = rocket.manage(revocations);
                         }

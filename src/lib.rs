@@ -89,7 +89,7 @@
 //! | `csrf_header_name` | string | `"X-CSRF-TOKEN"` | matched in any case |
 //! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
 //! | `renew_after` | integer (seconds) | `60` | ≥ 0; [`AuthenticatedSession`] re-issues the cookie only when at least this long has passed since it was issued; `0` = on every authenticated request |
-//! | `revocation` | table: `url` or `sentinels` + `sentinel_master`, `on_unavailable`, `key_prefix` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) |
+//! | `revocation` | table: `url` or `sentinels` + `sentinel_master`, `on_unavailable`, `key_prefix`, `refresh_coordination` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) |
 //!
 //! Every field of [`SessionOptions`] says the same with its `_Default:_`. From code, pass the
 //! options to [`WristbandSession::custom()`] instead. An invalid configuration aborts launch
@@ -226,6 +226,7 @@
 //! url = "redis://127.0.0.1:6379"
 //! on_unavailable = "refuse"        # or "accept"; see below
 //! key_prefix = "wristband_session" # one per application sharing a Redis
+//! refresh_coordination = true      # `auth`: each refresh token spent once across instances
 //! ```
 //!
 //! - [`Session::revoke()`]: this session is refused on every instance from now on (and its
@@ -357,9 +358,10 @@
 //! - `WristbandJwt` authenticates API clients by `Authorization: Bearer <access token>`
 //!   (RS256 against Wristband's JWKS, cached, re-fetched for a new key id at most 10 times a
 //!   minute), and `AuthenticatedUser` accepts either, in the order of `auth_strategies`.
-//! - `testing::FakeWristband` is a fake Wristband server for your own tests.
+//! - `testing::FakeWristband` (cargo feature `fake-wristband`, which implies `auth`) is a fake
+//!   Wristband server for your own tests; never for serving users.
 //!
-//! `cargo run --example wristband_app --features auth` signs in against a fake Wristband
+//! `cargo run --example wristband_app --features fake-wristband` signs in against a fake Wristband
 //! started beside the app, with no account anywhere.
 //!
 //! # Coming from Wristband's NestJS/Express SDK

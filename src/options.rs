@@ -327,6 +327,11 @@ pub struct RevocationOptions {
     /// The name the sentinels monitor the master under (`sentinel monitor <name> ...` in their
     /// configuration). Required with `sentinels`. _Default:_ unset.
     pub sentinel_master: Option<String>,
+    /// Whether token refreshes (cargo feature `auth`) are made once across every instance
+    /// through this Redis, so that parallel requests on two instances never spend one rotating
+    /// refresh token twice. Costs nothing on requests whose access token is fresh. _Default:_
+    /// `true`.
+    pub refresh_coordination: bool,
 }
 
 impl Default for RevocationOptions {
@@ -337,6 +342,7 @@ impl Default for RevocationOptions {
             key_prefix: "wristband_session".into(),
             sentinels: Vec::new(),
             sentinel_master: None,
+            refresh_coordination: true,
         }
     }
 }
@@ -360,6 +366,7 @@ impl fmt::Debug for RevocationOptions {
             .field("key_prefix", &self.key_prefix)
             .field("sentinels", &sentinels)
             .field("sentinel_master", &self.sentinel_master)
+            .field("refresh_coordination", &self.refresh_coordination)
             .finish()
     }
 }
@@ -368,12 +375,13 @@ impl Serialize for RevocationOptions {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let sentinels: Vec<String> = self.sentinels.iter().map(|u| redacted_url(u)).collect();
-        let mut s = serializer.serialize_struct("RevocationOptions", 5)?;
+        let mut s = serializer.serialize_struct("RevocationOptions", 6)?;
         s.serialize_field("url", &redacted_url(&self.url))?;
         s.serialize_field("on_unavailable", &self.on_unavailable)?;
         s.serialize_field("key_prefix", &self.key_prefix)?;
         s.serialize_field("sentinels", &sentinels)?;
         s.serialize_field("sentinel_master", &self.sentinel_master)?;
+        s.serialize_field("refresh_coordination", &self.refresh_coordination)?;
         s.end()
     }
 }
@@ -817,7 +825,23 @@ impl SessionOptions {
             &mut problems,
         );
         field("renew_after", read("renew_after"), &mut options.renew_after, &mut problems);
-        field("revocation", read("revocation"), &mut options.revocation, &mut problems);
+        // An unknown key of the `revocation` sub-table is named, with the known ones (serde
+        // alone says only that `revocation` has the wrong type, and stops at the first): each
+        // is reported and left out, then the rest is read as usual.
+        let mut revocation = read("revocation").cloned();
+        if let Some(Value::Dict(tag, dict)) = &mut revocation {
+            while let Err(e) = Value::Dict(*tag, dict.clone()).deserialize::<RevocationOptions>() {
+                let figment::error::Kind::UnknownField(key, known) = &e.kind else { break };
+                problems.push(ConfigProblem::new(
+                    format!("revocation.{key}"),
+                    format!("unknown option; the known options are: {}", known.join(", ")),
+                ));
+                if dict.remove(key).is_none() {
+                    break;
+                }
+            }
+        }
+        field("revocation", revocation.as_ref(), &mut options.revocation, &mut problems);
         // `sentinels = []` reads as no sentinels at all: say so rather than fall back to `url`.
         if let Some(Value::Dict(_, revocation)) = read("revocation") {
             let sentinels = revocation.get("sentinels");

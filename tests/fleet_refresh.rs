@@ -223,3 +223,61 @@ async fn a_job_and_a_browser_refreshing_one_token_spend_it_once() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Redis' call counters of the commands a coordinated refresh sends.
+fn refresh_commands(redis: &RedisServer) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_connection().unwrap();
+    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut connection).unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            ["get", "set", "del"].contains(&name).then_some(())?;
+            rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// `refresh_coordination` (read from TOML, as in the crate docs): `true` (the default) sends a
+/// refresh through Redis, `false` keeps it per process; a fresh token sends nothing either way.
+#[rocket::async_test]
+async fn refresh_coordination_can_be_turned_off_and_a_fresh_token_never_touches_redis() {
+    use rocket::figment::providers::{Format, Toml};
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    let http = reqwest::Client::new();
+    for coordinate in [true, false] {
+        let toml = format!(
+            "[wristband_session]\nsecrets = \"{SECRET}\"\nsecure = false\n\
+             [wristband_session.revocation]\nurl = \"{}\"\nrefresh_coordination = {coordinate}\n",
+            redis.url()
+        );
+        let figment = rocket::Config::figment().merge(Toml::string(&toml));
+        let rocket = rocket::custom(figment)
+            .attach(WristbandSession::fairing())
+            .attach(WristbandAuth::custom(fake.auth_options()))
+            .mount("/", routes![seed, token]);
+        let app = Server::start(rocket).await;
+        let cookie = seeded_cookie(&http, &app.base, &fake).await;
+
+        let before = refresh_commands(&redis);
+        assert_eq!(get_token(&http, &app.base, &cookie).await.status, StatusCode::OK);
+        let refreshed = refresh_commands(&redis) - before;
+        if coordinate {
+            assert!(refreshed >= 2, "a coordinated refresh looks and locks: {refreshed}");
+        } else {
+            assert_eq!(refreshed, 0, "refresh_coordination = false: Redis is not asked");
+        }
+
+        // The refreshed session's next requests carry a fresh token: no refresh, no Redis.
+        let resp = http.get(format!("{}/token", app.base)).header(COOKIE, &cookie).send().await;
+        let fresh_cookie = resp.unwrap().headers()[SET_COOKIE].to_str().unwrap().to_string();
+        let fresh_cookie = fresh_cookie.split(';').next().unwrap().to_string();
+        let before = refresh_commands(&redis);
+        for _ in 0..20 {
+            assert_eq!(get_token(&http, &app.base, &fresh_cookie).await.status, StatusCode::OK);
+        }
+        assert_eq!(refresh_commands(&redis) - before, 0, "the fresh-token path sent commands");
+        app.stop().await;
+    }
+}
