@@ -215,6 +215,11 @@
 //!
 //! # Revocation (cargo feature `redis`)
 //!
+//! ```toml
+//! [dependencies]
+//! wristband-rocket-session = { version = "0.1", features = ["redis"] }  # "auth", "redis" for both
+//! ```
+//!
 //! A sealed cookie carries the whole session, so by itself a copied cookie stays valid until it
 //! expires and a logout only clears one browser. With `features = ["redis"]` and a `revocation`
 //! table, sessions can be revoked on every instance of a fleet, with **no network call per
@@ -340,6 +345,11 @@
 //!
 //! # Signing in with Wristband (cargo feature `auth`)
 //!
+//! ```toml
+//! [dependencies]
+//! wristband-rocket-session = { version = "0.1", features = ["auth"] }
+//! ```
+//!
 //! With `features = ["auth"]`, the crate also signs users in: the `WristbandAuth` fairing
 //! (options in the `wristband_auth` table of each profile, every key documented on
 //! `WristbandAuth`), the `Wristband` request guard with `login()`, `callback()` and `logout()`
@@ -391,6 +401,7 @@
 //! [Rocket profile]: https://rocket.rs/guide/v0.5/configuration/#profiles
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod codec;
@@ -418,10 +429,12 @@ pub use error::{ConfigError, ConfigProblem, SessionError};
 pub use fairing::WristbandSession;
 pub use options::{RevocationOptions, SameSiteOption, Secrets, SessionOptions, UnavailablePolicy};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use revocation::{RevocationStats, Revocations};
 pub use session::Session;
 pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole};
 #[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use wristband_auth::{
     AuthOptions, AuthStrategy, AuthenticatedUser, CallbackResult, LoginConfig, LogoutConfig,
     RedirectReason, TokenData, Wristband, WristbandAuth, WristbandError, WristbandJwt,

@@ -30,6 +30,7 @@
 //! `wristband-rocket-session = { version = "…", features = ["fake-wristband"] }`.
 
 #[cfg(feature = "fake-wristband")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fake-wristband")))]
 pub use crate::wristband_auth::fake::{Endpoint, FakeUser, FakeWristband, Reply};
 
 use rocket::http::{Cookie, CookieJar, Header};
