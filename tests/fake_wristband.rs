@@ -83,7 +83,7 @@ async fn post_token(
     credentials: Option<(&str, &str)>,
     form: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut request = client.post(format!("{}/api/v1/oauth2/token", fake.base_url())).form(form);
+    let mut request = client.post(format!("{}/api/v1/oauth2/token", fake.local_url())).form(form);
     if let Some((id, secret)) = credentials {
         request = request.basic_auth(id, Some(secret));
     }
@@ -99,7 +99,7 @@ fn creds(fake: &FakeWristband) -> Option<(&str, &str)> {
 
 async fn userinfo(fake: &FakeWristband, client: &Client, token: &str) -> (StatusCode, Value) {
     let response = client
-        .get(format!("{}/api/v1/oauth2/userinfo", fake.base_url()))
+        .get(format!("{}/api/v1/oauth2/userinfo", fake.local_url()))
         .bearer_auth(token)
         .send()
         .await
@@ -109,23 +109,90 @@ async fn userinfo(fake: &FakeWristband, client: &Client, token: &str) -> (Status
 }
 
 async fn jwks(fake: &FakeWristband, client: &Client) -> JwkSet {
-    let url = format!("{}/api/v1/oauth2/jwks", fake.base_url());
+    let url = format!("{}/api/v1/oauth2/jwks", fake.local_url());
     client.get(url).send().await.unwrap().json().await.unwrap()
 }
 
-/// Verifies `token` against the fake's JWKS (kid lookup, RS256, issuer, exp, nbf).
+/// Verifies `token` against the fake's JWKS (kid lookup, RS256, issuer = the fake's
+/// `base_url`, exp, nbf if present).
 fn verify(fake: &FakeWristband, set: &JwkSet, token: &str) -> Result<Value, String> {
+    verify_with(set, token, &fake.base_url(), None)
+}
+
+/// Verifies `token` against `set`: RS256, the kid's key, `issuer`, exp, nbf if present, and
+/// `audience` when given.
+fn verify_with(
+    set: &JwkSet,
+    token: &str,
+    issuer: &str,
+    audience: Option<&str>,
+) -> Result<Value, String> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
     let kid = header.kid.ok_or("no kid")?;
     let jwk = set.find(&kid).ok_or_else(|| format!("kid {kid} not in the JWKS"))?;
     let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[fake.base_url()]);
+    validation.set_issuer(&[issuer]);
     validation.validate_nbf = true;
-    validation.validate_aud = false;
+    match audience {
+        Some(audience) => validation.set_audience(&[audience]),
+        None => validation.validate_aud = false,
+    }
     jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
         .map_err(|e| e.to_string())
+}
+
+/// The claim names of a JWT payload, sorted.
+fn claim_names(claims: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = claims.as_object().unwrap().keys().map(String::as_str).collect();
+    names.sort_unstable();
+    names
+}
+
+/// The access token claims of Wristband's tokens, sorted.
+const ACCESS_CLAIMS: [&str; 13] = [
+    "app_id",
+    "auth_time",
+    "client_id",
+    "exp",
+    "iat",
+    "idp_name",
+    "iss",
+    "jti",
+    "scope",
+    "sub",
+    "sub_kind",
+    "tnt_id",
+    "van_dom",
+];
+
+/// The fake's ID token claims (with a nonce and an email), sorted.
+const ID_CLAIMS: [&str; 11] = [
+    "app_id",
+    "aud",
+    "auth_time",
+    "email",
+    "exp",
+    "iat",
+    "idp_name",
+    "iss",
+    "nonce",
+    "sub",
+    "tnt_id",
+];
+
+/// Redeems `code` (from an authorize request with [`VERIFIER`] and [`APP_CALLBACK`]).
+async fn redeem(fake: &FakeWristband, client: &Client, code: &str) -> Value {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", APP_CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = post_token(fake, client, creds(fake), &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
 }
 
 #[rocket::async_test]
@@ -550,7 +617,8 @@ async fn jwks_and_key_rotation() {
     assert_eq!(claims["app_id"], "fake-app-id");
     let exp = claims["exp"].as_i64().unwrap();
     assert!((exp - claims["iat"].as_i64().unwrap() - 300).abs() <= 1);
-    assert_eq!(claims["nbf"], claims["iat"]);
+    assert_eq!(claims.get("nbf"), None, "Wristband's access tokens have no nbf");
+    assert_eq!(claims["auth_time"], claims["iat"]);
 
     fake.rotate_signing_key();
     let new_kid = fake.current_kid();
@@ -681,22 +749,21 @@ async fn logout_redirects_with_state() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(location(&response).as_str(), "http://127.0.0.1:9/bye?x=1&state=s+1");
 
-    // No redirect_url: the app's login URL for the host's tenant.
+    // No redirect_url: the signed-out page, no redirect (its link: tests/fake_pages.rs).
     let response =
         logout(fake.tenant_url("globex"), vec![("client_id", id), ("state", "s2")]).await;
-    assert_eq!(location(&response).as_str(), format!("{APP_LOGIN}?tenant_name=globex&state=s2"));
-    fake.set_app_urls("http://{tenant_name}.localhost:9/auth/login", APP_CALLBACK);
-    let response = logout(fake.tenant_url("globex"), vec![("client_id", id)]).await;
-    assert_eq!(location(&response).as_str(), "http://globex.localhost:9/auth/login");
-
-    // Neither: a page. Another client: refused.
-    fake.set_sdk_configuration(json!({}));
-    let response = logout(fake.base_url(), vec![("client_id", id)]).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains("signed out"));
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(response.text().await.unwrap().contains("You are signed out."));
+
+    // A redirect_url that is not an http(s) URL, or another client: refused.
+    let response =
+        logout(fake.base_url(), vec![("client_id", id), ("redirect_url", "javascript:x")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
     let response = logout(fake.base_url(), vec![("client_id", "other")]).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(fake.calls(Endpoint::Logout), 5);
+    assert_eq!(fake.calls(Endpoint::Logout), 4);
 }
 
 #[rocket::async_test]
@@ -751,4 +818,155 @@ async fn a_code_is_redeemed_once_even_by_concurrent_requests() {
     assert!(results
         .iter()
         .all(|(status, body)| *status == StatusCode::OK || body["error"] == "invalid_grant"));
+}
+
+/// Access tokens carry exactly Wristband's claims (header `typ: at+JWT`), ID tokens are OIDC
+/// ID tokens for this client (`aud`, the authorize request's `nonce`); a refresh keeps the
+/// sign-in time and the scopes, and its ID token has no nonce.
+#[rocket::async_test]
+async fn tokens_carry_wristbands_claims() {
+    let fake = FakeWristband::start().await;
+    fake.set_app_urls(APP_LOGIN, APP_CALLBACK);
+    let client = client();
+    let code = code_for(&fake, &client).await;
+    let tokens = redeem(&fake, &client, &code).await;
+    assert_eq!(tokens["scope"], "openid offline_access email");
+    let set = jwks(&fake, &client).await;
+
+    // The access token.
+    let access = tokens["access_token"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(access).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+JWT"));
+    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.kid, Some(fake.current_kid()));
+    let claims = verify(&fake, &set, access).unwrap();
+    println!("access token claims: {claims}");
+    assert_eq!(claim_names(&claims), ACCESS_CLAIMS);
+    assert_eq!(claims["iss"], fake.base_url());
+    assert_eq!(claims["sub"], "fake-user-1");
+    assert_eq!(claims["sub_kind"], "user");
+    assert_eq!(claims["client_id"], fake.client_id());
+    assert_eq!(claims["tnt_id"], "fake-tenant-1");
+    assert_eq!(claims["app_id"], fake.application_id());
+    assert_eq!(claims["van_dom"], fake.vanity_domain());
+    assert_eq!(claims["idp_name"], "wristband");
+    assert_eq!(claims["scope"], "openid offline_access email");
+    let [iat, exp, auth_time] = ["iat", "exp", "auth_time"].map(|c| claims[c].as_i64().unwrap());
+    assert_eq!(exp - iat, 1800);
+    assert!(auth_time > 0 && auth_time <= iat, "auth_time {auth_time}, iat {iat}");
+    assert!(claims["jti"].as_str().is_some_and(|jti| !jti.is_empty()));
+
+    // The ID token.
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    assert_eq!(header.alg, Algorithm::RS256);
+    let id = verify_with(&set, id_token, &fake.base_url(), Some(fake.client_id())).unwrap();
+    println!("ID token claims: {id}");
+    assert_eq!(claim_names(&id), ID_CLAIMS);
+    assert_eq!(id["aud"], fake.client_id());
+    assert_eq!(id["nonce"], "the-nonce");
+    assert_eq!(id["sub"], claims["sub"]);
+    assert_eq!(id["auth_time"], auth_time);
+    assert!(verify_with(&set, id_token, &fake.base_url(), Some("another-client")).is_err());
+
+    // A refresh: a new jti, the same sign-in time and scopes; an ID token without a nonce.
+    let grant = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ];
+    let (status, refreshed) = post_token(&fake, &client, creds(&fake), &grant).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let again = verify(&fake, &set, refreshed["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claim_names(&again), ACCESS_CLAIMS);
+    assert_ne!(again["jti"], claims["jti"]);
+    assert_eq!(again["auth_time"], auth_time);
+    assert_eq!(again["scope"], "openid offline_access email");
+    let id_token = refreshed["id_token"].as_str().unwrap();
+    let id = verify_with(&set, id_token, &fake.base_url(), Some(fake.client_id())).unwrap();
+    assert_eq!(id.get("nonce"), None);
+
+    // The scopes are those asked for.
+    let mut query = authorize_query(&fake, APP_CALLBACK);
+    query.iter_mut().find(|(k, _)| k == "scope").unwrap().1 = "openid roles".into();
+    let response = get_authorize(&client, &fake.tenant_url("acme"), &query).await;
+    let code = param(&location(&response), "code").unwrap();
+    let tokens = redeem(&fake, &client, &code).await;
+    assert_eq!(tokens["scope"], "openid roles");
+    let claims = verify(&fake, &set, tokens["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["scope"], "openid roles");
+
+    // Tokens made by hand have the same shape.
+    let by_hand = verify(&fake, &set, &fake.issue_access_token("u-1", "t-1", 60)).unwrap();
+    assert_eq!(claim_names(&by_hand), ACCESS_CLAIMS);
+    assert_eq!((&by_hand["sub"], &by_hand["tnt_id"]), (&json!("u-1"), &json!("t-1")));
+}
+
+/// With a public URL (a TLS proxy in front), every token names it as `iss` (and its host as
+/// `van_dom`), the fake's URLs and the app options follow it, and its host is understood in
+/// `Host` headers; `None` goes back to `http://localhost:<port>`.
+#[rocket::async_test]
+async fn a_public_url_is_the_issuer_of_every_token() {
+    const PUBLIC: &str = "https://auth.example.test";
+    let fake = FakeWristband::start().await;
+    fake.set_app_urls(APP_LOGIN, APP_CALLBACK);
+    let local = format!("http://localhost:{}", fake.port());
+    assert_eq!((fake.base_url(), fake.local_url()), (local.clone(), local.clone()));
+    let before = fake.issue_access_token("u-1", "t-1", 300);
+
+    fake.set_public_url(Some(PUBLIC));
+    assert_eq!(fake.base_url(), PUBLIC);
+    assert_eq!(fake.local_url(), local);
+    assert_eq!(fake.vanity_domain(), "auth.example.test");
+    assert_eq!(fake.tenant_url("acme"), "https://acme.auth.example.test");
+    let options = fake.auth_options();
+    assert_eq!(options.wristband_application_vanity_domain, "auth.example.test");
+    assert_eq!(options.wristband_scheme, wristband_rocket_session::WristbandScheme::Https);
+
+    // What a proxy that keeps the Host header sends on: the public names, on the fake's port.
+    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let proxied = Client::builder()
+        .redirect(Policy::none())
+        .resolve("auth.example.test", addr)
+        .resolve("globex.auth.example.test", addr)
+        .build()
+        .unwrap();
+    let on = |host: &str| format!("http://{host}:{}", fake.port());
+    let query = authorize_query(&fake, APP_CALLBACK);
+    let response = get_authorize(&proxied, &on("globex.auth.example.test"), &query).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = location(&response);
+    assert_eq!(param(&back, "tenant_name").as_deref(), Some("globex"));
+    assert_eq!(param(&back, "tenant_custom_domain"), None);
+    let tokens = redeem(&fake, &client(), &param(&back, "code").unwrap()).await;
+    let jwks_url = format!("{}/api/v1/oauth2/jwks", on("auth.example.test"));
+    let set: JwkSet = proxied.get(jwks_url).send().await.unwrap().json().await.unwrap();
+
+    let access = tokens["access_token"].as_str().unwrap();
+    let claims = verify_with(&set, access, PUBLIC, None).unwrap();
+    assert_eq!(claims["iss"], PUBLIC);
+    assert_eq!(claims["van_dom"], "auth.example.test");
+    assert!(verify_with(&set, access, &local, None).is_err(), "not the local issuer any more");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let id = verify_with(&set, id_token, PUBLIC, Some(fake.client_id())).unwrap();
+    assert_eq!(id["iss"], PUBLIC);
+    let by_hand = fake.issue_access_token("u-1", "t-1", 300);
+    assert_eq!(verify_with(&set, &by_hand, PUBLIC, None).unwrap()["van_dom"], "auth.example.test");
+    // A token issued before keeps its issuer.
+    assert_eq!(verify_with(&set, &before, &local, None).unwrap()["iss"], local);
+
+    // A URL that is more than an origin is refused, loudly, and changes nothing.
+    for bad in ["https://auth.example.test/base", "auth.example.test", "ftp://x.test"] {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fake.set_public_url(Some(bad));
+        }));
+        assert!(outcome.is_err(), "{bad} accepted");
+    }
+    assert_eq!(fake.base_url(), PUBLIC);
+
+    fake.set_public_url(None);
+    assert_eq!(fake.base_url(), local);
+    assert_eq!(fake.vanity_domain(), format!("localhost:{}", fake.port()));
+    let after = fake.issue_access_token("u-1", "t-1", 300);
+    assert_eq!(verify_with(&set, &after, &local, None).unwrap()["van_dom"], fake.vanity_domain());
 }

@@ -13,7 +13,7 @@ use super::answer::{escape, Answer};
 use super::request::{read_form, Call};
 use super::routes::preamble;
 use super::script::Endpoint;
-use super::state::{random_token, Grant, SharedState};
+use super::state::{now, random_token, Grant, SharedState};
 use super::tenant::{fill_placeholder, visit};
 
 /// The sign-in page's form field naming the waiting request.
@@ -44,7 +44,7 @@ fn check(call: &Call, shared: &SharedState) -> Result<Grant, Refusal> {
         let registered = inner.sdk_configuration.get("redirectUri").and_then(|v| v.as_str());
         (inner.user.clone(), registered.map(str::to_string))
     };
-    let tenant = visit(call, &user);
+    let tenant = visit(call, &user, shared.public_domain().as_deref());
     let Some(redirect_uri) = query.non_empty("redirect_uri") else {
         return Err(refuse("invalid_request", "redirect_uri is missing"));
     };
@@ -78,6 +78,7 @@ fn check(call: &Call, shared: &SharedState) -> Result<Grant, Refusal> {
         tenant_name: tenant.tenant_name,
         tenant_custom_domain: tenant.tenant_custom_domain,
         user,
+        auth_time: now(),
     })
 }
 
@@ -101,8 +102,9 @@ fn back_to_app(status: u16, grant: &Grant, extra: &[(&str, &str)]) -> Answer {
     Answer::redirect(status, url.as_str())
 }
 
-/// Issues a code for `grant` and sends the browser back with it.
-fn approve(shared: &SharedState, grant: Grant, status: u16) -> Answer {
+/// Issues a code for `grant` (the user signs in now) and sends the browser back with it.
+fn approve(shared: &SharedState, mut grant: Grant, status: u16) -> Answer {
+    grant.auth_time = now();
     let code = random_token();
     let answer = back_to_app(status, &grant, &[("code", &code)]);
     shared.lock().codes.insert(code, grant);

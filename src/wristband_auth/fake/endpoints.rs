@@ -7,11 +7,11 @@ use rocket::State;
 use serde_json::json;
 
 use super::answer::Answer;
+use super::pages;
 use super::request::Call;
 use super::routes::{client_form, preamble};
 use super::script::Endpoint;
 use super::state::{now, SharedState};
-use super::tenant::{fill_placeholder, visit};
 
 /// `GET /api/v1/clients/{client_id}/sdk-configuration`: 404 for another client.
 #[rocket::get("/api/v1/clients/<client_id>/sdk-configuration")]
@@ -75,9 +75,9 @@ pub(super) async fn jwks(shared: &State<SharedState>) -> Answer {
     }
 }
 
-/// `GET /api/v1/logout?client_id[&redirect_url][&state]`: 302 to `redirect_url`, else to the
-/// app's login URL for the tenant of the host (its placeholder filled, or `tenant_name`
-/// appended), with `state` appended when given; a small page when there is neither.
+/// `GET /api/v1/logout?client_id[&redirect_url][&state]`: 302 to `redirect_url` with `state`
+/// appended when given; without `redirect_url`, the signed-out page (with a link back to the
+/// app's login for the host's tenant).
 #[rocket::get("/api/v1/logout")]
 pub(super) async fn logout(call: Call, shared: &State<SharedState>) -> Answer {
     if let Some(answer) = preamble(shared, Endpoint::Logout).await {
@@ -94,32 +94,12 @@ pub(super) async fn logout(call: Call, shared: &State<SharedState>) -> Answer {
     if query.get("client_id") != Some(shared.client_id.as_str()) {
         return Answer::error_page(400, "invalid_client", "unknown client_id");
     }
-    let (user, login_url) = {
-        let inner = shared.lock();
-        let login_url = inner.sdk_configuration.get("loginUrl").and_then(|v| v.as_str());
-        (inner.user.clone(), login_url.map(str::to_string))
+    let Some(redirect_url) = query.non_empty("redirect_url") else {
+        return pages::signed_out(&call, shared);
     };
-    let tenant = visit(&call, &user).tenant_name;
-    let target = match (query.non_empty("redirect_url"), login_url) {
-        (Some(redirect_url), _) => Url::parse(redirect_url).map_err(|_| "redirect_url"),
-        (None, Some(login_url)) => {
-            let filled = fill_placeholder(&login_url, &tenant);
-            Url::parse(&filled)
-                .map(|mut url| {
-                    if filled == login_url {
-                        url.query_pairs_mut().append_pair("tenant_name", &tenant);
-                    }
-                    url
-                })
-                .map_err(|_| "loginUrl")
-        }
-        (None, None) => {
-            return Answer::html(200, "Fake Wristband: signed out", "<p>You are signed out.</p>")
-        }
-    };
-    let mut url = match target {
+    let mut url = match Url::parse(redirect_url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-        _ => return Answer::error_page(400, "invalid_request", "the logout target is not a URL"),
+        _ => return Answer::error_page(400, "invalid_request", "redirect_url is not a URL"),
     };
     if let Some(state) = query.non_empty("state") {
         url.query_pairs_mut().append_pair("state", state);

@@ -4,9 +4,10 @@
 //!
 //! Everything a test needs to know is in [`FakeWristband`]'s docs (this module is private;
 //! the types are public through `testing`). The files: `server` (launch), `routes` (the route
-//! list and what every handler does first), `authorize`, `token`, `endpoints` (the rest),
-//! `request` (reading requests without failing), `answer` (responses), `state`, `keys` (RSA
-//! keys generated at run time), `tenant` (host → tenant), `script`, `user`.
+//! list and what every handler does first), `authorize`, `token`, `endpoints` (the rest of the
+//! API), `pages` (tenant discovery, signed out), `request` (reading requests without failing),
+//! `answer` (responses), `state`, `keys` (RSA keys generated at run time), `origin` (the public
+//! URL), `tenant` (host → tenant), `script`, `user`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,8 @@ mod answer;
 mod authorize;
 mod endpoints;
 mod keys;
+mod origin;
+mod pages;
 mod request;
 mod routes;
 mod script;
@@ -31,6 +34,7 @@ mod user;
 pub use script::{Endpoint, Reply};
 pub use user::FakeUser;
 
+use origin::PublicOrigin;
 use state::{Holder, Shared, DEFAULT_TENANT};
 
 /// The fake's client id.
@@ -54,11 +58,12 @@ const APPLICATION_ID: &str = "fake-app-id";
 /// | --- | --- |
 /// | `GET /api/v1/clients/{client_id}/sdk-configuration` | 200 with the SDK configuration ([`set_app_urls`](FakeWristband::set_app_urls), [`set_sdk_configuration`](FakeWristband::set_sdk_configuration)); 404 for another client id |
 /// | `GET /api/v1/oauth2/authorize` | checks `client_id`, the registered `redirect_uri`, `response_type=code`, an S256 PKCE challenge; 302 back to `redirect_uri` (tenant placeholder filled) with `code`, `state`, `tenant_name` (and `tenant_custom_domain`); or a sign-in page; or `error` ([`set_authorize_error`](FakeWristband::set_authorize_error)). A bad request gets a 400 HTML page, not a redirect |
-/// | `POST /api/v1/oauth2/token` | HTTP Basic client auth (401 `invalid_client`); `authorization_code` (code unused, PKCE, `redirect_uri` equal) and `refresh_token` (rotating: the old token is spent) grants; 400 `invalid_grant` otherwise; 200 `{access_token, id_token, refresh_token, expires_in, token_type: "bearer", scope}` |
+/// | `POST /api/v1/oauth2/token` | HTTP Basic client auth (401 `invalid_client`); `authorization_code` (code unused, PKCE, `redirect_uri` equal) and `refresh_token` (rotating: the old token is spent) grants; 400 `invalid_grant` otherwise; 200 `{access_token, id_token, refresh_token, expires_in, token_type: "bearer", scope}` (tokens: see [Tokens](#tokens)) |
 /// | `GET /api/v1/oauth2/userinfo` | `Bearer` access token it issued, live and not revoked: 200 with Wristband's claims (`sub`, `tnt_id`, `app_id`, `idp_name`, `email`, …); else 401 `invalid_token` |
 /// | `POST /api/v1/oauth2/revoke` | HTTP Basic, form `token`: 200 empty; a revoked refresh token no longer refreshes, a revoked access token no longer reads userinfo |
 /// | `GET /api/v1/oauth2/jwks` | the published RSA keys, newest first: `kty`, `kid`, `use: "sig"`, `alg: "RS256"`, `n`, `e` |
-/// | `GET /api/v1/logout` | `client_id` checked; 302 to `redirect_url`, else to the app's login URL for the host's tenant, `state` appended; a small page when there is neither |
+/// | `GET /api/v1/logout` | `client_id` checked; with `redirect_url`: 302 there, `state` appended; without: a "You are signed out" page (`id="signed-out"`, `state` unused) whose link (`id="sign-in-again"`) goes to the app's login URL for the host's tenant (placeholder filled, else `tenant_name` appended), or to the application-level `/login` page when the SDK configuration has no usable `loginUrl` |
+/// | `GET /login?client_id=…` | on the vanity host, the application-level tenant-discovery page Wristband's SDKs send a browser to when no tenant is known: a form (`id="tenant-discovery"`, text field `tenant_name`, button `id="continue"`) that submits `GET /login?client_id=…&tenant_name=…`, which answers 302 to the app's login URL (the SDK configuration's `loginUrl`, `{tenant_name}` placeholder filled, else `?tenant_name=` appended); a name that is not 1–63 letters, digits and hyphens gets the form again (400) with the typed text shown escaped. On a tenant host: 302 to the app's login URL for that tenant. Missing or unknown `client_id`: 400 page |
 ///
 /// Every request to one of these paths is counted ([`calls`](FakeWristband::calls)), then
 /// waits the endpoint's delay ([`set_delay`](FakeWristband::set_delay)), then takes the next
@@ -74,15 +79,46 @@ const APPLICATION_ID: &str = "fake-app-id";
 /// `ClientBuilder::resolve`). On authorize and logout:
 ///
 /// - `<tenant>.localhost` (or `<tenant>-localhost`): that tenant;
-/// - `localhost` (the vanity domain itself) or no `Host`: the default tenant, `"acme"`;
+/// - `localhost` (the vanity domain itself) or no `Host`: the application (`/login` shows the
+///   tenant-discovery page); where a tenant is needed, the default tenant, `"acme"`;
 /// - any other host, such as `127.0.0.1:<port>`: a tenant custom domain: the default tenant,
 ///   and the redirect to the app also carries `tenant_custom_domain=<host:port>`.
 ///
-/// A [`FakeUser`] with a `tenant_name` overrides the host's tenant.
+/// With a public URL ([`set_public_url`](FakeWristband::set_public_url)), its host counts as a
+/// vanity domain too: `auth.example.test` is the application, `acme.auth.example.test` (or
+/// `acme-auth.example.test`) the tenant `acme`. A [`FakeUser`] with a `tenant_name` overrides
+/// the host's tenant.
 ///
 /// The registered redirect URI is the SDK configuration's `redirectUri`: authorize accepts it
 /// as is (with its placeholder) or with the placeholder filled with the tenant. When the
 /// configuration's `redirectUri` is not a string, any `redirect_uri` is accepted.
+///
+/// # Tokens
+///
+/// Shaped like Wristband's, and signed as described under [Keys](#keys):
+///
+/// - access tokens: header `typ: at+JWT`, `alg: RS256`, `kid`; claims `iss` (the
+///   [`base_url`](FakeWristband::base_url)), `sub` (the user id), `sub_kind: "user"`,
+///   `client_id`, `tnt_id`, `app_id`, `van_dom` (the [`vanity_domain`](FakeWristband::vanity_domain)),
+///   `idp_name: "wristband"`, `scope` (the authorize request's scopes, space-separated;
+///   `openid offline_access email` for tokens made without one), `auth_time` (when the user
+///   signed in, kept across refreshes), `jti` (random), `exp`, `iat`; no `nbf` (Wristband's
+///   have none);
+/// - ID tokens: header `typ: JWT`; claims `iss`, `sub`, `aud` (the client id), `exp` (one hour),
+///   `iat`, `auth_time`, `nonce` (the authorize request's, when it sent one; none after a
+///   refresh), `tnt_id`, `app_id`, `idp_name`, and `email` when the user has one;
+/// - refresh tokens: opaque random strings.
+///
+/// # Behind a TLS proxy
+///
+/// By default the fake is known as `http://localhost:<port>`, which is not what Wristband's
+/// SDKs expect (`https://<vanity domain>`). [`set_public_url`](FakeWristband::set_public_url)
+/// gives it a public origin, such as `https://auth.example.test` served by a TLS proxy in
+/// front of [`local_url`](FakeWristband::local_url): the `iss` and `van_dom` of the tokens
+/// issued from then on, [`base_url`](FakeWristband::base_url),
+/// [`vanity_domain`](FakeWristband::vanity_domain), [`tenant_url`](FakeWristband::tenant_url),
+/// [`auth_options`](FakeWristband::auth_options) and the links its pages give to itself all
+/// follow it; it still listens on `127.0.0.1:<port>` only.
 ///
 /// # Keys
 ///
@@ -115,9 +151,10 @@ const APPLICATION_ID: &str = "fake-app-id";
 ///   test can try again; codes do not expire.
 /// - Client authentication is HTTP Basic only (as Wristband's SDKs use it); the id and the
 ///   secret may be form-encoded first (RFC 6749 §2.3.1) or raw.
-/// - There is no sign-in session at Wristband: logout redirects but changes nothing, and every
-///   authorize approves (or shows the page) again.
-/// - The tenant-discovery page (`/login`) is not served.
+/// - There is no sign-in session at Wristband: logout (its redirect or its signed-out page)
+///   changes nothing, and every authorize approves (or shows the page) again.
+/// - Any well-formed tenant name is accepted by the discovery page (the fake has no list of
+///   tenants), and `customApplicationLoginPageUrl` is never redirected to.
 ///
 /// # Example
 ///
@@ -204,7 +241,8 @@ impl FakeWristband {
         self.port
     }
 
-    /// The application vanity domain: `localhost:<port>`.
+    /// The application vanity domain: `localhost:<port>`, or the `host[:port]` of the
+    /// [public URL](Self::set_public_url). The `van_dom` of its access tokens.
     ///
     /// ```
     /// # rocket::async_test(async {
@@ -213,10 +251,11 @@ impl FakeWristband {
     /// # });
     /// ```
     pub fn vanity_domain(&self) -> String {
-        format!("localhost:{}", self.port)
+        self.shared.origin().1
     }
 
-    /// `http://localhost:<port>`: where the app reaches it, and the `iss` of its JWTs.
+    /// `http://localhost:<port>`, or the [public URL](Self::set_public_url): where the app
+    /// reaches it, and the `iss` of its JWTs.
     ///
     /// ```
     /// # rocket::async_test(async {
@@ -225,10 +264,26 @@ impl FakeWristband {
     /// # });
     /// ```
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.vanity_domain())
+        self.shared.issuer()
     }
 
-    /// `http://<tenant>.localhost:<port>`: a tenant's host, where the app sends the browser.
+    /// `http://localhost:<port>`: where it listens, whatever its [public
+    /// URL](Self::set_public_url) (the upstream of a TLS proxy, or for a test that talks to it
+    /// directly).
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.set_public_url(Some("https://auth.example.test"));
+    /// assert_eq!(fake.local_url(), format!("http://localhost:{}", fake.port()));
+    /// # });
+    /// ```
+    pub fn local_url(&self) -> String {
+        format!("http://{}", self.shared.local_authority())
+    }
+
+    /// `http://<tenant>.localhost:<port>` (with a [public URL](Self::set_public_url):
+    /// `<scheme>://<tenant>.<host[:port]>`): a tenant's host, where the app sends the browser.
     ///
     /// ```
     /// # rocket::async_test(async {
@@ -237,7 +292,52 @@ impl FakeWristband {
     /// # });
     /// ```
     pub fn tenant_url(&self, tenant: &str) -> String {
-        format!("http://{tenant}.localhost:{}", self.port)
+        let (scheme, authority) = self.shared.origin();
+        format!("{scheme}://{tenant}.{authority}")
+    }
+
+    /// Gives the fake a public origin, for use behind a TLS proxy (`None`: back to
+    /// `http://localhost:<port>`). From then on it is the `iss` (and its `host[:port]` the
+    /// `van_dom`) of every token issued, and [`base_url`](Self::base_url),
+    /// [`vanity_domain`](Self::vanity_domain), [`tenant_url`](Self::tenant_url),
+    /// [`auth_options`](Self::auth_options) (`wristband_scheme` from its scheme) and the links
+    /// the fake's pages give to itself follow it. Requests whose `Host` is that host (the
+    /// application) or `<tenant>.<host>` (a tenant) are understood as such. The fake still
+    /// listens on [`local_url`](Self::local_url) only; tokens issued before keep their `iss`.
+    ///
+    /// # Panics
+    ///
+    /// If `url` is not `http(s)://host[:port]` (a trailing `/` is allowed; no path, query,
+    /// fragment or user): this is test tooling.
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::FakeWristband;
+    /// use wristband_rocket_session::WristbandScheme;
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// fake.set_public_url(Some("https://auth.example.test"));
+    /// assert_eq!(fake.base_url(), "https://auth.example.test");
+    /// assert_eq!(fake.vanity_domain(), "auth.example.test");
+    /// assert_eq!(fake.tenant_url("acme"), "https://acme.auth.example.test");
+    /// assert_eq!(fake.auth_options().wristband_scheme, WristbandScheme::Https);
+    ///
+    /// let jwt = fake.issue_access_token("user-1", "tenant-1", 300);
+    /// let claims: serde_json::Value =
+    ///     jsonwebtoken::dangerous::insecure_decode_claims(&jwt).unwrap();
+    /// assert_eq!(claims["iss"], "https://auth.example.test");
+    /// assert_eq!(claims["van_dom"], "auth.example.test");
+    ///
+    /// fake.set_public_url(None);
+    /// assert_eq!(fake.base_url(), fake.local_url());
+    /// # });
+    /// ```
+    pub fn set_public_url(&self, url: Option<&str>) {
+        let public = url.map(|url| match PublicOrigin::parse(url) {
+            Ok(public) => public,
+            Err(why) => panic!("FakeWristband::set_public_url({url:?}): {why}"),
+        });
+        self.shared.lock().public = public;
     }
 
     /// The OAuth2 client id it accepts: `fake-client-id`.
@@ -277,8 +377,9 @@ impl FakeWristband {
     }
 
     /// Options for an app that signs in with this fake: its client id and secret, vanity
-    /// domain, `wristband_scheme = Http`, `dangerously_disable_secure_cookies = true`, and
-    /// every other option at its default (auto-configuration on).
+    /// domain, `wristband_scheme = Http` (the [public URL](Self::set_public_url)'s scheme when
+    /// set), `dangerously_disable_secure_cookies = true`, and every other option at its default
+    /// (auto-configuration on).
     ///
     /// ```
     /// use wristband_rocket_session::WristbandScheme;
@@ -292,11 +393,16 @@ impl FakeWristband {
     /// # });
     /// ```
     pub fn auth_options(&self) -> AuthOptions {
+        let (scheme, vanity_domain) = self.shared.origin();
         AuthOptions {
             client_id: self.client_id().into(),
             client_secret: self.client_secret().into(),
-            wristband_application_vanity_domain: self.vanity_domain(),
-            wristband_scheme: WristbandScheme::Http,
+            wristband_application_vanity_domain: vanity_domain,
+            wristband_scheme: if scheme == "https" {
+                WristbandScheme::Https
+            } else {
+                WristbandScheme::Http
+            },
             dangerously_disable_secure_cookies: true,
             ..AuthOptions::default()
         }
@@ -503,11 +609,11 @@ impl FakeWristband {
         self.shared.lock().keys.current().kid().to_string()
     }
 
-    /// An RS256 access token signed by the current key, as the token endpoint issues them:
-    /// header `kid`; claims `iss` = [`base_url`](Self::base_url), `sub`, `tnt_id`, `app_id`,
-    /// `client_id`, `iat` = `nbf` = now, `exp` = now + `expires_in` (negative: already expired),
-    /// a random `jti`. The fake's userinfo accepts it (as the current user with these ids) until
-    /// it expires.
+    /// An RS256 access token signed by the current key, as the token endpoint issues them (see
+    /// [Tokens](#tokens)): `sub` = `user_id`, `tnt_id` = `tenant_id`, `iat` = `auth_time` =
+    /// now, `exp` = now + `expires_in` (negative: already expired), `scope`
+    /// `openid offline_access email`. The fake's userinfo accepts it (as the current user with
+    /// these ids) until it expires.
     ///
     /// ```
     /// # rocket::async_test(async {
@@ -517,8 +623,8 @@ impl FakeWristband {
     /// # });
     /// ```
     pub fn issue_access_token(&self, user_id: &str, tenant_id: &str, expires_in: i64) -> String {
-        let user = self.user_with_ids(user_id, tenant_id);
-        self.shared.issue_access_token(&user, expires_in).expect("the fake's keys always sign")
+        let holder = self.holder_with_ids(user_id, tenant_id);
+        self.shared.issue_access_token(&holder, expires_in).expect("the fake's keys always sign")
     }
 
     /// A refresh token the token endpoint accepts (once: it rotates), for the current user with
@@ -532,8 +638,8 @@ impl FakeWristband {
     /// # });
     /// ```
     pub fn issue_refresh_token(&self, user_id: &str, tenant_id: &str) -> String {
-        let user = self.user_with_ids(user_id, tenant_id);
-        self.shared.issue_refresh_token(Holder { user, scope: None })
+        let holder = self.holder_with_ids(user_id, tenant_id);
+        self.shared.issue_refresh_token(holder)
     }
 
     /// Every token sent to the revocation endpoint so far, in order.
@@ -573,13 +679,14 @@ impl FakeWristband {
         self.shared.lock().last_authorize_request.clone()
     }
 
-    /// The current user with other ids (and a tenant name, for tokens made by hand).
-    fn user_with_ids(&self, user_id: &str, tenant_id: &str) -> FakeUser {
+    /// The current user with other ids (and a tenant name), signed in now with the default
+    /// scopes: the holder of tokens made by hand.
+    fn holder_with_ids(&self, user_id: &str, tenant_id: &str) -> Holder {
         let mut user = self.shared.lock().user.clone();
         user.user_id = user_id.into();
         user.tenant_id = tenant_id.into();
         user.tenant_name.get_or_insert_with(|| DEFAULT_TENANT.into());
-        user
+        Holder { user, scope: None, auth_time: state::now() }
     }
 }
 

@@ -8,7 +8,7 @@ use super::answer::Answer;
 use super::request::{read_form, Call, Params};
 use super::script::{Endpoint, Reply};
 use super::state::{Shared, SharedState};
-use super::{authorize, endpoints, token};
+use super::{authorize, endpoints, pages, token};
 
 /// Counts a call to `endpoint`, waits its delay, and answers with its next scripted reply
 /// (`None`: handle the request normally).
@@ -55,5 +55,6 @@ pub(super) fn all() -> Vec<Route> {
         endpoints::revoke,
         endpoints::jwks,
         endpoints::logout,
+        pages::login,
     ]
 }

@@ -35,6 +35,9 @@ pub enum Endpoint {
     Jwks,
     /// `GET /api/v1/logout`.
     Logout,
+    /// `GET /login`: the application-level tenant-discovery page (and its form's submission),
+    /// and a tenant host's login.
+    Login,
 }
 
 impl Endpoint {
@@ -48,6 +51,7 @@ impl Endpoint {
             Endpoint::Revoke => 4,
             Endpoint::Jwks => 5,
             Endpoint::Logout => 6,
+            Endpoint::Login => 7,
         }
     }
 }
@@ -110,6 +114,7 @@ mod tests {
             Endpoint::Revoke,
             Endpoint::Jwks,
             Endpoint::Logout,
+            Endpoint::Login,
         ];
         for (i, endpoint) in all.iter().enumerate() {
             assert_eq!(endpoint.index(), i, "{endpoint:?}");

@@ -10,6 +10,7 @@ use rand::RngCore;
 use serde_json::{json, Value};
 
 use super::keys::{KeyRing, SigningKey};
+use super::origin::PublicOrigin;
 use super::script::{Endpoint, EndpointState};
 use super::user::FakeUser;
 
@@ -21,6 +22,13 @@ pub(super) const DEFAULT_LOGIN_URL: &str = "http://localhost:8000/auth/login";
 pub(super) const DEFAULT_REDIRECT_URI: &str = "http://localhost:8000/auth/callback";
 /// The default `expires_in` of issued access tokens, in seconds.
 pub(super) const DEFAULT_EXPIRES_IN: i64 = 1800;
+/// The scopes granted when the request named none (the scopes Wristband's SDKs ask for by
+/// default).
+pub(super) const DEFAULT_SCOPE: &str = "openid offline_access email";
+/// The identity provider named in tokens and userinfo (`idp_name`).
+pub(super) const IDP_NAME: &str = "wristband";
+/// The lifetime of ID tokens, in seconds.
+const ID_TOKEN_LIFETIME: i64 = 3600;
 
 /// An authorization request the fake accepted: what a code (or the sign-in page) remembers.
 #[derive(Debug, Clone)]
@@ -36,13 +44,25 @@ pub(super) struct Grant {
     pub(super) tenant_name: String,
     pub(super) tenant_custom_domain: Option<String>,
     pub(super) user: FakeUser,
+    /// When the user signed in (Unix seconds): set when the request is approved.
+    pub(super) auth_time: i64,
 }
 
 /// Who a token was issued to.
 #[derive(Debug, Clone)]
 pub(super) struct Holder {
     pub(super) user: FakeUser,
+    /// The scopes of the authorization request (`None`: [`DEFAULT_SCOPE`]).
     pub(super) scope: Option<String>,
+    /// When the user signed in (Unix seconds); kept across refreshes.
+    pub(super) auth_time: i64,
+}
+
+impl Holder {
+    /// The granted scopes, space-separated.
+    pub(super) fn granted_scope(&self) -> &str {
+        self.scope.as_deref().unwrap_or(DEFAULT_SCOPE)
+    }
 }
 
 /// An issued access token.
@@ -68,7 +88,7 @@ pub(super) struct Inner {
     /// `(error, error_description)` sent back instead of a code.
     pub(super) authorize_error: Option<(String, String)>,
     pub(super) expires_in: i64,
-    pub(super) endpoints: [EndpointState; 7],
+    pub(super) endpoints: [EndpointState; 8],
     pub(super) keys: KeyRing,
     /// Codes not redeemed yet.
     pub(super) codes: HashMap<String, Grant>,
@@ -81,6 +101,8 @@ pub(super) struct Inner {
     pub(super) refresh_tokens_spent: usize,
     /// The decoded query of the last `GET` authorize request.
     pub(super) last_authorize_request: Option<Vec<(String, String)>>,
+    /// The public origin the test set (`None`: `http://localhost:<port>`).
+    pub(super) public: Option<PublicOrigin>,
 }
 
 /// The fake's state.
@@ -138,6 +160,7 @@ impl Shared {
                 revoked: Vec::new(),
                 refresh_tokens_spent: 0,
                 last_authorize_request: None,
+                public: None,
             }),
         }
     }
@@ -157,9 +180,30 @@ impl Shared {
         self.port.get().copied().unwrap_or(0)
     }
 
-    /// `http://localhost:<port>`: the issuer.
+    /// The scheme and `host[:port]` the fake is known by: the public origin, else `http` and
+    /// `localhost:<port>`.
+    pub(super) fn origin(&self) -> (String, String) {
+        match &self.lock().public {
+            Some(public) => (public.scheme.clone(), public.authority.clone()),
+            None => ("http".into(), self.local_authority()),
+        }
+    }
+
+    /// `localhost:<port>`: where it listens.
+    pub(super) fn local_authority(&self) -> String {
+        format!("localhost:{}", self.port())
+    }
+
+    /// The public URL's host, if the test set one.
+    pub(super) fn public_domain(&self) -> Option<String> {
+        self.lock().public.as_ref().map(|public| public.domain.clone())
+    }
+
+    /// `{scheme}://{host[:port]}` of [`origin`](Self::origin): the issuer, and the base of
+    /// every URL naming the fake.
     pub(super) fn issuer(&self) -> String {
-        format!("http://localhost:{}", self.port())
+        let (scheme, authority) = self.origin();
+        format!("{scheme}://{authority}")
     }
 
     /// Counts a call to `endpoint`; returns its delay and its next scripted reply.
@@ -173,25 +217,34 @@ impl Shared {
         (state.delay, state.script.pop_front())
     }
 
-    /// Signs an access token for `user` (lifetime `expires_in` s) and records it.
+    /// Signs an access token for `holder` (lifetime `expires_in` s) and records it. Its claims
+    /// are those of Wristband's access tokens (header `typ: at+JWT`): `iss`, `sub`,
+    /// `sub_kind`, `client_id`, `tnt_id`, `app_id`, `van_dom`, `idp_name`, `scope`,
+    /// `auth_time`, `jti`, `exp`, `iat` (no `nbf`, as Wristband's).
     pub(super) fn issue_access_token(
         &self,
-        user: &FakeUser,
+        holder: &Holder,
         expires_in: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let key = self.lock().keys.current();
+        let (scheme, vanity_domain) = self.origin();
         let now = now();
         let expires_at = now.saturating_add(expires_in);
+        let user = &holder.user;
         let claims = json!({
-            "iss": self.issuer(),
+            "iss": format!("{scheme}://{vanity_domain}"),
             "sub": user.user_id,
+            "sub_kind": "user",
+            "client_id": self.client_id,
             "tnt_id": user.tenant_id,
             "app_id": self.application_id,
-            "client_id": self.client_id,
+            "van_dom": vanity_domain,
+            "idp_name": IDP_NAME,
+            "scope": holder.granted_scope(),
+            "auth_time": holder.auth_time,
+            "jti": random_token(),
             "exp": expires_at,
             "iat": now,
-            "nbf": now,
-            "jti": random_token(),
         });
         let token = key.sign("at+JWT", &claims)?;
         self.lock()
@@ -217,40 +270,41 @@ impl Shared {
             let inner = self.lock();
             (inner.expires_in, inner.keys.current())
         };
-        let access_token = self.issue_access_token(&holder.user, expires_in)?;
-        let id_token = self.id_token(&key, &holder.user, nonce)?;
-        let scope = holder.scope.clone();
+        let access_token = self.issue_access_token(&holder, expires_in)?;
+        let id_token = self.id_token(&key, &holder, nonce)?;
+        let scope = holder.granted_scope().to_string();
         let refresh_token = self.issue_refresh_token(holder);
-        let mut body = json!({
+        Ok(json!({
             "access_token": access_token,
             "id_token": id_token,
             "refresh_token": refresh_token,
             "expires_in": expires_in,
             "token_type": "bearer",
-        });
-        if let Some(scope) = scope {
-            body["scope"] = scope.into();
-        }
-        Ok(body)
+            "scope": scope,
+        }))
     }
 
+    /// An ID token (header `typ: JWT`): `iss`, `sub`, `aud` (the client id), `exp`, `iat`,
+    /// `auth_time`, `nonce` (when the authorize request sent one), `tnt_id`, `app_id`,
+    /// `idp_name`, and `email` when the user has one.
     fn id_token(
         &self,
         key: &SigningKey,
-        user: &FakeUser,
+        holder: &Holder,
         nonce: Option<&str>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = now();
+        let user = &holder.user;
         let mut claims = json!({
             "iss": self.issuer(),
             "sub": user.user_id,
             "aud": self.client_id,
             "tnt_id": user.tenant_id,
             "app_id": self.application_id,
-            "idp_name": "wristband",
-            "exp": now + 3600,
+            "idp_name": IDP_NAME,
+            "exp": now.saturating_add(ID_TOKEN_LIFETIME),
             "iat": now,
-            "auth_time": now,
+            "auth_time": holder.auth_time,
         });
         if let Some(nonce) = nonce {
             claims["nonce"] = nonce.into();

@@ -51,7 +51,7 @@ fn code_grant(shared: &SharedState, form: &Params) -> Answer {
             None => return invalid_grant("unknown, expired or already used authorization code"),
         }
     };
-    let holder = Holder { user: grant.user, scope: grant.scope };
+    let holder = Holder { user: grant.user, scope: grant.scope, auth_time: grant.auth_time };
     match shared.token_response(holder, grant.nonce.as_deref()) {
         Ok(body) => Answer::json(200, &body),
         Err(_) => Answer::server_error(),

@@ -93,7 +93,7 @@ impl FakeUser {
         claims.insert("sub".into(), self.user_id.clone().into());
         claims.insert("tnt_id".into(), self.tenant_id.clone().into());
         claims.insert("app_id".into(), app_id.into());
-        claims.insert("idp_name".into(), "wristband".into());
+        claims.insert("idp_name".into(), super::state::IDP_NAME.into());
         Value::Object(claims)
     }
 }

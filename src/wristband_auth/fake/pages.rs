@@ -1,0 +1,134 @@
+//! The pages a browser meets outside the OAuth2 requests: the application-level
+//! tenant-discovery page (`GET /login`) and the signed-out page that logout shows without a
+//! `redirect_url`. Every value put into a page is HTML-escaped.
+
+use oauth2::url::Url;
+use rocket::State;
+
+use super::answer::{escape, Answer};
+use super::request::Call;
+use super::routes::preamble;
+use super::script::Endpoint;
+use super::state::{Shared, SharedState};
+use super::tenant::{app_login_url, host_kind, tenant_name, visit, HostKind, Visit};
+
+/// The SDK configuration's `loginUrl`, if it is a string.
+fn configured_login_url(shared: &Shared) -> Option<String> {
+    let inner = shared.lock();
+    inner.sdk_configuration.get("loginUrl").and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// The app's login URL for `visit`, if the SDK configuration has a usable one.
+fn app_login_for(shared: &Shared, visit: &Visit) -> Option<Url> {
+    configured_login_url(shared).and_then(|login_url| app_login_url(&login_url, visit))
+}
+
+/// `{base}/login?client_id=…`: the application-level login page, on the fake's public origin.
+fn application_login_page(shared: &Shared) -> Option<Url> {
+    let mut url = Url::parse(&format!("{}/login", shared.issuer())).ok()?;
+    url.query_pairs_mut().append_pair("client_id", &shared.client_id);
+    Some(url)
+}
+
+/// 302 to the app's login URL for `visit`; an error page when the SDK configuration has no
+/// usable `loginUrl`.
+fn to_the_app(shared: &Shared, visit: &Visit) -> Answer {
+    match app_login_for(shared, visit) {
+        Some(url) => Answer::redirect(302, url.as_str()),
+        None => Answer::error_page(
+            500,
+            "server_error",
+            "the SDK configuration has no usable loginUrl to send the browser to",
+        ),
+    }
+}
+
+/// The discovery form, asking for a tenant name; `refused` is a name typed before that is not
+/// one (shown back, escaped, with why: 400).
+fn discovery_page(client_id: &str, refused: Option<&str>) -> Answer {
+    let (status, error) = match refused {
+        None => (200, String::new()),
+        Some(typed) => (
+            400,
+            format!(
+                "<p id=\"error\" role=\"alert\">\u{201c}{}\u{201d} is not a tenant name: use 1 \
+                 to 63 letters, digits and hyphens.</p>\n",
+                escape(typed)
+            ),
+        ),
+    };
+    let body = format!(
+        "<p>Which tenant do you want to sign in to?</p>\n{error}\
+         <form id=\"tenant-discovery\" method=\"get\" action=\"/login\">\n\
+         <input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\n\
+         <p><label for=\"tenant_name\">Tenant name</label>\n\
+         <input type=\"text\" id=\"tenant_name\" name=\"tenant_name\" value=\"{value}\" required \
+         autofocus autocapitalize=\"none\" spellcheck=\"false\"></p>\n\
+         <button type=\"submit\" id=\"continue\">Continue</button>\n\
+         </form>",
+        client_id = escape(client_id),
+        value = escape(refused.unwrap_or_default()),
+    );
+    Answer::html(status, "Fake Wristband: sign in", &body)
+}
+
+/// `GET /login?client_id=…[&tenant_name=…]`.
+///
+/// On the vanity host: without `tenant_name`, the discovery page (a form asking for one, which
+/// submits back here); with a valid one, 302 to the app's login URL for it (placeholder
+/// filled, else `tenant_name` appended); with an invalid one, the form again (400). On a
+/// tenant's host (or a custom domain) the tenant is known: 302 to the app's login URL for it.
+/// A missing, unknown or repeated parameter gets a 400 page.
+#[rocket::get("/login")]
+pub(super) async fn login(call: Call, shared: &State<SharedState>) -> Answer {
+    if let Some(answer) = preamble(shared, Endpoint::Login).await {
+        return answer;
+    }
+    let query = &call.query;
+    if let Some(name) = query.repeated() {
+        let description = format!("parameter {name} is repeated");
+        return Answer::error_page(400, "invalid_request", &description);
+    }
+    match query.non_empty("client_id") {
+        None => return Answer::error_page(400, "invalid_request", "client_id is missing"),
+        Some(id) if id != shared.client_id => {
+            return Answer::error_page(400, "invalid_client", "unknown client_id")
+        }
+        Some(_) => {}
+    }
+    let public = shared.public_domain();
+    match host_kind(&call, public.as_deref()) {
+        HostKind::Vanity => match query.get("tenant_name") {
+            None => discovery_page(&shared.client_id, None),
+            Some(typed) => match tenant_name(typed) {
+                Some(name) => {
+                    to_the_app(shared, &Visit { tenant_name: name, tenant_custom_domain: None })
+                }
+                None => discovery_page(&shared.client_id, Some(typed)),
+            },
+        },
+        HostKind::Tenant(_) | HostKind::Custom(_) => {
+            let user = shared.lock().user.clone();
+            to_the_app(shared, &visit(&call, &user, public.as_deref()))
+        }
+    }
+}
+
+/// The page logout shows without a `redirect_url`: "You are signed out", and a link
+/// (`id="sign-in-again"`) to the app's login URL for the host's tenant, or, when the SDK
+/// configuration has no usable `loginUrl`, to the application-level login page.
+pub(super) fn signed_out(call: &Call, shared: &Shared) -> Answer {
+    let user = shared.lock().user.clone();
+    let public = shared.public_domain();
+    let visit = visit(call, &user, public.as_deref());
+    let link = app_login_for(shared, &visit).or_else(|| application_login_page(shared));
+    let link = match link {
+        Some(url) => format!(
+            "\n<p><a id=\"sign-in-again\" href=\"{}\">Sign in again</a></p>",
+            escape(url.as_str())
+        ),
+        None => String::new(),
+    };
+    let body = format!("<p id=\"signed-out\">You are signed out.</p>{link}");
+    Answer::html(200, "Fake Wristband: signed out", &body)
+}
