@@ -9,6 +9,7 @@
 #[macro_use]
 extern crate rocket;
 
+#[allow(dead_code)] // the failover test's helpers too
 #[path = "support/sentinel.rs"]
 mod sentinel;
 #[path = "support/server.rs"]
