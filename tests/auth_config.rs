@@ -595,6 +595,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("src/wristband_auth/fairing.rs", include_str!("../src/wristband_auth/fairing.rs")),
     ("src/wristband_auth/options.rs", include_str!("../src/wristband_auth/options.rs")),
     ("Rocket.toml", include_str!("../Rocket.toml")),
+    ("docs/wristband-setup.md", include_str!("../docs/wristband-setup.md")),
 ];
 
 /// The ```toml blocks of a doc-comment text (a `.toml` file is one block).

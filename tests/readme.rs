@@ -2,20 +2,30 @@
 //! `curl`, against the example each one names; the output the README shows is compared.
 //!
 //! A walk-through is a ```` ```console ```` block preceded by a marker line
-//! `<!-- walkthrough: <example> -->` (or `<!-- walkthrough: <example> (auth) -->` for an
-//! example that needs the `auth` feature and its fake Wristband (`fake-wristband`); those run
-//! when the tests are built with it). Each
+//! `<!-- walkthrough: <example> -->`, or `<!-- walkthrough: <example> (<flags>) -->` with
+//! comma-separated flags: `auth` for an example that needs its fake Wristband (cargo feature
+//! `fake-wristband`), `redis` for one that needs the cargo feature `redis`; a walk-through runs
+//! when the tests are built with the features its flags name (the `--all-features` pass). Each
 //! `$ ` line is a command (continued on the following lines while its single quotes are open
 //! or it ends in `\`); the lines up to the next command are its output. The whole block runs in
 //! one shell in an empty directory, so variables and the cookie `jar` carry over.
 //!
+//! The test starts the example itself (the debug profile, port 8000), unless the walk-through
+//! has a set-up: a ```` ```sh ```` block right before it, preceded by
+//! `<!-- walkthrough-setup: ports <port> <port> ... -->`. Then that block runs as written, with
+//! `bash` in the repository's directory (where a reader types it), and starts what the
+//! walk-through talks to (for revocation: `redis-server` and two instances of the example);
+//! the test waits until every listed port answers, runs the walk-through, and then kills
+//! everything the set-up started (its process group). The listed ports must be free before.
+//!
 //! Comparison: a command without shown output must print nothing. Otherwise, for `curl -i` and
 //! for pipelines the shown lines must appear in this order among the printed ones; for any
 //! other command the printed lines must be exactly the shown ones. In a shown line, `...`
-//! stands for any text (a cookie value, a date).
+//! stands for any text (a cookie value, a date, a port).
 
 use std::net::{Ipv4Addr, TcpStream};
-use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,28 +36,89 @@ struct Step {
     shown: Vec<String>,
 }
 
+/// The ```` ```sh ```` block that starts what a walk-through talks to, and the ports it opens.
+#[derive(Debug)]
+struct Setup {
+    ports: Vec<u16>,
+    script: String,
+}
+
 /// One marked console block.
 #[derive(Debug)]
 struct Walkthrough {
     example: String,
-    needs_auth: bool,
+    /// The cargo features the example is built with (from the marker's flags).
+    features: Vec<&'static str>,
+    setup: Option<Setup>,
     steps: Vec<Step>,
+}
+
+impl Walkthrough {
+    /// Whether this test binary was built with every feature the walk-through needs.
+    fn runs_here(&self) -> bool {
+        self.features.iter().all(|feature| match *feature {
+            "fake-wristband" => cfg!(feature = "fake-wristband"),
+            "redis" => cfg!(feature = "redis"),
+            other => panic!("unknown feature {other}"),
+        })
+    }
 }
 
 fn quotes_open(text: &str) -> bool {
     text.matches('\'').count() % 2 == 1
 }
 
+/// `wristband_app (auth, redis)`: the example's name and the cargo features its flags name.
+fn parse_marker(marker: &str) -> (String, Vec<&'static str>) {
+    let Some((name, flags)) = marker.split_once('(') else {
+        return (marker.trim().to_string(), Vec::new());
+    };
+    let flags = flags.strip_suffix(')').unwrap_or_else(|| panic!("unclosed flags: {marker}"));
+    let features = flags
+        .split(',')
+        .map(|flag| match flag.trim() {
+            "auth" => "fake-wristband",
+            "redis" => "redis",
+            other => panic!("unknown walk-through flag `{other}` in `{marker}`"),
+        })
+        .collect();
+    (name.trim().to_string(), features)
+}
+
 fn parse(readme: &str) -> Vec<Walkthrough> {
     let mut walkthroughs = Vec::new();
+    let mut setup: Option<Setup> = None;
     let mut lines = readme.lines();
     while let Some(line) = lines.next() {
-        let Some(marker) = line.trim().strip_prefix("<!-- walkthrough:") else { continue };
-        let marker = marker.trim_end_matches("-->").trim();
-        let (example, needs_auth) = match marker.strip_suffix("(auth)") {
-            Some(name) => (name.trim().to_string(), true),
-            None => (marker.to_string(), false),
+        let line = line.trim();
+        if let Some(ports) = line.strip_prefix("<!-- walkthrough-setup:") {
+            assert!(setup.is_none(), "two set-ups before one walk-through");
+            let ports = ports.trim_end_matches("-->").trim();
+            let ports = ports.strip_prefix("ports").expect("`ports <port> ...` after the marker");
+            let ports: Vec<u16> =
+                ports.split_whitespace().map(|p| p.parse().expect("a port number")).collect();
+            assert!(!ports.is_empty(), "a set-up lists the ports it opens");
+            assert_eq!(lines.next().map(str::trim), Some("```sh"), "set-up marker before ```sh");
+            let mut script = String::new();
+            for line in lines.by_ref() {
+                if line.trim() == "```" {
+                    break;
+                }
+                script.push_str(line);
+                script.push('\n');
+            }
+            setup = Some(Setup { ports, script });
+            // The walk-through it belongs to comes next, with nothing but prose in between.
+            continue;
+        }
+        let Some(marker) = line.strip_prefix("<!-- walkthrough:") else {
+            assert!(
+                setup.is_none() || !line.starts_with("```"),
+                "a code block between a set-up and its walk-through: {line}"
+            );
+            continue;
         };
+        let (example, features) = parse_marker(marker.trim_end_matches("-->").trim());
         assert_eq!(lines.next().map(str::trim), Some("```console"), "marker before {example}");
         let mut steps: Vec<Step> = Vec::new();
         let mut continuing = false;
@@ -67,8 +138,9 @@ fn parse(readme: &str) -> Vec<Walkthrough> {
                 steps.last_mut().expect("output after a command").shown.push(line.to_string());
             }
         }
-        walkthroughs.push(Walkthrough { example, needs_auth, steps });
+        walkthroughs.push(Walkthrough { example, features, setup: setup.take(), steps });
     }
+    assert!(setup.is_none(), "a set-up without a walk-through after it");
     walkthroughs
 }
 
@@ -118,19 +190,23 @@ fn check_step(step: &Step, printed: &str) {
     }
 }
 
-/// `target/<profile>/examples/<name>`, built now (with `fake-wristband` when it needs it).
-fn example(name: &str, needs_auth: bool) -> PathBuf {
+/// `target/<profile>/examples/<name>`, built now with `features`.
+fn example(name: &str, features: &[&str]) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--example", name]);
-    if needs_auth {
-        build.args(["--features", "fake-wristband"]);
+    if !features.is_empty() {
+        build.args(["--features", &features.join(",")]);
     }
     let status = build.current_dir(env!("CARGO_MANIFEST_DIR")).status().expect("run cargo build");
-    assert!(status.success(), "cargo build --example {name} failed");
+    assert!(status.success(), "cargo build --example {name} --features {features:?} failed");
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
     dir.join("examples").join(name)
+}
+
+fn listening(port: u16) -> bool {
+    TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok()
 }
 
 /// Kills the example when the walk-through ends, passing or not.
@@ -143,11 +219,8 @@ impl Drop for Server {
     }
 }
 
-fn serve(path: &PathBuf) -> Server {
-    assert!(
-        TcpStream::connect((Ipv4Addr::LOCALHOST, 8000)).is_err(),
-        "port 8000 is taken: the README's walk-throughs need it free"
-    );
+fn serve(path: &Path) -> Server {
+    assert!(!listening(8000), "port 8000 is taken: the README's walk-throughs need it free");
     let mut server = Server(
         Command::new(path)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -159,12 +232,77 @@ fn serve(path: &PathBuf) -> Server {
             .expect("start the example"),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect((Ipv4Addr::LOCALHOST, 8000)).is_err() {
+    while !listening(8000) {
         assert!(server.0.try_wait().unwrap().is_none(), "{} exited", path.display());
         assert!(Instant::now() < deadline, "{} did not start listening", path.display());
         std::thread::sleep(Duration::from_millis(50));
     }
     server
+}
+
+/// What a walk-through's set-up started: its whole process group, killed (SIGKILL) when the
+/// walk-through ends, passing or not; then its ports are free again.
+struct SetupProcesses {
+    bash: Child,
+    ports: Vec<u16>,
+    log: PathBuf,
+}
+
+impl SetupProcesses {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SetupProcesses {
+    fn drop(&mut self) {
+        // The group is the one `bash` leads (`process_group(0)`): the background jobs it
+        // started stay in it after it exits, whatever they are.
+        let group = format!("-{}", self.bash.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.bash.wait();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.ports.iter().any(|&port| listening(port)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Runs the set-up block as written, with `bash` in the repository's directory (the debug
+/// profile, as for a reader who sets none), and waits until every port it lists answers.
+fn start_setup(example: &str, setup: &Setup) -> SetupProcesses {
+    for &port in &setup.ports {
+        assert!(!listening(port), "port {port} is taken: the {example} walk-through needs it free");
+    }
+    let log = std::env::temp_dir()
+        .join(format!("readme-walkthrough-setup-{example}-{}.log", std::process::id()));
+    let output = std::fs::File::create(&log).expect("create the set-up log");
+    let bash = Command::new("bash")
+        .arg("-c")
+        .arg(&setup.script)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ROCKET_PROFILE", "debug")
+        .stdin(Stdio::null())
+        .stdout(output.try_clone().expect("the log, twice"))
+        .stderr(output)
+        .process_group(0)
+        .spawn()
+        .expect("bash runs the set-up");
+    let processes = SetupProcesses { bash, ports: setup.ports.clone(), log };
+    // Generous: the set-up may compile (`cargo run`) and wait for another build's lock.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for &port in &setup.ports {
+        while !listening(port) {
+            assert!(
+                Instant::now() < deadline,
+                "the {example} set-up did not open port {port} within 10 minutes; its output:\n{}",
+                processes.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    processes
 }
 
 /// Runs the block's commands in one shell; the stdout of each, in order.
@@ -181,9 +319,9 @@ fn run(walkthrough: &Walkthrough) -> Vec<String> {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let output = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
+    // A bound on the whole block, so that a wait loop in it cannot hang the test.
+    let output = Command::new("timeout")
+        .args(["300", "bash", "-c", &script])
         .current_dir(&dir)
         .stderr(Stdio::null())
         .output()
@@ -201,18 +339,50 @@ fn readme_walkthroughs_print_what_the_readme_shows() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
     let walkthroughs = parse(&readme);
-    let names: Vec<&str> = walkthroughs.iter().map(|w| w.example.as_str()).collect();
-    for expected in ["quickstart", "auth_flow", "wristband_app"] {
-        assert!(names.contains(&expected), "no walk-through of {expected}: {names:?}");
+    let names: Vec<String> = walkthroughs
+        .iter()
+        .map(|w| format!("{} {:?} setup: {}", w.example, w.features, w.setup.is_some()))
+        .collect();
+    for expected in [
+        "quickstart [] setup: false",
+        "auth_flow [] setup: false",
+        "wristband_app [\"fake-wristband\"] setup: false",
+        "wristband_app [\"fake-wristband\", \"redis\"] setup: true",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "no walk-through {expected}: {names:#?}");
     }
-    for walkthrough in &walkthroughs {
-        if walkthrough.needs_auth && !cfg!(feature = "fake-wristband") {
+    // Every walk-through runs, and the test fails at the end with each one that failed.
+    let mut failed = Vec::new();
+    for (n, walkthrough) in walkthroughs.iter().enumerate() {
+        if !walkthrough.runs_here() {
             // Run by the `--all-features` pass of the test command.
             continue;
         }
-        let _server = serve(&example(&walkthrough.example, walkthrough.needs_auth));
-        for (step, printed) in walkthrough.steps.iter().zip(run(walkthrough)) {
-            check_step(step, &printed);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_walkthrough(walkthrough)
+        }));
+        if outcome.is_err() {
+            failed.push(format!("#{} ({} {:?})", n + 1, walkthrough.example, walkthrough.features));
+        }
+    }
+    assert!(failed.is_empty(), "walk-throughs that failed (see above): {failed:?}");
+}
+
+/// Starts what `walkthrough` talks to, runs it, and checks each step's output.
+fn check_walkthrough(walkthrough: &Walkthrough) {
+    let path = example(&walkthrough.example, &walkthrough.features);
+    let (_server, setup) = match &walkthrough.setup {
+        None => (Some(serve(&path)), None),
+        Some(setup) => (None, Some(start_setup(&walkthrough.example, setup))),
+    };
+    let outputs = run(walkthrough);
+    for (step, printed) in walkthrough.steps.iter().zip(outputs) {
+        if let Err(panic) = std::panic::catch_unwind(|| check_step(step, &printed)) {
+            if let Some(setup) = &setup {
+                // What the instances logged says more than the step alone.
+                eprintln!("== the set-up's output:\n{}", setup.log());
+            }
+            std::panic::resume_unwind(panic);
         }
     }
 }
@@ -233,4 +403,29 @@ fn the_matcher_is_strict_where_it_should_be() {
     assert_eq!(parsed[0].steps.len(), 2);
     assert_eq!(parsed[0].steps[0].command, "echo 'a\nb'");
     assert_eq!(parsed[0].steps[0].shown, ["a", "b"]);
+    assert!(parsed[0].features.is_empty() && parsed[0].setup.is_none());
+}
+
+#[test]
+fn a_setup_block_belongs_to_the_walkthrough_after_it() {
+    let parsed = parse(
+        "<!-- walkthrough-setup: ports 6380 8000 -->\n```sh\nredis-server &\nexport A=1\n```\n\
+         Then:\n<!-- walkthrough: demo (auth, redis) -->\n```console\n$ true\n```\n\
+         <!-- walkthrough: other -->\n```console\n$ true\n```\n",
+    );
+    assert_eq!(parsed.len(), 2);
+    let setup = parsed[0].setup.as_ref().expect("the first walk-through has the set-up");
+    assert_eq!(setup.ports, [6380, 8000]);
+    assert_eq!(setup.script, "redis-server &\nexport A=1\n");
+    assert_eq!(parsed[0].features, ["fake-wristband", "redis"]);
+    assert!(parsed[1].setup.is_none(), "a set-up is for one walk-through only");
+    // Misplaced or misspelt markers are errors, not silently skipped walk-throughs.
+    for broken in [
+        "<!-- walkthrough: demo (auht) -->\n```console\n$ true\n```\n",
+        "<!-- walkthrough-setup: ports 1 -->\n```sh\ntrue\n```\n",
+        "<!-- walkthrough-setup: ports 1 -->\n```sh\ntrue\n```\n```sh\nx\n```\n\
+         <!-- walkthrough: demo -->\n```console\n$ true\n```\n",
+    ] {
+        assert!(std::panic::catch_unwind(|| parse(broken)).is_err(), "accepted:\n{broken}");
+    }
 }
