@@ -7,70 +7,29 @@
 #
 # Servers listen on 127.0.0.1 only and are killed on exit. Prints requests/s per round, the
 # median per target, and the ratios docs/benchmarks.md states goals for. See docs/benchmarks.md.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# The shared parts (wrk runs, server start, cookies, the medians table) are in benches/lib.sh.
 
 ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-5s}
-THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-32}
 PLAIN_PORT=${PLAIN_PORT:-18001}
 SESSION_PORT=${SESSION_PORT:-18002}
 NODE_PORT=${NODE_PORT:-18003}
-WORK=$(mktemp -d)
-PIDS=()
+source "$(dirname "$0")/lib.sh"
 
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if ! command -v wrk >/dev/null; then
-    echo "== installing wrk"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
+need wrk
 
 echo "== building (release)"
-cargo build --release --manifest-path benches/server/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
-SERVER=${CARGO_TARGET_DIR:-target}/release/bench_server
-"$SERVER" payload >"$WORK/payload.json"
-
+build_bench_server
 echo "== npm install (benches/node)"
-(cd benches/node && npm install --no-audit --no-fund --silent)
+node_baseline "$BENCH_SERVER"
 
 echo "== starting servers"
-"$SERVER" plain "$PLAIN_PORT" &
-PIDS+=($!)
-"$SERVER" session "$SESSION_PORT" &
-PIDS+=($!)
-PAYLOAD_FILE="$WORK/payload.json" node benches/node/server.js "$NODE_PORT" &
-PIDS+=($!)
-
-wait_for() {
-    for _ in $(seq 100); do
-        curl -fs -o /dev/null "http://127.0.0.1:$1/hello" && return 0
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    exit 1
-}
+start "$BENCH_SERVER" plain "$PLAIN_PORT"
+start "$BENCH_SERVER" session "$SESSION_PORT"
+start env PAYLOAD_FILE="$WORK/payload.json" node benches/node/server.js "$NODE_PORT"
 wait_for "$PLAIN_PORT"
 wait_for "$SESSION_PORT"
 wait_for "$NODE_PORT"
 
-# The `name=value` of the cookie a seed route sets.
-cookie_from() {
-    local url=$1 name=$2 value
-    value=$(curl -fsS -D - -o /dev/null "$url" | tr -d '\r' |
-        sed -n "s/^[Ss]et-[Cc]ookie: \($name=[^;]*\).*/\1/p" | head -n1)
-    [ -n "$value" ] || { echo "no $name cookie from $url" >&2; exit 1; }
-    echo "$value"
-}
 SESSION_COOKIE=$(cookie_from "http://127.0.0.1:$SESSION_PORT/seed" session)
 PRIVATE_COOKIE=$(cookie_from "http://127.0.0.1:$PLAIN_PORT/private/seed" private_session)
 NODE_COOKIE=$(cookie_from "http://127.0.0.1:$NODE_PORT/seed" session)
@@ -91,58 +50,30 @@ TARGETS=(
 )
 for target in "${TARGETS[@]}"; do
     IFS='|' read -r name url cookie <<<"$target"
-    headers=$(curl -fsS -D - -o /dev/null ${cookie:+-H "Cookie: $cookie"} "$url" | tr -d '\r')
-    sets=$(grep -ci '^set-cookie:' <<<"$headers" || true)
+    probe "$url" "${cookie:+Cookie: $cookie}"
     case $name in
         write | private | node_write) want=1 ;;
         *) want=0 ;;
     esac
-    if [ "$sets" != "$want" ]; then
-        echo "$name: expected $want Set-Cookie header(s), got $sets" >&2
+    if [ "$SETS" != "$want" ]; then
+        echo "$name: expected $want Set-Cookie header(s), got $SETS" >&2
         exit 1
     fi
 done
 
-echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS interleaved rounds (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
-RESULTS="$WORK/results.tsv"
+echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS interleaved rounds (loadavg $(loadavg))"
 for round in $(seq "$ROUNDS"); do
     # Rotate the order each round so no target always runs right after the same neighbour.
     n=${#TARGETS[@]}
     for i in $(seq 0 $((n - 1))); do
         IFS='|' read -r name url cookie <<<"${TARGETS[$(((i + round - 1) % n))]}"
-        out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
-            ${cookie:+-H "Cookie: $cookie"} "$url")
-        if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
-            echo "$name: errors during the run:" >&2
-            echo "$out" >&2
-            exit 1
-        fi
-        rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-        printf '%s\t%s\t%s\n' "$round" "$name" "$rps" | tee -a "$RESULTS"
+        wrk_run "$round" "$name" "$url" "${cookie:+Cookie: $cookie}"
     done
 done
 
-echo "== results (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
-python3 - "$RESULTS" <<'EOF'
-import statistics
-import sys
-from collections import defaultdict
-
-runs = defaultdict(dict)
-for line in open(sys.argv[1]):
-    rnd, name, rps = line.split()
-    runs[name][int(rnd)] = float(rps)
-
-order = ["hello_plain", "hello_untouched", "hello_plain_cookie", "hello_untouched_cookie",
-         "read", "write", "private", "node_hello", "node_write"]
-print("| target | requests/s per round | median |")
-print("| --- | --- | ---: |")
-med = {}
-for name in order:
-    rounds = [runs[name][r] for r in sorted(runs[name])]
-    med[name] = statistics.median(rounds)
-    print(f"| {name} | {', '.join(f'{x:.0f}' for x in rounds)} | {med[name]:.0f} |")
-
+echo "== results (loadavg $(loadavg))"
+report hello_plain hello_untouched hello_plain_cookie hello_untouched_cookie \
+    read write private node_hello node_write <<'PY'
 goals = [
     ("write / private (Rocket private cookie read+write)", "write", "private", ">=", 1.15),
     ("read / hello_plain_cookie (same Cookie header)", "read", "hello_plain_cookie", ">=", 0.90),
@@ -161,4 +92,4 @@ for label, a, b, op, goal in goals:
     print(f"| {label} | {ratio:.3f} | {statistics.median(per_round):.3f} "
           f"({min(per_round):.3f}-{max(per_round):.3f}) "
           f"| {op} {goal} | {met} |")
-EOF
+PY

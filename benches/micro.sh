@@ -6,24 +6,20 @@
 #
 #   bash benches/micro.sh
 #   NODE_ITERATIONS=2000 NODE_ROUNDS=5 RUST_ITERATIONS=100000 bash benches/micro.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
 
 NODE_ITERATIONS=${NODE_ITERATIONS:-2000}
 NODE_ROUNDS=${NODE_ROUNDS:-5}
 RUST_ITERATIONS=${RUST_ITERATIONS:-100000}
 TARGET=${CARGO_TARGET_DIR:-target}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source "$(dirname "$0")/lib.sh"
 
 echo "== building (release)"
-cargo build --release --manifest-path benches/server/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
-"$TARGET/release/bench_server" payload >"$WORK/payload.json"
-(cd benches/node && npm install --no-audit --no-fund --silent)
+build_bench_server
+node_baseline "$BENCH_SERVER"
 
-echo "== cargo bench --bench codec (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== cargo bench --bench codec (loadavg $(loadavg))"
 cargo bench --bench codec 2>&1 | tee "$WORK/criterion.log"
-BIN=$(cargo bench --bench codec --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -n1)
+BIN=$(codec_bench_bin)
 
 # Node and Rust in alternating rounds: iron-session seal+unseal, then the codec's and the floor's
 # seal+open loops.
@@ -38,7 +34,7 @@ for round in $(seq "$NODE_ROUNDS"); do
     printf '%s\t%s\t%s\t%s\n' "$round" "$node_ns" "$rust_ns" "$floor_ns" | tee -a "$WORK/pairs.tsv"
 done
 
-echo "== results (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== results (loadavg $(loadavg))"
 python3 - "$TARGET/criterion" "$WORK/criterion.log" "$WORK/pairs.tsv" <<'EOF'
 import json
 import os

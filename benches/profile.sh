@@ -8,19 +8,13 @@
 #
 # Needs valgrind (`apt-get install valgrind`). Instruction counts are not cycles: an AES-NI or
 # PCLMULQDQ instruction counts as one, so they understate the crypto's share of the time.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 
 N=${N:-1000}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source "$(dirname "$0")/lib.sh"
 
-if ! command -v valgrind >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
-fi
+need valgrind
 
-BIN=$(cargo bench --bench codec --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -n1)
+BIN=$(codec_bench_bin)
 [ -x "$BIN" ] || { echo "bench binary not found" >&2; exit 1; }
 
 # Instructions of one run of `spec` with `iters` iterations; keeps the callgrind file.

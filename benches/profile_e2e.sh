@@ -6,45 +6,35 @@
 #   bash benches/profile_e2e.sh            # N=500
 #
 # Needs valgrind and curl. Servers listen on 127.0.0.1 only and are stopped at the end.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 
 N=${N:-500}
 PORT=${PORT:-18020}
-WORK=$(mktemp -d)
+source "$(dirname "$0")/lib.sh"
 VPID=
-cleanup() {
+on_cleanup() {
     [ -n "$VPID" ] && kill "$VPID" 2>/dev/null || true
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
 
-if ! command -v valgrind >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
-fi
-cargo build --release --manifest-path benches/server/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
-SERVER=${CARGO_TARGET_DIR:-target}/release/bench_server
+need valgrind
+build_bench_server
+SERVER=$BENCH_SERVER
 
 # The cookies: seeded once by servers run without valgrind (the secrets are fixed, so they stay
 # valid for the profiled servers).
-cookie_from() {
+seeded_cookie() {
     local mode=$1 seed=$2 name=$3 pid value
     "$SERVER" "$mode" "$PORT" &
     pid=$!
-    for _ in $(seq 100); do
-        curl -fs -o /dev/null "http://127.0.0.1:$PORT/hello" && break
-        sleep 0.1
-    done
-    value=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$PORT$seed" | tr -d '\r' |
-        sed -n "s/^[Ss]et-[Cc]ookie: \($name=[^;]*\).*/\1/p")
+    if ! wait_for "$PORT" || ! value=$(cookie_from "http://127.0.0.1:$PORT$seed" "$name"); then
+        kill "$pid"
+        exit 1
+    fi
     kill "$pid"
     wait "$pid" || true
-    [ -n "$value" ] || { echo "no $name cookie from $seed" >&2; exit 1; }
     echo "$value"
 }
-SESSION_COOKIE=$(cookie_from session /seed session)
-PRIVATE_COOKIE=$(cookie_from plain /private/seed private_session)
+SESSION_COOKIE=$(seeded_cookie session /seed session)
+PRIVATE_COOKIE=$(seeded_cookie plain /private/seed private_session)
 
 # profile NAME MODE PATH COOKIE: Ir per request of PATH; keeps $WORK/NAME.cg.2.
 profile() {
@@ -52,10 +42,7 @@ profile() {
     valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
         --callgrind-out-file="$WORK/$name.cg" "$SERVER" "$mode" "$PORT" >"$WORK/$name.log" 2>&1 &
     VPID=$!
-    for _ in $(seq 300); do
-        curl -fs -o /dev/null "http://127.0.0.1:$PORT/hello" && break
-        sleep 0.2
-    done
+    wait_for "$PORT" 300 0.2 || { kill "$VPID"; exit 1; }
     # Warm up, dump (part 1), N requests, dump (part 2).
     curl -fsS -o /dev/null ${cookie:+-H "Cookie: $cookie"} "http://127.0.0.1:$PORT$path?w=[1-20]"
     callgrind_control -d "$VPID" >/dev/null 2>&1
@@ -84,19 +71,20 @@ awk -v w="${IR[write]}" -v p="${IR[private]}" -v r="${IR[read]}" -v h="${IR[hell
     printf "private/write %.3f   hello_plain_cookie/read %.3f   hello_plain/hello_untouched %.3f\n",
         p / w, h / r, hp / u }'
 
+# inclusive FILE PATTERN: the functions of FILE matching PATTERN, inclusive instructions per request.
+inclusive() {
+    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null | grep -E "$2" |
+        sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' |
+        awk -v n="$N" '{ gsub(",", "", $1); printf "%8d  %s\n", $1 / n, $0 }' | cut -c1-160
+}
+
 file="$WORK/write.cg.2"
 echo
 echo "== /write: the crate's share (inclusive instructions per request)"
-callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
-    grep -E 'wristband_rocket_session::(session::Session::(get|insert|with|load|check_fits)|codec::SessionCodec::(seal_with_nonce_at|unseal)|fairing::write_session|session::Session::is_authenticated)|WristbandSession as rocket::fairing::Fairing>::on_response' |
-    sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' |
-    awk -v n="$N" '{ gsub(",", "", $1); printf "%8d  %s\n", $1 / n, $0 }' | cut -c1-160
+inclusive "$file" 'wristband_rocket_session::(session::Session::(get|insert|with|load|check_fits)|codec::SessionCodec::(seal_with_nonce_at|unseal)|fairing::write_session|session::Session::is_authenticated)|WristbandSession as rocket::fairing::Fairing>::on_response'
 echo
 echo "== /private: Rocket's private cookies (inclusive instructions per request)"
-callgrind_annotate --inclusive=yes --threshold=100 "$WORK/private.cg.2" 2>/dev/null |
-    grep -E 'rocket::cookies::CookieJar::(get_private|add_private)|bench_server::private[^_]|serde_json::(de::from_trait|ser::to_string)|cookie::secure::private::PrivateJar<J>::(encrypt_cookie|unseal|decrypt)|rocket::cookies::CookieJar::delta|Cookie.*Display' |
-    sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' |
-    awk -v n="$N" '{ gsub(",", "", $1); printf "%8d  %s\n", $1 / n, $0 }' | cut -c1-160
+inclusive "$WORK/private.cg.2" 'rocket::cookies::CookieJar::(get_private|add_private)|bench_server::private[^_]|serde_json::(de::from_trait|ser::to_string)|cookie::secure::private::PrivateJar<J>::(encrypt_cookie|unseal|decrypt)|rocket::cookies::CookieJar::delta|Cookie.*Display'
 echo
 echo "== /write: top functions by own instructions"
 callgrind_annotate --inclusive=no --threshold=100 "$file" 2>/dev/null |

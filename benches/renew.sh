@@ -15,44 +15,26 @@
 # on both: each round seeds a fresh one from AFTER's `/seed` (a cookie older than `renew_after`
 # would make AFTER renew on every request too), checks it with curl, then runs wrk on BEFORE and
 # AFTER (the first of the pair alternates each round). Servers listen on 127.0.0.1 only and are
-# killed on exit. See docs/benchmarks.md.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# killed on exit. See docs/benchmarks.md; the shared parts are in benches/lib.sh.
 
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-5s}
-THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-32}
 BEFORE_PORT=${BEFORE_PORT:-18011}
 AFTER_PORT=${AFTER_PORT:-18012}
 BEFORE_REV=${BEFORE_REV:-92e1616}
-WORK=$(mktemp -d)
-PIDS=()
+source "$(dirname "$0")/lib.sh"
 WORKTREE=""
 
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
+on_cleanup() {
     if [ -n "$WORKTREE" ]; then
         git worktree remove --force "$WORKTREE" 2>/dev/null || true
     fi
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
 
-if ! command -v wrk >/dev/null; then
-    echo "== installing wrk"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
+need wrk
 
 if [ -z "${AFTER_BIN:-}" ]; then
     echo "== building AFTER (current tree, release)"
-    cargo build --release --manifest-path benches/server/Cargo.toml \
-        --target-dir "${CARGO_TARGET_DIR:-target}"
-    AFTER_BIN=${CARGO_TARGET_DIR:-target}/release/bench_server
+    build_bench_server
+    AFTER_BIN=$BENCH_SERVER
 fi
 if [ -z "${BEFORE_BIN:-}" ]; then
     echo "== building BEFORE ($BEFORE_REV + this bench server's src/main.rs, release)"
@@ -66,108 +48,55 @@ if [ -z "${BEFORE_BIN:-}" ]; then
 fi
 
 echo "== starting servers (BEFORE $BEFORE_BIN on $BEFORE_PORT, AFTER $AFTER_BIN on $AFTER_PORT)"
-"$BEFORE_BIN" session "$BEFORE_PORT" &
-PIDS+=($!)
-"$AFTER_BIN" session "$AFTER_PORT" &
-PIDS+=($!)
-
-wait_for() {
-    for _ in $(seq 100); do
-        curl -fs -o /dev/null "http://127.0.0.1:$1/hello" && return 0
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    exit 1
-}
+start "$BEFORE_BIN" session "$BEFORE_PORT"
+start "$AFTER_BIN" session "$AFTER_PORT"
 wait_for "$BEFORE_PORT"
 wait_for "$AFTER_PORT"
 
 # A fresh `session=value` cookie from AFTER's /seed.
 seed() {
-    local value
-    value=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$AFTER_PORT/seed" | tr -d '\r' |
-        sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p' | head -n1)
-    [ -n "$value" ] || { echo "no session cookie from /seed" >&2; exit 1; }
-    echo "$value"
+    cookie_from "http://127.0.0.1:$AFTER_PORT/seed" session
 }
 
 # `/me` with the cookie must answer 200 with the seeded user id, and a Set-Cookie exactly when
 # `want` is 1. Prints the status line and the number of Set-Cookie headers.
 check() {
-    local name=$1 port=$2 cookie=$3 want=$4 headers body sets
-    headers=$(curl -fsS -D - -o "$WORK/body" -H "Cookie: $cookie" "http://127.0.0.1:$port/me" |
-        tr -d '\r')
-    body=$(cat "$WORK/body")
-    sets=$(grep -ci '^set-cookie:' <<<"$headers" || true)
-    if [ "$sets" != "$want" ] || [ -z "$body" ]; then
-        echo "$name /me: expected $want Set-Cookie header(s) and a user id, got $sets and '$body'" >&2
+    local name=$1 port=$2 cookie=$3 want=$4
+    probe "http://127.0.0.1:$port/me" "Cookie: $cookie"
+    if [ "$SETS" != "$want" ] || [ -z "$BODY" ]; then
+        echo "$name /me: expected $want Set-Cookie header(s) and a user id, got $SETS and '$BODY'" >&2
         exit 1
     fi
-    echo "$name /me: $(head -n1 <<<"$headers"), body '$body', Set-Cookie headers: $sets"
+    echo "$name /me: $(head -n1 <<<"$HEADERS"), body '$BODY', Set-Cookie headers: $SETS"
 }
 
 COOKIE=$(seed)
 echo "cookie header bytes: ${#COOKIE}"
 check BEFORE "$BEFORE_PORT" "$COOKIE" 1
 check AFTER "$AFTER_PORT" "$COOKIE" 0
-echo "BEFORE's Set-Cookie: $(curl -fsS -D - -o /dev/null -H "Cookie: $COOKIE" \
-    "http://127.0.0.1:$BEFORE_PORT/me" | tr -d '\r' | grep -i '^set-cookie:' |
+probe "http://127.0.0.1:$BEFORE_PORT/me" "Cookie: $COOKIE"
+echo "BEFORE's Set-Cookie: $(grep -i '^set-cookie:' <<<"$HEADERS" |
     sed 's/=\([^;]\{16\}\)[^;]*/=\1…/')"
 
-run() {
-    local round=$1 name=$2 port=$3 cookie=$4 out rps
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
-        "http://127.0.0.1:$port/me")
-    if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
-        echo "$name: errors during the run:" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\n' "$round" "$name" "$rps" | tee -a "$RESULTS"
-}
-
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_START=$(loadavg)
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION on /me, $ROUNDS alternating rounds (loadavg $LOAD_START)"
-RESULTS="$WORK/results.tsv"
 for round in $(seq "$ROUNDS"); do
     # A fresh cookie each round, so AFTER never sees one older than `renew_after` (a round
     # takes about two DURATIONs); both servers get the same one.
     COOKIE=$(seed)
     check BEFORE "$BEFORE_PORT" "$COOKIE" 1 >/dev/null
     check AFTER "$AFTER_PORT" "$COOKIE" 0 >/dev/null
-    if [ $((round % 2)) -eq 1 ]; then
-        run "$round" before "$BEFORE_PORT" "$COOKIE"
-        run "$round" after "$AFTER_PORT" "$COOKIE"
-    else
-        run "$round" after "$AFTER_PORT" "$COOKIE"
-        run "$round" before "$BEFORE_PORT" "$COOKIE"
-    fi
+    wrk_pair "$round" before "http://127.0.0.1:$BEFORE_PORT/me" "Cookie: $COOKIE" \
+        after "http://127.0.0.1:$AFTER_PORT/me" "Cookie: $COOKIE"
     # Still fresh at the end of the round: AFTER wrote no cookie during it.
     check AFTER "$AFTER_PORT" "$COOKIE" 0 >/dev/null
 done
 
-echo "== results (loadavg $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
-python3 - "$RESULTS" <<'EOF'
-import statistics
-import sys
-from collections import defaultdict
-
-runs = defaultdict(dict)
-for line in open(sys.argv[1]):
-    rnd, name, rps = line.split()
-    runs[name][int(rnd)] = float(rps)
-
-print("| target | requests/s per round | median |")
-print("| --- | --- | ---: |")
-med = {}
-for name in ["before", "after"]:
-    rounds = [runs[name][r] for r in sorted(runs[name])]
-    med[name] = statistics.median(rounds)
-    print(f"| {name} | {', '.join(f'{x:.0f}' for x in rounds)} | {med[name]:.0f} |")
+echo "== results (loadavg $LOAD_START at the start, $(loadavg) at the end)"
+report before after <<'PY'
 per_round = [runs["after"][r] / runs["before"][r] for r in sorted(runs["after"])]
 print()
 print(f"after / before, ratio of medians: {med['after'] / med['before']:.3f}")
 print(f"after / before per round: {', '.join(f'{x:.3f}' for x in per_round)} "
       f"(median {statistics.median(per_round):.3f})")
-EOF
+PY

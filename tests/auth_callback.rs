@@ -8,39 +8,27 @@
 extern crate rocket;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use auth_app::{custom_login, get_on_host, location, login_state_codec, set_config, set_cookies};
+use auth_app::{AuthApp, LOGIN_STATE_SECRET};
 use reqwest::cookie::Jar;
 use reqwest::Url;
-use rocket::http::uri::Host;
 use rocket::http::{Cookie, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::serde::json::Json;
-use rocket::State;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use wristband_rocket_session::testing::{Endpoint, FakeUser, FakeWristband, Reply};
 use wristband_rocket_session::{
-    AuthOptions, CallbackResult, LoginConfig, SessionCodec, SessionOptions, Wristband,
-    WristbandAuth, WristbandError, WristbandRedirect, WristbandSession,
+    AuthOptions, CallbackResult, LoginConfig, Wristband, WristbandError,
 };
 
+#[allow(dead_code)] // each test file uses part of it
+#[path = "support/auth_app.rs"]
+mod auth_app;
 #[path = "support/server.rs"]
 mod server;
-
-const SESSION_SECRET: &str = "a-session-secret-of-at-least-32-characters";
-const LOGIN_STATE_SECRET: &str = "a-login-state-secret-of-at-least-32-chars";
-
-struct Config(Mutex<LoginConfig>);
-
-#[get("/t/login")]
-async fn custom_login(
-    wristband: Wristband<'_>,
-    config: &State<Config>,
-) -> Result<WristbandRedirect, WristbandError> {
-    let config = config.0.lock().unwrap().clone();
-    wristband.login(config).await
-}
 
 /// The callback's result as JSON, for the tests to read.
 #[get("/t/callback")]
@@ -53,29 +41,20 @@ async fn json_callback(wristband: Wristband<'_>) -> Result<Json<Value>, Wristban
     }))
 }
 
+/// The app (a login-state secret, CSRF protection, `/t/login` and `/t/callback`), with
+/// `configure` applied to the fake's options.
 fn rocket(
     fake: &FakeWristband,
     configure: impl FnOnce(&mut AuthOptions),
 ) -> rocket::Rocket<rocket::Build> {
-    let mut options = fake.auth_options();
-    // The custom domains these tests use (the allowlist itself: tests/security_tenant_domains.rs).
-    options.allowed_tenant_custom_domains =
-        ["auth.acme.com", "x.com", "y.com"].map(String::from).to_vec();
-    options.login_state_secret = Some(LOGIN_STATE_SECRET.into());
-    configure(&mut options);
-    let session = SessionOptions {
-        secrets: SESSION_SECRET.into(),
-        secure: false,
-        enable_csrf_protection: true,
-        ..SessionOptions::default()
-    };
-    let figment = rocket::Config::figment().merge(("log_level", "off"));
-    rocket::custom(figment)
-        .attach(WristbandSession::custom(session))
-        .attach(WristbandAuth::custom(options))
-        .manage(Config(Mutex::new(LoginConfig::default())))
-        .mount("/auth", WristbandAuth::routes())
-        .mount("/", routes![custom_login, json_callback])
+    AuthApp {
+        // The custom domains these tests use (the allowlist: tests/security_tenant_domains.rs).
+        allowed_tenant_custom_domains: &["auth.acme.com", "x.com", "y.com"],
+        login_state_secret: Some(LOGIN_STATE_SECRET),
+        csrf: true,
+        routes: routes![custom_login, json_callback],
+    }
+    .rocket(fake, configure)
 }
 
 async fn app(fake: &FakeWristband, configure: impl FnOnce(&mut AuthOptions)) -> Client {
@@ -96,17 +75,12 @@ fn browser(fake: &FakeWristband, tenants: &[&str]) -> reqwest::Client {
 /// browser back to (after the fake's authorize).
 async fn login(client: &Client, fake: &FakeWristband, query: &str) -> (Cookie<'static>, String) {
     let response = client.get(format!("/t/login?{query}")).dispatch().await;
-    assert_eq!(response.status(), Status::Found);
-    let authorize = response.headers().get_one("Location").unwrap().to_string();
+    let authorize = location(&response);
     let cookie = login_cookie(&response);
     let answer = browser(fake, &["acme", "globex"]).get(&authorize).send().await.unwrap();
     assert_eq!(answer.status(), 302, "the fake approves");
     let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
     (cookie, format!("/t/callback?{}", back.query().unwrap()))
-}
-
-fn set_cookies(response: &LocalResponse<'_>) -> Vec<String> {
-    response.headers().get("Set-Cookie").map(str::to_string).collect()
 }
 
 fn login_cookie(response: &LocalResponse<'_>) -> Cookie<'static> {
@@ -146,16 +120,11 @@ fn now_ms() -> i64 {
 
 /// A login-state value sealed by hand (as the app would), at `now`.
 fn seal(name: &str, state: &str, at: OffsetDateTime) -> String {
-    let options = SessionOptions {
-        secrets: LOGIN_STATE_SECRET.into(),
-        cookie_name: name.into(),
-        ..SessionOptions::default()
-    };
     let login = json!({
         "state": state, "codeVerifier": "v".repeat(43),
         "redirectUri": "http://localhost:8000/auth/callback"
     });
-    SessionCodec::new(&options).unwrap().seal_at(login.as_object().unwrap(), at).unwrap()
+    login_state_codec(name).seal_at(login.as_object().unwrap(), at).unwrap()
 }
 
 #[rocket::async_test]
@@ -175,11 +144,14 @@ async fn a_completed_callback_gives_tokens_user_return_url_and_custom_state() {
     });
     let client = app(&fake, |_| {}).await;
     let custom = json!({ "cart": [1, 2] }).as_object().cloned();
-    *client.rocket().state::<Config>().unwrap().0.lock().unwrap() = LoginConfig {
-        custom_state: custom.clone(),
-        return_url: Some("/settings?tab=2".into()),
-        ..LoginConfig::default()
-    };
+    set_config(
+        &client,
+        LoginConfig {
+            custom_state: custom.clone(),
+            return_url: Some("/settings?tab=2".into()),
+            ..LoginConfig::default()
+        },
+    );
     let (cookie, uri) = login(&client, &fake, "tenant_name=acme").await;
     let before = now_ms();
     let response = callback(&client, &uri, Some(&cookie)).await;
@@ -337,11 +309,7 @@ async fn redirect_urls_in_subdomain_mode_and_with_a_custom_domain() {
         o.redirect_uri = Some("http://{tenant_name}.app.test/auth/callback".into());
     })
     .await;
-    let on_host = |uri: &str, host: &str| {
-        let mut request = client.get(uri.to_string());
-        request.inner_mut().set_host(Host::parse_owned(host.to_string()).unwrap());
-        request.dispatch()
-    };
+    let on_host = |uri: &'static str, host: &'static str| get_on_host(&client, uri, host);
     let body =
         json_of(on_host("/t/callback?state=s&code=c&tenant_name=ignored", "acme.app.test").await)
             .await;

@@ -7,79 +7,32 @@
 #[macro_use]
 extern crate rocket;
 
-use std::sync::Mutex;
+#[allow(dead_code)] // each test file uses part of it
+#[path = "support/auth_app.rs"]
+mod auth_app;
 
+use auth_app::{
+    custom_login, get, get_on_host, location, login_state_codec, set_config, set_cookies, AuthApp,
+    LOGIN_STATE_SECRET, SESSION_SECRET,
+};
 use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use rand::{Rng, SeedableRng};
 use reqwest::Url;
-use rocket::http::uri::Host;
 use rocket::http::{Cookie, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
-use rocket::State;
 use serde_json::{json, Map, Value};
 use wristband_rocket_session::testing::{Endpoint, FakeWristband, Reply};
 use wristband_rocket_session::{
-    AuthOptions, LoginConfig, SessionCodec, SessionOptions, Wristband, WristbandAuth,
-    WristbandError, WristbandRedirect, WristbandSession,
+    AuthOptions, LoginConfig, SessionOptions, Wristband, WristbandError, WristbandRedirect,
+    WristbandSession,
 };
 
-const SESSION_SECRET: &str = "a-session-secret-of-at-least-32-characters";
-const LOGIN_STATE_SECRET: &str = "a-login-state-secret-of-at-least-32-chars";
-
-/// The `LoginConfig` the `/t/login` route passes (set by the test before a request).
-struct Config(Mutex<LoginConfig>);
-
-#[get("/t/login")]
-async fn custom_login(
-    wristband: Wristband<'_>,
-    config: &State<Config>,
-) -> Result<WristbandRedirect, WristbandError> {
-    let config = config.0.lock().unwrap().clone();
-    wristband.login(config).await
-}
-
-/// An app on the fake, with `configure` applied to the fake's options.
+/// An app on the fake (a login-state secret, `/t/login`, no CSRF protection), with `configure`
+/// applied to the fake's options.
 async fn app(fake: &FakeWristband, configure: impl FnOnce(&mut AuthOptions)) -> Client {
-    let mut options = fake.auth_options();
-    options.login_state_secret = Some(LOGIN_STATE_SECRET.into());
-    // The custom domains these tests use (the allowlist itself: tests/security_tenant_domains.rs).
-    options.allowed_tenant_custom_domains =
-        ["auth.acme.com", "*.acme.com", "d.com", "x.com", "*.example.com"]
-            .map(String::from)
-            .to_vec();
-    configure(&mut options);
-    let session = SessionOptions {
-        secrets: SESSION_SECRET.into(),
-        secure: false,
-        ..SessionOptions::default()
-    };
-    let figment = rocket::Config::figment().merge(("log_level", "off"));
-    let rocket = rocket::custom(figment)
-        .attach(WristbandSession::custom(session))
-        .attach(WristbandAuth::custom(options))
-        .manage(Config(Mutex::new(LoginConfig::default())))
-        .mount("/auth", WristbandAuth::routes())
-        .mount("/", routes![custom_login]);
-    Client::untracked(rocket).await.expect("valid app")
-}
-
-fn set_config(client: &Client, config: LoginConfig) {
-    *client.rocket().state::<Config>().unwrap().0.lock().unwrap() = config;
-}
-
-async fn get<'c>(client: &'c Client, uri: &str) -> LocalResponse<'c> {
-    client.get(uri.to_string()).dispatch().await
-}
-
-async fn get_on_host<'c>(client: &'c Client, uri: &str, host: &str) -> LocalResponse<'c> {
-    let mut request = client.get(uri.to_string());
-    request.inner_mut().set_host(Host::parse_owned(host.to_string()).unwrap());
-    request.dispatch().await
-}
-
-fn location(response: &LocalResponse<'_>) -> String {
-    assert_eq!(response.status(), Status::Found, "expected a redirect");
-    response.headers().get_one("Location").expect("a Location").to_string()
+    AuthApp { login_state_secret: Some(LOGIN_STATE_SECRET), ..AuthApp::new(routes![custom_login]) }
+        .client(fake, configure)
+        .await
 }
 
 fn params(url: &str) -> Vec<(String, String)> {
@@ -96,10 +49,6 @@ fn host_of(url: &str) -> String {
         Some(port) => format!("{}:{port}", url.host_str().unwrap()),
         None => url.host_str().unwrap().to_string(),
     }
-}
-
-fn set_cookies(response: &LocalResponse<'_>) -> Vec<String> {
-    response.headers().get("Set-Cookie").map(str::to_string).collect()
 }
 
 /// The login-state cookies a response set (not removals): `(name, value, header)`.
@@ -127,12 +76,7 @@ fn removed(response: &LocalResponse<'_>) -> Vec<String> {
 
 /// Opens a login-state cookie as the app sealed it.
 fn open(name: &str, value: &str) -> Map<String, Value> {
-    let options = SessionOptions {
-        secrets: LOGIN_STATE_SECRET.into(),
-        cookie_name: name.into(),
-        ..SessionOptions::default()
-    };
-    SessionCodec::new(&options).unwrap().open(value).expect("the login state opens")
+    login_state_codec(name).open(value).expect("the login state opens")
 }
 
 async fn error_code(response: LocalResponse<'_>) -> (Status, String) {

@@ -6,60 +6,23 @@
 #[macro_use]
 extern crate rocket;
 
-use std::sync::Mutex;
+#[allow(dead_code)] // each test file uses part of it
+#[path = "support/auth_app.rs"]
+mod auth_app;
 
-use rocket::http::uri::Host;
+use auth_app::{custom_logout, on_host, set_config, AuthApp};
 use rocket::http::{Cookie, Status};
-use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
-use rocket::State;
+use rocket::local::asynchronous::{Client, LocalResponse};
 use serde_json::{json, Value};
 use wristband_rocket_session::testing::{
     callback_data, Endpoint, FakeWristband, LocalRequestExt, Reply,
 };
-use wristband_rocket_session::{
-    AuthOptions, CallbackData, LogoutConfig, SessionOptions, Wristband, WristbandAuth,
-    WristbandError, WristbandRedirect, WristbandSession,
-};
+use wristband_rocket_session::{AuthOptions, CallbackData, LogoutConfig};
 
-const SESSION_SECRET: &str = "a-session-secret-of-at-least-32-characters";
-
-struct Config(Mutex<LogoutConfig>);
-
-#[get("/t/logout")]
-async fn custom_logout(
-    wristband: Wristband<'_>,
-    config: &State<Config>,
-) -> Result<WristbandRedirect, WristbandError> {
-    let config = config.0.lock().unwrap().clone();
-    wristband.logout(config).await
-}
-
+/// An app on the fake (CSRF protection, `/t/logout`), with `configure` applied to the fake's
+/// options.
 async fn app(fake: &FakeWristband, configure: impl FnOnce(&mut AuthOptions)) -> Client {
-    let mut options = fake.auth_options();
-    // The custom domains these tests use (the allowlist itself: tests/security_tenant_domains.rs).
-    options.allowed_tenant_custom_domains =
-        ["auth.acme.com", "*.acme.com", "d.com", "x.com", "*.example.com"]
-            .map(String::from)
-            .to_vec();
-    configure(&mut options);
-    let session = SessionOptions {
-        secrets: SESSION_SECRET.into(),
-        secure: false,
-        enable_csrf_protection: true,
-        ..SessionOptions::default()
-    };
-    let figment = rocket::Config::figment().merge(("log_level", "off"));
-    let rocket = rocket::custom(figment)
-        .attach(WristbandSession::custom(session))
-        .attach(WristbandAuth::custom(options))
-        .manage(Config(Mutex::new(LogoutConfig::default())))
-        .mount("/auth", WristbandAuth::routes())
-        .mount("/", routes![custom_logout]);
-    Client::untracked(rocket).await.expect("valid app")
-}
-
-fn set_config(client: &Client, config: LogoutConfig) {
-    *client.rocket().state::<Config>().unwrap().0.lock().unwrap() = config;
+    AuthApp { csrf: true, ..AuthApp::new(routes![custom_logout]) }.client(fake, configure).await
 }
 
 /// A logged-in user of tenant `tenant` (no custom domain), refresh token `refresh`.
@@ -70,16 +33,12 @@ fn user(tenant: &str, refresh: Option<&str>) -> CallbackData {
     data
 }
 
+/// The `Location` of a 302 that also forbids caching.
 fn location(response: &LocalResponse<'_>) -> String {
-    assert_eq!(response.status(), Status::Found);
+    let url = auth_app::location(response);
     assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
     assert_eq!(response.headers().get_one("Pragma"), Some("no-cache"));
-    response.headers().get_one("Location").unwrap().to_string()
-}
-
-fn on_host<'c>(mut request: LocalRequest<'c>, host: &str) -> LocalRequest<'c> {
-    request.inner_mut().set_host(Host::parse_owned(host.to_string()).unwrap());
-    request
+    url
 }
 
 #[rocket::async_test]

@@ -1,0 +1,159 @@
+# What the scripts of benches/ share; sourced, never run. Each script starts with
+#
+#   source "$(dirname "$0")/lib.sh"
+#
+# (after setting any default of its own that differs from the ones below, such as ROUNDS).
+# Sourcing turns on `set -euo pipefail`, moves to the repository root, sets the wrk defaults a
+# script has not set already (ROUNDS 5, DURATION 5s, THREADS 2, CONNECTIONS 32), makes a
+# temporary directory WORK (RESULTS, the wrk results file, lives in it) and installs an EXIT trap
+# that runs the script's `on_cleanup` function if it defines one, stops every process started
+# with `start`, and removes WORK.
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+WORK=$(mktemp -d)
+RESULTS="$WORK/results.tsv"
+PIDS=()
+
+bench_cleanup() {
+    if declare -F on_cleanup >/dev/null; then
+        on_cleanup
+    fi
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap bench_cleanup EXIT
+
+# The 1, 5 and 15 minute load averages.
+loadavg() {
+    cut -d' ' -f1-3 /proc/loadavg
+}
+
+# `need COMMAND`: installs the Debian package of that name when the command is missing.
+need() {
+    command -v "$1" >/dev/null && return
+    echo "== installing $1"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
+# Builds the bench server (benches/server, a package of its own) in release into
+# ${CARGO_TARGET_DIR:-target} and sets BENCH_SERVER to the binary.
+build_bench_server() {
+    cargo build --release --manifest-path benches/server/Cargo.toml \
+        --target-dir "${CARGO_TARGET_DIR:-target}"
+    BENCH_SERVER=${CARGO_TARGET_DIR:-target}/release/bench_server
+}
+
+# The path of the `codec` bench binary (built if needed).
+codec_bench_bin() {
+    cargo bench --bench codec --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -n1
+}
+
+# `node_baseline SERVER`: the payload both sides seal, from the bench server SERVER, in
+# $WORK/payload.json, and benches/node's packages installed.
+node_baseline() {
+    "$1" payload >"$WORK/payload.json"
+    (cd benches/node && npm install --no-audit --no-fund --silent)
+}
+
+# `start COMMAND...`: runs the command in the background; the EXIT trap stops it.
+start() {
+    "$@" &
+    PIDS+=($!)
+}
+
+# `wait_for PORT [TRIES] [PAUSE]`: waits until http://127.0.0.1:PORT/hello answers (TRIES tries,
+# 100 by default, PAUSE seconds apart, 0.1 by default); fails if it never does (which stops a
+# script under `set -e`).
+wait_for() {
+    local port=$1 tries=${2:-100} pause=${3:-0.1}
+    for _ in $(seq "$tries"); do
+        curl -fs -o /dev/null "http://127.0.0.1:$port/hello" && return 0
+        sleep "$pause"
+    done
+    echo "server on port $port did not start" >&2
+    return 1
+}
+
+# `cookie_from URL NAME`: prints the `NAME=value` of the cookie that GET URL sets, or fails.
+cookie_from() {
+    local url=$1 name=$2 value
+    value=$(curl -fsS -D - -o /dev/null "$url" | tr -d '\r' |
+        sed -n "s/^[Ss]et-[Cc]ookie: \($name=[^;]*\).*/\1/p" | head -n1)
+    [ -n "$value" ] || { echo "no $name cookie from $url" >&2; exit 1; }
+    echo "$value"
+}
+
+# `probe URL [HEADER]`: GET URL (with HEADER when given and not empty), failing on an HTTP error.
+# Sets HEADERS (the response head, CRs removed), BODY and SETS (how many Set-Cookie headers).
+probe() {
+    HEADERS=$(curl -fsS -D - -o "$WORK/body" ${2:+-H "$2"} "$1" | tr -d '\r')
+    BODY=$(cat "$WORK/body")
+    SETS=$(grep -ci '^set-cookie:' <<<"$HEADERS" || true)
+}
+
+# `wrk_run ROUND NAME URL [HEADER]`: one wrk run (-t$THREADS -c$CONNECTIONS -d$DURATION) on URL,
+# with HEADER when given and not empty. Any non-2xx answer or socket error stops the script;
+# otherwise `ROUND<TAB>NAME<TAB>requests/s` is appended to RESULTS and printed.
+wrk_run() {
+    local round=$1 name=$2 url=$3 header=${4:-} out rps
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" ${header:+-H "$header"} "$url")
+    if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
+        echo "$name: errors during the run:" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    printf '%s\t%s\t%s\n' "$round" "$name" "$rps" | tee -a "$RESULTS"
+}
+
+# `wrk_pair ROUND NAME1 URL1 HEADER1 NAME2 URL2 HEADER2`: `wrk_run` on both, the first one first
+# in odd rounds and second in even ones.
+wrk_pair() {
+    local round=$1
+    shift
+    if [ $((round % 2)) -eq 1 ]; then
+        wrk_run "$round" "$1" "$2" "$3"
+        wrk_run "$round" "$4" "$5" "$6"
+    else
+        wrk_run "$round" "$4" "$5" "$6"
+        wrk_run "$round" "$1" "$2" "$3"
+    fi
+}
+
+# `report TARGET... <<'PY' … PY`: loads RESULTS into `runs` (target -> round -> requests/s),
+# prints the table of the TARGETs, in that order, with their requests/s per round and median,
+# keeps the medians in `med`, then runs the Python program read from stdin (the script's ratios).
+report() {
+    local program
+    program=$(
+        cat <<'PY'
+import statistics
+import sys
+from collections import defaultdict
+
+runs = defaultdict(dict)
+for line in open(sys.argv[1]):
+    rnd, name, rps = line.split()
+    runs[name][int(rnd)] = float(rps)
+
+print("| target | requests/s per round | median |")
+print("| --- | --- | ---: |")
+med = {}
+for name in sys.argv[2:]:
+    rounds = [runs[name][r] for r in sorted(runs[name])]
+    med[name] = statistics.median(rounds)
+    print(f"| {name} | {', '.join(f'{x:.0f}' for x in rounds)} | {med[name]:.0f} |")
+PY
+    )
+    python3 -c "$program"$'\n'"$(cat)" "$RESULTS" "$@"
+}
