@@ -92,6 +92,14 @@ impl<'r> FromRequest<'r> for SignedIn<'r> {
     }
 }
 
+/// Rocket checks the guards a route names, not those a guard calls: forwarding `Session`'s
+/// check keeps "`WristbandSession` not attached" a launch error for routes using `SignedIn`.
+impl rocket::Sentinel for SignedIn<'_> {
+    fn abort(rocket: &Rocket<rocket::Ignite>) -> bool {
+        <Session<'_> as rocket::Sentinel>::abort(rocket)
+    }
+}
+
 /// The home page: a sign-in link, or who is signed in.
 #[get("/")]
 fn home(session: Session<'_>, demo: &State<Demo>) -> RawHtml<String> {

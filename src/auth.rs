@@ -52,6 +52,68 @@ use crate::token_refresh::{Refreshed, TokenRefresher};
 ///     Redirect::to("/login")
 /// }
 /// ```
+///
+/// # Checks at launch
+///
+/// Like every guard of this crate it is a [`Sentinel`]: a route that uses it while
+/// `WristbandSession` is not attached aborts launch. With the cargo feature `auth` compiled
+/// in, a route that uses it while `WristbandAuth` is not attached launches with **one warning**
+/// (Rocket asks each guard type once per launch): sessions with an expired Wristband access
+/// token would be let through with that token, never refreshed. Attach
+/// `WristbandAuth::fairing()`, or ignore the warning if the app puts no Wristband tokens in its
+/// sessions.
+///
+/// # Your own guard around it
+///
+/// Rocket runs the sentinels of the types a route names, not those of the guards that a guard
+/// calls inside: a guard that wraps this one must forward its [`Sentinel`], or a missing
+/// fairing is found only by the first request (a 500) instead of at launch.
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// use rocket::http::Status;
+/// use rocket::local::blocking::Client;
+/// use rocket::request::{FromRequest, Outcome, Request};
+/// use rocket::{Ignite, Rocket, Sentinel};
+/// use wristband_rocket_session::{AuthenticatedSession, SessionError};
+///
+/// /// A signed-in administrator: the session says `"admin": true`.
+/// struct Admin<'r>(AuthenticatedSession<'r>);
+///
+/// #[rocket::async_trait]
+/// impl<'r> FromRequest<'r> for Admin<'r> {
+///     type Error = SessionError;
+///
+///     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, SessionError> {
+///         match req.guard::<AuthenticatedSession<'r>>().await {
+///             Outcome::Success(session) if matches!(session.get::<bool>("admin"), Ok(Some(true))) => {
+///                 Outcome::Success(Admin(session))
+///             }
+///             Outcome::Success(_) => Outcome::Forward(Status::Forbidden),
+///             Outcome::Forward(status) => Outcome::Forward(status),
+///             Outcome::Error(error) => Outcome::Error(error),
+///         }
+///     }
+/// }
+///
+/// /// The wrapped guard's launch-time check, forwarded.
+/// impl Sentinel for Admin<'_> {
+///     fn abort(rocket: &Rocket<Ignite>) -> bool {
+///         <AuthenticatedSession<'_> as Sentinel>::abort(rocket)
+///     }
+/// }
+///
+/// #[get("/admin")]
+/// fn admin(admin: Admin<'_>) -> String {
+///     format!("admin {}", admin.0.user_id())
+/// }
+///
+/// // `WristbandSession` forgotten: launch is refused, naming the guard.
+/// match Client::untracked(rocket::build().mount("/", routes![admin])) {
+///     Ok(_) => panic!("launched without WristbandSession"),
+///     Err(e) => assert!(matches!(e.kind(), rocket::error::ErrorKind::SentinelAborts(_))),
+/// }
+/// ```
 pub struct AuthenticatedSession<'r> {
     session: Session<'r>,
     user_id: String,
@@ -218,6 +280,17 @@ impl Sentinel for AuthenticatedSession<'_> {
         let missing = !Session::is_configured(rocket);
         if missing {
             missing_fairing("AuthenticatedSession");
+        }
+        // Sentinels run after the ignite fairings: no refresher now means no `WristbandAuth`.
+        #[cfg(feature = "auth")]
+        if !missing && rocket.state::<TokenRefresher>().is_none() {
+            log::warn!(
+                "`AuthenticatedSession` is used by a route, but the `WristbandAuth` fairing is \
+                 not attached: Wristband access tokens in sessions will not be refreshed, and a \
+                 session whose `accessToken` has expired is let through with it. Attach \
+                 `WristbandAuth::fairing()`, or ignore this if the app puts no Wristband tokens \
+                 in its sessions."
+            );
         }
         missing
     }

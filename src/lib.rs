@@ -438,5 +438,5 @@ pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, User
 pub use wristband_auth::{
     AuthOptions, AuthStrategy, AuthenticatedUser, CallbackResult, LoginConfig, LogoutConfig,
     RedirectReason, TokenData, Wristband, WristbandAuth, WristbandError, WristbandJwt,
-    WristbandRedirect, WristbandScheme,
+    WristbandJwtError, WristbandJwtValidator, WristbandRedirect, WristbandScheme,
 };

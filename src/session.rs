@@ -80,6 +80,62 @@ const CSRF_ENTRY_LEN: usize = 2 + keys::CSRF_TOKEN.len() + 3 + crate::csrf::TOKE
 ///     format!("{n}")
 /// }
 /// ```
+///
+/// # Your own guard around it
+///
+/// `Session` is a [`Sentinel`]: a route that uses it while `WristbandSession` is not attached
+/// aborts launch. Rocket runs the sentinels of the types a route names, not those of the guards
+/// that a guard calls inside, so a guard that wraps `Session` must forward its `Sentinel` to
+/// keep that check (otherwise the first request finds the fairing missing, with a 500):
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// use std::convert::Infallible;
+///
+/// use rocket::http::Status;
+/// use rocket::local::blocking::Client;
+/// use rocket::request::{FromRequest, Outcome, Request};
+/// use rocket::{Ignite, Rocket, Sentinel};
+/// use wristband_rocket_session::{Session, WristbandSession};
+///
+/// /// A signed-in user, for pages (no CSRF header needed, unlike `AuthenticatedSession`).
+/// struct SignedIn<'r>(Session<'r>);
+///
+/// #[rocket::async_trait]
+/// impl<'r> FromRequest<'r> for SignedIn<'r> {
+///     type Error = Infallible;
+///
+///     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
+///         match req.guard::<Session<'r>>().await {
+///             Outcome::Success(session) if session.is_authenticated() => {
+///                 Outcome::Success(SignedIn(session))
+///             }
+///             _ => Outcome::Forward(Status::Unauthorized),
+///         }
+///     }
+/// }
+///
+/// /// The wrapped guard's launch-time check, forwarded.
+/// impl Sentinel for SignedIn<'_> {
+///     fn abort(rocket: &Rocket<Ignite>) -> bool {
+///         <Session<'_> as Sentinel>::abort(rocket)
+///     }
+/// }
+///
+/// #[get("/protected")]
+/// fn protected(user: SignedIn<'_>) -> String {
+///     format!("hello {}", user.0.user_id().unwrap_or_default())
+/// }
+///
+/// // `WristbandSession` forgotten: launch is refused, naming the guard.
+/// match Client::untracked(rocket::build().mount("/", routes![protected])) {
+///     Ok(_) => panic!("launched without WristbandSession"),
+///     Err(e) => assert!(matches!(e.kind(), rocket::error::ErrorKind::SentinelAborts(_))),
+/// }
+/// // Attached, it launches.
+/// let rocket = rocket::build().attach(WristbandSession::fairing()).mount("/", routes![protected]);
+/// assert!(Client::untracked(rocket).is_ok());
+/// ```
 pub struct Session<'r> {
     state: &'r SessionState,
     config: &'r SessionConfig,

@@ -14,7 +14,9 @@
 //! - `HttpClient::userinfo(access_token).await -> Result<serde_json::Map<String, Value>,
 //!   WristbandError>`: `GET /api/v1/oauth2/userinfo` with a Bearer token.
 //! - `HttpClient::revoke(refresh_token).await -> Result<(), WristbandError>`: RFC 7009.
-//! - `HttpClient::sdk_configuration().await -> Result<serde_json::Value, WristbandError>`.
+//! - `HttpClient::sdk_configuration().await -> Result<serde_json::Value, WristbandError>`, and
+//!   `sdk_configuration_classified()` with a [`GetFailure`] that says what failed (status or
+//!   network error), for the diagnosis of auto-configuration.
 //! - `HttpClient::get_json(url).await` for the JWKS (later issue).
 //!
 //! Retry policy (Wristband's SDK has its own; `oauth2` has none):
@@ -435,10 +437,10 @@ impl HttpClient {
         access_token: &str,
     ) -> Result<Map<String, Value>, WristbandError> {
         let url = self.userinfo_url();
-        let value = self
-            .get_with_retries("userinfo", || self.http.get(&url).bearer_auth(access_token))
-            .await
-            .map_err(|reason| WristbandError::Unexpected { reason })?;
+        let value =
+            self.get_with_retries(|| self.http.get(&url).bearer_auth(access_token)).await.map_err(
+                |failure| WristbandError::Unexpected { reason: failure.describe("userinfo") },
+            )?;
         match value {
             Value::Object(map) => Ok(map),
             _ => Err(WristbandError::Unexpected {
@@ -480,59 +482,107 @@ impl HttpClient {
 
     /// The SDK configuration, unchecked: `GET /api/v1/clients/{client_id}/sdk-configuration`,
     /// no authentication. Errors are `WristbandError::Configuration`.
+    #[allow(dead_code)] // the flows use `sdk_configuration_classified` (through `AuthState`)
     pub(crate) async fn sdk_configuration(&self) -> Result<Value, WristbandError> {
+        self.sdk_configuration_classified().await.map_err(|failure| WristbandError::Configuration {
+            reason: failure.describe("sdk-configuration request"),
+        })
+    }
+
+    /// [`sdk_configuration`](Self::sdk_configuration), saying what failed (the status, or a
+    /// network error), so that the caller can tell a misconfiguration from an outage.
+    pub(crate) async fn sdk_configuration_classified(&self) -> Result<Value, GetFailure> {
         let url = self.sdk_configuration_url();
-        self.get_with_retries("sdk-configuration request", || self.http.get(&url))
-            .await
-            .map_err(|reason| WristbandError::Configuration { reason })
+        self.get_with_retries(|| self.http.get(&url)).await
     }
 
     /// Any JSON document (the JWKS), with the GET retry policy. Errors are `Unexpected`.
     #[allow(dead_code)]
     pub(crate) async fn get_json(&self, url: &str) -> Result<Value, WristbandError> {
-        self.get_with_retries("JSON request", || self.http.get(url))
-            .await
-            .map_err(|reason| WristbandError::Unexpected { reason })
+        self.get_with_retries(|| self.http.get(url)).await.map_err(|failure| {
+            WristbandError::Unexpected { reason: failure.describe("JSON request") }
+        })
     }
 
     /// A GET answered with JSON, tried up to [`MAX_TRIES`] times on 5xx, 408, 429 and network
-    /// errors. The error is a reason for logs.
-    async fn get_with_retries<F>(&self, what: &str, request: F) -> Result<Value, String>
+    /// errors.
+    async fn get_with_retries<F>(&self, request: F) -> Result<Value, GetFailure>
     where
         F: Fn() -> reqwest::RequestBuilder,
     {
         let mut tries = 0;
         loop {
             tries += 1;
-            let (reason, retry) = match request()
-                .header(reqwest::header::ACCEPT, "application/json")
-                .send()
-                .await
-            {
-                Err(e) => (format!("the {what} failed: {}", network_error(&e)), true),
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        return match response.bytes().await {
-                            Ok(body) => serde_json::from_slice(&body)
-                                .map_err(|_| format!("the {what} answer is not JSON")),
-                            Err(e) => Err(format!("the {what} failed: {}", network_error(&e))),
-                        };
+            let kind =
+                match request().header(reqwest::header::ACCEPT, "application/json").send().await {
+                    Err(e) => GetFailureKind::Network(network_error(&e)),
+                    Ok(response) => {
+                        let status = response.status();
+                        if status.is_success() {
+                            let body = response.bytes().await;
+                            let kind = match body {
+                                Ok(body) => match serde_json::from_slice(&body) {
+                                    Ok(value) => return Ok(value),
+                                    Err(_) => GetFailureKind::NotJson,
+                                },
+                                Err(e) => GetFailureKind::Network(network_error(&e)),
+                            };
+                            return Err(GetFailure { kind, tries });
+                        }
+                        GetFailureKind::Status(status.as_u16())
                     }
-                    let retry = status.is_server_error()
-                        || status == StatusCode::REQUEST_TIMEOUT
-                        || status == StatusCode::TOO_MANY_REQUESTS;
-                    (format!("Wristband answered the {what} with HTTP {}", status.as_u16()), retry)
-                }
-            };
-            if !retry || tries >= MAX_TRIES {
-                return Err(if tries > 1 {
-                    format!("{reason} (after {tries} tries)")
-                } else {
-                    reason
-                });
+                };
+            let failure = GetFailure { kind, tries };
+            if !failure.retried() || tries >= MAX_TRIES {
+                return Err(failure);
             }
             rocket::tokio::time::sleep(RETRY_DELAY).await;
+        }
+    }
+}
+
+/// Why a GET of the retry policy failed (after `tries` tries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GetFailure {
+    pub(crate) kind: GetFailureKind,
+    pub(crate) tries: u32,
+}
+
+/// What went wrong with a GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GetFailureKind {
+    /// No answer: could not connect, timed out, the answer could not be read.
+    Network(&'static str),
+    /// An answer with this non-2xx status.
+    Status(u16),
+    /// A 2xx answer whose body is not JSON.
+    NotJson,
+}
+
+impl GetFailure {
+    /// Whether the policy retries this failure: network errors, 5xx, 408 and 429.
+    pub(crate) fn retried(&self) -> bool {
+        match self.kind {
+            GetFailureKind::Network(_) => true,
+            GetFailureKind::Status(code) => code >= 500 || code == 408 || code == 429,
+            GetFailureKind::NotJson => false,
+        }
+    }
+
+    /// A reason for logs: `the {what} failed: could not connect (after 3 tries)`, `Wristband
+    /// answered the {what} with HTTP 404`, `the {what} answer is not JSON`.
+    pub(crate) fn describe(&self, what: &str) -> String {
+        let reason = match self.kind {
+            GetFailureKind::Network(why) => format!("the {what} failed: {why}"),
+            GetFailureKind::Status(code) => {
+                format!("Wristband answered the {what} with HTTP {code}")
+            }
+            GetFailureKind::NotJson => format!("the {what} answer is not JSON"),
+        };
+        if self.tries > 1 {
+            format!("{reason} (after {} tries)", self.tries)
+        } else {
+            reason
         }
     }
 }

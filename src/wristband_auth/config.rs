@@ -18,13 +18,16 @@
 //! - `AuthState::http()`: the `HttpClient` (see `client.rs`): token exchange, refresh,
 //!   userinfo, revoke, with the retry policy.
 //!
-//! Auto-configuration is never fetched at launch: a Wristband that is down must not keep the
-//! app from starting. The first login, callback or logout fetches it (3 tries); a failure
-//! answers that request with a 500 (`WristbandError::Configuration`) and the next use fetches
-//! again.
+//! Auto-configuration is fetched at launch only with `preload_config` (see
+//! [`AuthState::preload`]), where a Wristband that is down does not keep the app from starting.
+//! Otherwise the first login, callback or logout fetches it (3 tries); a failure answers that
+//! request with a 500 (`WristbandError::Configuration`) and the next use fetches again. Every
+//! failure is diagnosed ([`ConfigFailure`]): the URL fetched, what happened, the likely cause
+//! and the keys to check.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -33,9 +36,10 @@ use rocket::tokio::sync::Mutex;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::client::HttpClient;
+use super::client::{GetFailure, GetFailureKind, HttpClient};
 use super::error::WristbandError;
 use super::jwks::JwksCache;
+use super::jwt::WristbandJwtValidator;
 use super::options::{placeholder_problem, AuthOptions};
 
 /// HKDF salt of the derived login-state secret.
@@ -131,13 +135,86 @@ pub(crate) fn derive_login_state_secret(session_secret: &str) -> String {
     URL_SAFE_NO_PAD.encode(okm)
 }
 
+/// Why SDK auto-configuration failed, for the log and (in the debug profile) the browser: the
+/// URL fetched (it holds the client id and the vanity domain, never a secret), what happened,
+/// the likely cause and the keys of `wristband_auth` to check, named in backticks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConfigFailure {
+    /// The whole diagnosis, one line.
+    pub(crate) reason: String,
+    /// Certainly a misconfiguration (a 4xx other than 408 and 429, a redirect, an answer that
+    /// is not a valid SDK configuration), rather than a Wristband that cannot be reached now
+    /// (network error, timeout, 5xx, 408, 429).
+    pub(crate) definite: bool,
+}
+
+/// The hint for a Wristband that could not be reached.
+const UNREACHABLE_HINT: &str = "Wristband could not be reached: check \
+    `wristband_application_vanity_domain` (the application's vanity domain from the Wristband \
+    dashboard, e.g. myapp-myco.us.wristband.dev, without scheme or path), `wristband_scheme`, and \
+    that this machine can reach that host (DNS, firewall, proxy); the next use fetches again";
+
+/// The diagnosis of a failed `GET url` of the SDK configuration.
+pub(crate) fn diagnose(url: &str, failure: GetFailure) -> ConfigFailure {
+    let tries = match failure.tries {
+        0 | 1 => String::new(),
+        n => format!(" (after {n} tries)"),
+    };
+    let (what, hint, definite): (String, &str, bool) = match failure.kind {
+        GetFailureKind::Network(why) => (format!("{why}{tries}"), UNREACHABLE_HINT, false),
+        GetFailureKind::Status(404) => (
+            "answered HTTP 404".into(),
+            "Wristband knows no OAuth2 client with this id at this domain: check `client_id` \
+             (the OAuth2 client's id from the Wristband dashboard, not the application's id) \
+             and `wristband_application_vanity_domain` (the application's vanity domain, not a \
+             tenant's)",
+            true,
+        ),
+        GetFailureKind::Status(code @ (401 | 403)) => (
+            format!("answered HTTP {code}"),
+            "the request was refused: check that `client_id` is a client of the application \
+             at `wristband_application_vanity_domain`, and that no proxy or firewall between \
+             this app and Wristband demands credentials",
+            true,
+        ),
+        GetFailureKind::Status(code @ (408 | 429)) => (
+            format!("answered HTTP {code}{tries}"),
+            "Wristband is busy or rate limiting this app; the next use fetches again",
+            false,
+        ),
+        GetFailureKind::Status(code @ 500..) => (
+            format!("answered HTTP {code}{tries}"),
+            "Wristband had a server error; the next use fetches again",
+            false,
+        ),
+        GetFailureKind::Status(code @ 300..=399) => (
+            format!("answered with a redirect (HTTP {code})"),
+            "check `wristband_scheme` (\"https\" for a real Wristband) and \
+             `wristband_application_vanity_domain`",
+            true,
+        ),
+        GetFailureKind::Status(code) => (
+            format!("answered HTTP {code}"),
+            "check `wristband_application_vanity_domain` and `client_id`",
+            true,
+        ),
+        GetFailureKind::NotJson => (
+            "answered with something that is not JSON".into(),
+            "that host does not look like Wristband: check \
+             `wristband_application_vanity_domain` and `wristband_scheme`",
+            true,
+        ),
+    };
+    ConfigFailure { reason: format!("GET {url} {what}; {hint}"), definite }
+}
+
 /// The single-flight cache of auto-configuration.
 #[derive(Default)]
 struct AutoConfig {
     /// The validated endpoints, once fetched.
     cached: OnceLock<Arc<Endpoints>>,
-    /// Held while fetching; holds the reason the last fetch failed.
-    flight: Mutex<Option<String>>,
+    /// Held while fetching; holds why the last fetch failed.
+    flight: Mutex<Option<ConfigFailure>>,
     /// How many fetches have finished (succeeded or failed).
     finished: AtomicU64,
 }
@@ -151,8 +228,10 @@ pub(crate) struct AuthState {
     /// Auto-configuration off: resolved at construction.
     fixed: Option<Arc<Endpoints>>,
     auto: AutoConfig,
-    /// Wristband's signing keys, for `WristbandJwt`.
-    pub(crate) jwks: JwksCache,
+    /// Wristband's signing keys, for `WristbandJwt` and the ID token check.
+    pub(crate) jwks: Arc<JwksCache>,
+    /// The bearer-JWT check (shares `jwks` and `http`).
+    pub(crate) validator: WristbandJwtValidator,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -180,13 +259,23 @@ impl AuthState {
         if let Some(secret) = &options.login_state_secret {
             let _ = login_state_secret.set(secret.clone());
         }
+        let jwks = Arc::new(JwksCache::new(
+            options.jwks_cache_max_size,
+            options.jwks_cache_ttl.map(Duration::from_secs),
+        ));
+        let validator = WristbandJwtValidator::new(
+            jwks.clone(),
+            http.clone(),
+            options.jwt_allowed_client_ids.clone(),
+        );
         Ok(AuthState {
             options,
             http,
             login_state_secret,
             fixed,
             auto: AutoConfig::default(),
-            jwks: JwksCache::default(),
+            jwks,
+            validator,
         })
     }
 
@@ -220,8 +309,30 @@ impl AuthState {
         self.http.base().to_string()
     }
 
-    /// The resolved endpoints (see the module docs).
+    /// The resolved endpoints (see the module docs). A failed fetch is logged (error level)
+    /// with its diagnosis, once however many callers shared it.
     pub(crate) async fn endpoints(&self) -> Result<Arc<Endpoints>, WristbandError> {
+        self.resolved().await.map_err(|(failure, fetched_now)| {
+            if fetched_now {
+                log::error!("wristband_auth: SDK auto-configuration failed: {}", failure.reason);
+            }
+            WristbandError::Configuration { reason: failure.reason }
+        })
+    }
+
+    /// For `preload_config`: fetches auto-configuration now, unless it is off (nothing to
+    /// fetch) or already fetched. The failure is not logged here: the caller decides between
+    /// aborting launch ([`ConfigFailure::definite`]) and a warning.
+    pub(crate) async fn preload(&self) -> Result<(), ConfigFailure> {
+        if self.fixed.is_some() {
+            return Ok(());
+        }
+        self.resolved().await.map(drop).map_err(|(failure, _)| failure)
+    }
+
+    /// The endpoints, fetched once (single flight). The error says whether this call made the
+    /// failed fetch (`true`) or shared one made by another caller.
+    async fn resolved(&self) -> Result<Arc<Endpoints>, (ConfigFailure, bool)> {
         if let Some(fixed) = &self.fixed {
             return Ok(fixed.clone());
         }
@@ -236,8 +347,11 @@ impl AuthState {
         if self.auto.finished.load(Ordering::Acquire) != started {
             // A fetch that was under way when this call began failed: share its outcome
             // rather than start another right behind it.
-            let reason = last_failure.clone().unwrap_or_else(|| "auto-configuration failed".into());
-            return Err(WristbandError::Configuration { reason });
+            let failure = last_failure.clone().unwrap_or_else(|| ConfigFailure {
+                reason: "auto-configuration failed".into(),
+                definite: false,
+            });
+            return Err((failure, false));
         }
         let outcome = self.fetch().await;
         self.auto.finished.fetch_add(1, Ordering::AcqRel);
@@ -248,23 +362,29 @@ impl AuthState {
                 *last_failure = None;
                 Ok(endpoints)
             }
-            Err(reason) => {
-                log::error!("wristband_auth: SDK auto-configuration failed: {reason}");
-                *last_failure = Some(reason.clone());
-                Err(WristbandError::Configuration { reason })
+            Err(failure) => {
+                *last_failure = Some(failure.clone());
+                Err((failure, true))
             }
         }
     }
 
-    /// One fetch (3 tries) and its validation.
-    async fn fetch(&self) -> Result<Endpoints, String> {
-        let value = self.http.sdk_configuration().await.map_err(|e| match e {
-            WristbandError::Configuration { reason } => reason,
-            other => other.to_string(),
+    /// One fetch (3 tries) and its validation, diagnosed.
+    async fn fetch(&self) -> Result<Endpoints, ConfigFailure> {
+        let url = self.http.sdk_configuration_url();
+        let value =
+            self.http.sdk_configuration_classified().await.map_err(|f| diagnose(&url, f))?;
+        let sdk: SdkConfiguration = serde_json::from_value(value).map_err(|_| ConfigFailure {
+            reason: format!(
+                "GET {url} answered an SDK configuration with fields of the wrong type; check \
+                 `wristband_application_vanity_domain` (is that host Wristband?)"
+            ),
+            definite: true,
         })?;
-        let sdk: SdkConfiguration = serde_json::from_value(value)
-            .map_err(|_| "the SDK configuration answer has fields of the wrong type".to_string())?;
-        resolve(&self.options, Some(&sdk))
+        resolve(&self.options, Some(&sdk)).map_err(|reason| ConfigFailure {
+            reason: format!("the SDK configuration from {url} does not validate: {reason}"),
+            definite: true,
+        })
     }
 }
 

@@ -101,7 +101,12 @@ pub enum WristbandError {
         /// Why, for logs (never sent).
         reason: String,
     },
-    /// The SDK configuration could not be fetched or did not validate (500).
+    /// The SDK configuration could not be fetched or did not validate (500), or the flows
+    /// are not configured. In the debug profile (`Config::DEBUG_PROFILE`), to a browser (a
+    /// request whose `Accept` names `text/html` or `text/plain`), the answer is a plain-text
+    /// page with the `reason` and the `wristband_auth` keys it names, for the developer at the
+    /// browser; to API clients and in every other profile, the JSON body
+    /// `{"error":"configuration_error"}`.
     Configuration {
         /// Why, for logs (never sent).
         reason: String,
@@ -221,9 +226,82 @@ impl From<SessionError> for WristbandError {
     }
 }
 
+/// The `wristband_auth` keys a configuration failure's reason names (in backticks), in the
+/// order of the table.
+fn keys_named(reason: &str) -> Vec<&'static str> {
+    super::options::KEYS
+        .iter()
+        .copied()
+        .filter(|key| reason.contains(&format!("`{key}`")))
+        .collect()
+}
+
+/// Whether the request asks for a page (`Accept` names `text/html` or `text/plain`), as a
+/// browser's navigation does, rather than for JSON.
+fn from_a_browser(req: &Request<'_>) -> bool {
+    req.accept().is_some_and(|accept| {
+        accept.media_types().any(|m| m.top() == "text" && (m.sub() == "html" || m.sub() == "plain"))
+    })
+}
+
+/// The debug profile's answer to a [`WristbandError::Configuration`]: what failed and which
+/// keys to check, as plain text (no markup to escape; control characters escaped).
+fn configuration_page(reason: &str) -> String {
+    let keys = keys_named(reason);
+    let check = if keys.is_empty() {
+        "Check the `wristband_auth` table of Rocket.toml (or ROCKET_WRISTBAND_AUTH) and the log."
+            .to_string()
+    } else {
+        let list: Vec<String> = keys.iter().map(|k| format!("  - wristband_auth.{k}")).collect();
+        format!(
+            "Keys to check in the `wristband_auth` table (Rocket.toml or ROCKET_WRISTBAND_AUTH):\n{}",
+            list.join("\n")
+        )
+    };
+    format!(
+        "Wristband configuration error\n\n\
+         Signing in cannot work until the configuration is fixed.\n\n\
+         What failed: {}\n\n{check}\n\n\
+         (This page is shown in the debug profile only; other profiles answer \
+         {{\"error\":\"configuration_error\"}}.)\n",
+        Escaped(reason)
+    )
+}
+
 /// 400/401/403/500 with `{"error": "<code>"}`, `Cache-Control: no-store` and
 /// `Pragma: no-cache`; the details are logged (warn for the client's errors, error for the
-/// rest), never sent. Login-state cookies the request's flows cleared are written too.
+/// rest), never sent, except that in the debug profile a
+/// [`Configuration`](WristbandError::Configuration) error answers a browser (`Accept` names
+/// `text/html` or `text/plain`) with a plain-text page with its reason and the keys to check
+/// (its reason holds no secret: a URL with the vanity domain and the client id, and the likely
+/// cause). Login-state cookies the request's flows cleared are written too.
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// use rocket::http::Header;
+/// use rocket::local::blocking::Client;
+/// use wristband_rocket_session::WristbandError;
+///
+/// #[get("/login")]
+/// fn login() -> Result<&'static str, WristbandError> {
+///     Err(WristbandError::Configuration {
+///         reason: "GET https://auth.example.com/... answered HTTP 404; check `client_id`".into(),
+///     })
+/// }
+///
+/// let browser = Header::new("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+/// for (profile, accept, page) in [
+///     ("debug", &browser, true),
+///     ("debug", &Header::new("Accept", "application/json"), false),
+///     ("release", &browser, false),
+/// ] {
+///     let figment = rocket::Config::figment().select(profile);
+///     let client = Client::untracked(rocket::custom(figment).mount("/", routes![login])).unwrap();
+///     let body = client.get("/login").header(accept.clone()).dispatch().into_string().unwrap();
+///     assert_eq!(body.contains("wristband_auth.client_id"), page);
+///     assert_eq!(body == r#"{"error":"configuration_error"}"#, !page);
+/// }
+/// ```
 impl<'r> Responder<'r, 'static> for WristbandError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
@@ -232,10 +310,19 @@ impl<'r> Responder<'r, 'static> for WristbandError {
         } else {
             log::warn!("Wristband flow refused the request ({status}): {self}");
         }
-        let body = serde_json::json!({ "error": self.code() }).to_string();
+        let (content_type, body) = match &self {
+            WristbandError::Configuration { reason }
+                if req.rocket().config().profile == rocket::Config::DEBUG_PROFILE
+                    && from_a_browser(req) =>
+            {
+                (ContentType::Plain, configuration_page(reason))
+            }
+            _ => (ContentType::JSON, serde_json::json!({ "error": self.code() }).to_string()),
+        };
         let mut response = Response::build()
             .status(status)
-            .header(ContentType::JSON)
+            .header(content_type)
+            .raw_header("X-Content-Type-Options", "nosniff")
             .raw_header("Cache-Control", "no-store")
             .raw_header("Pragma", "no-cache")
             .sized_body(body.len(), Cursor::new(body))
@@ -267,5 +354,16 @@ mod tests {
         assert_eq!(csrf.status(), Status::Forbidden);
         let large = WristbandError::from(SessionError::TooLarge { size: 5000, limit: 4096 });
         assert_eq!((large.status(), large.code()), (Status::InternalServerError, "session_error"));
+    }
+
+    #[test]
+    fn the_debug_page_lists_the_keys_the_reason_names() {
+        let reason = "GET x answered HTTP 404; check `client_id` and \
+                      `wristband_application_vanity_domain`, not `client_idx`\r\nforged";
+        assert_eq!(keys_named(reason), ["client_id", "wristband_application_vanity_domain"]);
+        let page = configuration_page(reason);
+        assert!(page.contains("  - wristband_auth.client_id\n"), "{page}");
+        assert!(!page.contains("\r\nforged"), "control characters escaped: {page}");
+        assert!(configuration_page("no keys").contains("Check the `wristband_auth` table"));
     }
 }

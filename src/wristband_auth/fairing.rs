@@ -6,10 +6,12 @@ use rocket::figment::{Figment, Source};
 use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use super::config::AuthState;
+use super::jwt::WristbandJwtValidator;
 use super::options::{AuthOptions, TABLE};
 use super::refresh::SingleFlightRefresher;
 use crate::cookies::SessionConfig;
 use crate::error::ConfigProblem;
+use crate::options::SessionOptions;
 use crate::token_refresh::{SharedRefresh, TokenRefresher};
 use std::sync::Arc;
 
@@ -57,6 +59,9 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | `auth_strategies` | array of `"session"`, `"jwt"` | `["session"]` | non-empty, no repeats; the order in which `AuthenticatedUser` tries them |
 /// | `allowed_tenant_custom_domains` | array of strings | `[]` | exact hosts (`"login.acme.com"`, optional `:port`) or `"*.suffix"` patterns (`"*.customers.example"` matches `a.customers.example`, not `customers.example`); a tenant custom domain from a query, a `LoginConfig`/`LogoutConfig` or a session is used only when listed, otherwise ignored as if absent |
 /// | `jwt_allowed_client_ids` | array of strings | unset: a bearer JWT of any client is accepted | non-empty, no blank id; when set, a bearer JWT's `client_id` claim must be one of them (exact match), else 401 |
+/// | `preload_config` | bool | `false` | `true`: fetch the SDK configuration at launch (see [below](#sdk-auto-configuration)): a 4xx (404: wrong `client_id` or vanity domain) or an answer that does not validate aborts launch, an unreachable Wristband (network error, timeout, 5xx, 408, 429) only warns; nothing to fetch (no-op) when `auto_configure_enabled = false` |
+/// | `jwks_cache_max_size` | integer | `20` | ≥ 1; the most signing keys the bearer-JWT check keeps (when a JWKS brings more: the key asked for, then the most recently used) |
+/// | `jwks_cache_ttl` | integer (seconds) | unset: a key is kept until it leaves the JWKS or is evicted by size | ≥ 1 when set; a key older than this (from its fetch) is fetched again on its next use, within the JWKS fetch budget |
 ///
 /// Per profile, with the secret from the environment in `release`:
 ///
@@ -76,6 +81,8 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// auth_strategies = ["session", "jwt"]
 /// allowed_tenant_custom_domains = ["login.acme.com", "*.customers.example"]
 /// jwt_allowed_client_ids = ["my-client-id", "my-api-client-id"]
+/// jwks_cache_max_size = 10     # signing keys kept for bearer JWTs
+/// jwks_cache_ttl = 86400       # fetch a key again after a day, even if its id is known
 /// ```
 ///
 /// ```sh
@@ -100,16 +107,46 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// dangerously_disable_secure_cookies = true
 /// ```
 ///
+/// Checking the configuration against Wristband at launch, here a local Wristband:
+///
+/// ```toml
+/// [debug.wristband_auth]
+/// client_id = "my-client-id"
+/// client_secret = "a-development-client-secret"
+/// wristband_application_vanity_domain = "localhost:6001"
+/// wristband_scheme = "http"
+/// preload_config = true   # a 404 (wrong client_id or vanity domain) aborts launch
+/// ```
+///
 /// # SDK auto-configuration
 ///
 /// With `auto_configure_enabled` (the default), values not given are fetched from
 /// `GET {scheme}://{vanity}/api/v1/clients/{client_id}/sdk-configuration` on **first use** (the
-/// first login, callback or logout), never at launch: an unreachable Wristband does not keep
-/// the app from starting. The fetch is tried 3 times, 100 ms apart, on 5xx, 408, 429 and
-/// network errors (not on other 4xx: a 404 means a wrong `client_id` or vanity domain);
-/// concurrent first users share one fetch; the answer is cached only after it validates
-/// (login and redirect URLs resolved, placeholder rules re-checked on the resolved values); a
-/// failure answers that request with 500 and the next use fetches again.
+/// first login, callback or logout): an unreachable Wristband does not keep the app from
+/// starting. The fetch is tried 3 times, 100 ms apart, on 5xx, 408, 429 and network errors
+/// (not on other 4xx: a 404 means a wrong `client_id` or vanity domain); concurrent first users
+/// share one fetch; the answer is cached only after it validates (login and redirect URLs
+/// resolved, placeholder rules re-checked on the resolved values); a failure answers that
+/// request with 500 and the next use fetches again.
+///
+/// A failure is logged (error level) with the URL fetched (the vanity domain and the client
+/// id, never a secret), what happened and the likely cause, naming the keys to check: a 404
+/// says "check `client_id` … and `wristband_application_vanity_domain`", a connection error
+/// names `wristband_application_vanity_domain`, `wristband_scheme` and the network, 401/403
+/// a client of another application or a proxy demanding credentials. The request answers
+/// `{"error":"configuration_error"}` (500), except in the debug profile
+/// (`Config::DEBUG_PROFILE`) to a browser (`Accept` names `text/html` or `text/plain`), which
+/// gets a short plain-text page with the same diagnosis and the keys to check (see
+/// [`WristbandError`](crate::WristbandError)).
+///
+/// **`preload_config = true`** fetches it at launch instead (ignite, which waits for the
+/// fetch: at most 3 tries of at most 10 s each), as Wristband's `discoverWristbandAuth()`
+/// does. A definite misconfiguration aborts launch with that diagnosis: a 4xx other than 408
+/// and 429 (404: wrong `client_id` or vanity domain), a redirect, an answer that is not JSON
+/// or not a valid SDK configuration. A Wristband that cannot be reached (network error,
+/// timeout, 5xx, 408, 429) does not: the app launches with a warning, and the first use
+/// fetches again. With `auto_configure_enabled = false` there is nothing to fetch and the key
+/// does nothing (Wristband's SDK throws instead).
 ///
 /// # Coming from Wristband
 ///
@@ -140,6 +177,10 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | refresh argument errors (`expiresAt` 0 or negative) answer 401 | a zero or negative `expiresAt` counts as expired: the tokens are refreshed |
 /// | CSRF token compared with `===` | compared in constant time |
 /// | JWT strategy via a separate package, algorithms as configured | RS256 only (`none` and HS256 refused), RSA keys under 2048 bits refused, JWKS re-fetches rate-limited |
+/// | `jwksCacheTtl` in milliseconds, counted from a key's last use (a key in steady use never expires) | `jwks_cache_ttl` in seconds, counted from the key's fetch |
+/// | `createWristbandJwtValidator()` builds a second cache next to the middleware's | [`WristbandAuth::jwt_validator()`] shares the guard's cache, fetch budget and checks |
+/// | `discoverWristbandAuth()` throws on any failure, an unreachable Wristband included; with auto-configuration off it throws | `preload_config` aborts launch on a misconfiguration only; with auto-configuration off it does nothing |
+/// | a failed sdk-configuration fetch says `Failed to fetch SDK configuration after 3 attempts` | the log names the URL and the likely cause and keys; the debug profile shows them to the browser |
 ///
 /// Kept as in the SDK: the `redirect_uri` is sent verbatim (placeholder included); the app-level
 /// login fallback drops `state` and the return URL; the deprecated `tenant_domain` is accepted
@@ -155,12 +196,39 @@ pub struct WristbandAuth {
     /// The token refresh, in the copy the fairing manages at ignite (`None` in the fairing
     /// itself).
     refresher: Option<Arc<SingleFlightRefresher>>,
+    /// The bearer-JWT check, in the managed copy (`None` in the fairing itself).
+    validator: Option<WristbandJwtValidator>,
 }
 
 impl WristbandAuth {
     /// The token refresh of the managed copy; `None` in the fairing value itself.
     pub(crate) fn refresher(&self) -> Option<&Arc<SingleFlightRefresher>> {
         self.refresher.as_ref()
+    }
+
+    /// The bearer-JWT check of [`WristbandJwt`](crate::WristbandJwt), for tokens that do not
+    /// come in an `Authorization` header (websockets, queue consumers): see
+    /// [`WristbandJwtValidator`]. Call it on the copy the fairing manages at ignite
+    /// (`rocket.state::<WristbandAuth>()`, or `&State<WristbandAuth>` in a handler); `None` on
+    /// the fairing value itself.
+    ///
+    /// ```rust
+    /// # #[macro_use] extern crate rocket;
+    /// use rocket::State;
+    /// use wristband_rocket_session::WristbandAuth;
+    ///
+    /// /// A token sent in the body, say by a device that cannot set headers.
+    /// #[post("/api/device", data = "<token>")]
+    /// async fn device(auth: &State<WristbandAuth>, token: String) -> Option<String> {
+    ///     let validator = auth.jwt_validator()?;
+    ///     validator.validate(token.trim()).await.ok().map(|jwt| jwt.tenant_id())
+    /// }
+    ///
+    /// // The fairing value is not the managed copy.
+    /// assert!(rocket::build().state::<WristbandAuth>().is_none());
+    /// ```
+    pub fn jwt_validator(&self) -> Option<WristbandJwtValidator> {
+        self.validator.clone()
     }
 
     /// The fairing, with options from the active profile's `wristband_auth` table (and so
@@ -186,7 +254,7 @@ impl WristbandAuth {
     /// assert!(Client::untracked(rocket).is_ok());
     /// ```
     pub fn fairing() -> impl Fairing {
-        WristbandAuth { options: None, refresher: None }
+        WristbandAuth { options: None, refresher: None, validator: None }
     }
 
     /// The fairing with `options` from code; the figment is not consulted for them.
@@ -220,7 +288,7 @@ impl WristbandAuth {
     /// }
     /// ```
     pub fn custom(options: AuthOptions) -> impl Fairing {
-        WristbandAuth { options: Some(options), refresher: None }
+        WristbandAuth { options: Some(options), refresher: None, validator: None }
     }
 
     fn configure(&self, rocket: &Rocket<Build>) -> Result<AuthState, Vec<ConfigProblem>> {
@@ -274,6 +342,39 @@ fn client_secret_in_a_file(figment: &Figment) -> Option<ConfigProblem> {
     ))
 }
 
+/// `preload_config`: fetches the SDK configuration now. `false` (launch aborts, logged) on a
+/// definite misconfiguration; an unreachable Wristband only warns.
+async fn preload(state: &AuthState, profile: &str) -> bool {
+    if !state.options().auto_configure_enabled {
+        log::info!(
+            "{TABLE}: `preload_config` has nothing to fetch: `auto_configure_enabled` is false"
+        );
+        return true;
+    }
+    match state.preload().await {
+        Ok(()) => {
+            log::info!("{TABLE}: SDK configuration fetched and valid (`preload_config`)");
+            true
+        }
+        Err(failure) if failure.definite => {
+            log::error!(
+                "invalid `{TABLE}` configuration in profile `{profile}`: SDK auto-configuration \
+                 failed at launch (`preload_config`): {}",
+                failure.reason
+            );
+            false
+        }
+        Err(failure) => {
+            log::warn!(
+                "{TABLE}: SDK auto-configuration failed at launch (`preload_config`); launching \
+                 anyway, the first login fetches again: {}",
+                failure.reason
+            );
+            true
+        }
+    }
+}
+
 /// Logs `problems` one line each, naming the table, the key and the profile; never a value.
 fn log_problems(profile: &str, problems: &[ConfigProblem]) {
     let noun = if problems.len() == 1 { "problem" } else { "problems" };
@@ -310,13 +411,40 @@ fn join_session(rocket: &Rocket<Build>) -> bool {
     true
 }
 
-/// The error logged when no session configuration is managed.
-fn log_missing_session(profile: &str) {
-    log::error!(
-        "`WristbandAuth` needs the session fairing in profile `{profile}`: attach \
-         `WristbandSession::fairing()` (or `WristbandSession::custom(..)`), in any order, and \
-         fix any `wristband_session` configuration error logged above"
-    );
+/// The error logged when no session configuration is managed: the session fairing is not
+/// attached, or it is and failed. Rocket does not let a fairing see the others, so the
+/// figment decides: a `wristband_session` table that does not validate (as the session fairing
+/// reads it) is the cause named; otherwise the fairing is missing (or failed for another
+/// reason, such as Redis, which it logged).
+fn log_missing_session(figment: &Figment) {
+    let profile = figment.profile();
+    if session_table_invalid(figment) {
+        log::error!(
+            "`WristbandAuth` cannot start in profile `{profile}` because the session layer did \
+             not: the `wristband_session` configuration is invalid (the session fairing logged \
+             each problem above); fix it, and keep `WristbandSession` attached"
+        );
+    } else {
+        log::error!(
+            "`WristbandAuth` needs the session fairing in profile `{profile}`: attach \
+             `WristbandSession::fairing()` (or `WristbandSession::custom(..)`), in any order; if \
+             it is attached, it failed to start: see its errors above"
+        );
+    }
+}
+
+/// Whether the selected profile has a `wristband_session` table (or `ROCKET_WRISTBAND_SESSION`)
+/// that the session fairing refuses: a key of the wrong type or unknown, or a rule broken.
+fn session_table_invalid(figment: &Figment) -> bool {
+    if figment.find_value(crate::options::TABLE).is_err() {
+        return false;
+    }
+    let (mut options, problems) = SessionOptions::read_figment(figment);
+    if options.secrets.is_empty() && figment.profile() == rocket::Config::DEBUG_PROFILE {
+        // The session fairing makes up a random secret in `debug`.
+        options.secrets = "a-placeholder-secret-of-32-characters-or-more".into();
+    }
+    !problems.is_empty() || options.validate().is_err()
 }
 
 #[rocket::async_trait]
@@ -337,13 +465,20 @@ impl Fairing for WristbandAuth {
                 return Err(rocket);
             }
         };
+        if state.options().preload_config && !preload(&state, &profile).await {
+            return Err(rocket);
+        }
         // `AuthenticatedSession` finds the token refresh through managed state: the session
         // layer never imports this one.
         let refresher = Arc::new(SingleFlightRefresher::new(
             state.http.clone(),
             state.options().token_expiration_buffer,
         ));
-        let managed = WristbandAuth { options: None, refresher: Some(refresher.clone()) };
+        let managed = WristbandAuth {
+            options: None,
+            refresher: Some(refresher.clone()),
+            validator: Some(state.validator.clone()),
+        };
         let rocket = rocket.manage(state).manage(TokenRefresher(refresher)).manage(managed);
         if join_session(&rocket) {
             return Ok(rocket);
@@ -354,7 +489,7 @@ impl Fairing for WristbandAuth {
             if join_session(&rocket) {
                 Ok(rocket)
             } else {
-                log_missing_session(&profile);
+                log_missing_session(rocket.figment());
                 Err(rocket)
             }
         })))

@@ -21,11 +21,24 @@
 //! again, within the budget). Only RSA keys of at least [`MIN_RSA_BITS`] bits that are usable
 //! for RS256 are kept; the rest are logged and skipped.
 //!
+//! Two options bound what is kept (Wristband's `jwksCacheMaxSize` and `jwksCacheTtl`):
+//!
+//! - `jwks_cache_max_size` (default 20): when a fetch brings more usable keys than that, the
+//!   cache keeps the key the fetch was made for, then the most recently used keys, then the
+//!   others in the JWKS's order. A key left out is fetched again when a token names it, as any
+//!   unknown key id (within the budget).
+//! - `jwks_cache_ttl` (seconds, default unset): a key older than that (counted from the fetch
+//!   that brought it) is fetched again on its next use, and a remembered verification made
+//!   with it is no longer taken on trust. That fetch takes from the same budget: while the
+//!   budget is spent, the key already held is used, so forged key ids cannot make valid tokens
+//!   fail, and the key is fetched again at most [`FETCH_REFILL`] later.
+//!
 //! The cache of verified tokens only takes access tokens: [`JwksCache::remember`] reads the
 //! token's own header and refuses any token whose `typ` is not `at+JWT` (see
 //! [`is_access_token_type`]), so no other check (an ID token verified elsewhere, say) can put
 //! a token into it that the bearer guard would not take.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -40,6 +53,7 @@ use serde_json::Value;
 
 use super::client::HttpClient;
 use super::jwt::is_access_token_type;
+use super::options::DEFAULT_JWKS_CACHE_MAX_SIZE;
 use crate::open_cache::ValueCache;
 
 /// How many JWKS fetches the budget holds: made at once after a quiet spell.
@@ -73,6 +87,9 @@ pub(crate) struct VerifiedToken {
     pub(crate) exp: i64,
     /// `nbf`, Unix seconds, if present.
     pub(crate) nbf: Option<i64>,
+    /// When the key that verified it was fetched: with `jwks_cache_ttl`, the verification is
+    /// taken on trust only while that key is fresh.
+    pub(crate) key_fetched: Instant,
 }
 
 impl VerifiedToken {
@@ -111,9 +128,40 @@ impl FetchBudget {
     }
 }
 
+/// A signing key the cache holds.
+struct HeldKey {
+    key: Arc<DecodingKey>,
+    /// When the fetch that brought it was made.
+    fetched: Instant,
+    /// The cache's use counter at this key's last use (0: never used).
+    used: AtomicU64,
+}
+
+/// A key and when it was fetched.
+#[derive(Clone)]
+pub(crate) struct FetchedKey {
+    pub(crate) key: Arc<DecodingKey>,
+    pub(crate) fetched: Instant,
+}
+
+/// What the cache holds for a key id.
+enum Held {
+    /// Within `jwks_cache_ttl` (or no TTL).
+    Fresh(FetchedKey),
+    /// Older than `jwks_cache_ttl`: fetch again if the budget allows.
+    Stale(FetchedKey),
+    Missing,
+}
+
 /// Wristband's signing keys by key id, the tokens they verified, and the fetch budget.
 pub(crate) struct JwksCache {
-    keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
+    keys: RwLock<HashMap<String, HeldKey>>,
+    /// `jwks_cache_max_size`: the most keys held.
+    max_size: usize,
+    /// `jwks_cache_ttl`: how long a fetched key is used before it is fetched again.
+    ttl: Option<Duration>,
+    /// Counts key uses, for the least-recently-used order.
+    uses: AtomicU64,
     /// Access tokens that verified with one of `keys` (only through [`JwksCache::remember`]).
     verified: ValueCache<VerifiedToken>,
     /// Held while fetching (single flight); the fetch budget.
@@ -124,41 +172,73 @@ pub(crate) struct JwksCache {
 
 impl Default for JwksCache {
     fn default() -> Self {
-        JwksCache {
-            keys: RwLock::default(),
-            verified: ValueCache::with_budget(VERIFIED_BUDGET_BYTES),
-            fetches: Mutex::default(),
-            finished: AtomicU64::default(),
-        }
+        JwksCache::new(DEFAULT_JWKS_CACHE_MAX_SIZE, None)
     }
 }
 
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kids: Vec<String> = self.read().keys().cloned().collect();
-        f.debug_struct("JwksCache").field("kids", &kids).finish_non_exhaustive()
+        f.debug_struct("JwksCache")
+            .field("kids", &kids)
+            .field("max_size", &self.max_size)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
 impl JwksCache {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<DecodingKey>>> {
+    /// An empty cache holding at most `max_size` keys (at least 1), each used for `ttl` after
+    /// its fetch (`None`: until it leaves the JWKS).
+    pub(crate) fn new(max_size: usize, ttl: Option<Duration>) -> Self {
+        JwksCache {
+            keys: RwLock::default(),
+            max_size: max_size.max(1),
+            ttl,
+            uses: AtomicU64::default(),
+            verified: ValueCache::with_budget(VERIFIED_BUDGET_BYTES),
+            fetches: Mutex::default(),
+            finished: AtomicU64::default(),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, HeldKey>> {
         self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn cached(&self, kid: &str) -> Option<Arc<DecodingKey>> {
-        self.read().get(kid).cloned()
+    /// Whether a key fetched at `fetched` is past `jwks_cache_ttl` at `now`.
+    fn expired(&self, fetched: Instant, now: Instant) -> bool {
+        self.ttl.is_some_and(|ttl| now.saturating_duration_since(fetched) >= ttl)
+    }
+
+    /// The key named `kid`, marked as used.
+    fn lookup(&self, kid: &str, now: Instant) -> Held {
+        let keys = self.read();
+        let Some(held) = keys.get(kid) else {
+            return Held::Missing;
+        };
+        held.used.store(self.uses.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let key = FetchedKey { key: held.key.clone(), fetched: held.fetched };
+        if self.expired(held.fetched, now) {
+            Held::Stale(key)
+        } else {
+            Held::Fresh(key)
+        }
     }
 
     /// The remembered verification of exactly `token`, if it is inside its validity window at
-    /// `now` (Unix seconds) with `leeway` seconds of skew. Only access tokens are ever
-    /// remembered (see [`remember`](Self::remember)).
+    /// `now` (Unix seconds) with `leeway` seconds of skew and the key that verified it is
+    /// within `jwks_cache_ttl`. Only access tokens are ever remembered (see
+    /// [`remember`](Self::remember)).
     pub(crate) fn verified(
         &self,
         token: &str,
         now: i64,
         leeway: i64,
     ) -> Option<Arc<VerifiedToken>> {
-        self.verified.get(token, |t| t.valid_at(now, leeway))
+        let instant = Instant::now();
+        self.verified
+            .get(token, |t| t.valid_at(now, leeway) && !self.expired(t.key_fetched, instant))
     }
 
     /// Remembers that `token` verified, if its own header says it is an RS256 access token
@@ -175,48 +255,96 @@ impl JwksCache {
         access
     }
 
-    /// The key named `kid`: from the cache, or after a fetch if it is unknown and the rate
-    /// limit allows one. `None` if Wristband has no such (usable) key.
+    /// The key named `kid`: from the cache, or after a fetch if it is unknown (or older than
+    /// `jwks_cache_ttl`) and the rate limit allows one. `None` if Wristband has no such
+    /// (usable) key.
     pub(crate) async fn key(&self, http: &HttpClient, kid: &str) -> Option<Arc<DecodingKey>> {
-        if let Some(key) = self.cached(kid) {
+        self.fetched_key(http, kid).await.map(|k| k.key)
+    }
+
+    /// [`key`](Self::key), with the time of the fetch that brought it.
+    pub(crate) async fn fetched_key(&self, http: &HttpClient, kid: &str) -> Option<FetchedKey> {
+        if let Held::Fresh(key) = self.lookup(kid, Instant::now()) {
             return Some(key);
         }
         let seen = self.finished.load(Ordering::Acquire);
         let mut budget = self.fetches.lock().await;
-        if let Some(key) = self.cached(kid) {
-            return Some(key);
-        }
+        let stale = match self.lookup(kid, Instant::now()) {
+            Held::Fresh(key) => return Some(key),
+            Held::Stale(key) => Some(key),
+            Held::Missing => None,
+        };
         if self.finished.load(Ordering::Acquire) != seen {
-            // A fetch finished while this request waited: the key id is not in the JWKS.
-            return None;
+            // A fetch finished while this request waited: what it left is the answer (no key:
+            // the key id is not in the JWKS; a stale key: that fetch failed).
+            return stale;
         }
         if !budget.try_take(Instant::now()) {
             log::debug!(
                 "JWKS fetch skipped: the fetch budget is spent (one more within {}s)",
                 FETCH_REFILL.as_secs()
             );
-            return None;
+            return stale;
         }
+        let started = Instant::now();
         match fetch(http).await {
-            Ok(keys) => {
-                let mut held = self.keys.write().unwrap_or_else(|p| p.into_inner());
-                if held.keys().any(|kid| !keys.contains_key(kid)) {
-                    // A key left the JWKS (rotated out, or withdrawn): nothing it verified is
-                    // taken on trust any more.
-                    self.verified.clear();
-                }
-                *held = keys;
-            }
+            Ok(fetched) => self.replace(fetched, kid, started),
             Err(reason) => log::warn!("JWKS fetch failed: {reason}"),
         }
         self.finished.fetch_add(1, Ordering::Release);
         drop(budget);
-        self.cached(kid)
+        match self.lookup(kid, Instant::now()) {
+            Held::Fresh(key) | Held::Stale(key) => Some(key),
+            Held::Missing => None,
+        }
+    }
+
+    /// Puts the keys of a fetch made for `wanted` at `fetched_at` in place of those held, at
+    /// most `max_size` of them (see [`keep`]).
+    fn replace(&self, fetched: Vec<(String, Arc<DecodingKey>)>, wanted: &str, fetched_at: Instant) {
+        let mut held = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if held.keys().any(|kid| !fetched.iter().any(|(k, _)| k == kid)) {
+            // A key left the JWKS (rotated out, or withdrawn): nothing it verified is taken
+            // on trust any more.
+            self.verified.clear();
+        }
+        let last_use = |kid: &str| held.get(kid).map_or(0, |h| h.used.load(Ordering::Relaxed));
+        let total = fetched.len();
+        let kept = keep(fetched, wanted, last_use, self.max_size);
+        if kept.len() < total {
+            log::debug!(
+                "JWKS: {total} usable keys, {} kept (jwks_cache_max_size = {})",
+                kept.len(),
+                self.max_size
+            );
+        }
+        *held = kept
+            .into_iter()
+            .map(|(kid, key)| {
+                let used =
+                    AtomicU64::new(held.get(&kid).map_or(0, |h| h.used.load(Ordering::Relaxed)));
+                (kid, HeldKey { key, fetched: fetched_at, used })
+            })
+            .collect();
     }
 }
 
-/// One GET of the JWKS; the usable keys by key id.
-async fn fetch(http: &HttpClient) -> Result<HashMap<String, Arc<DecodingKey>>, String> {
+/// Which of the `fetched` keys (in JWKS order) the cache keeps, at most `max_size`: the key
+/// the fetch was made for, then the most recently used ones (`last_use`, larger = more
+/// recent, 0 = never), then the rest in JWKS order.
+fn keep<K>(
+    fetched: Vec<(String, K)>,
+    wanted: &str,
+    last_use: impl Fn(&str) -> u64,
+    max_size: usize,
+) -> Vec<(String, K)> {
+    let mut ranked: Vec<(usize, (String, K))> = fetched.into_iter().enumerate().collect();
+    ranked.sort_by_key(|(i, (kid, _))| (kid != wanted, Reverse(last_use(kid)), *i));
+    ranked.into_iter().take(max_size).map(|(_, entry)| entry).collect()
+}
+
+/// One GET of the JWKS; the usable keys, in the JWKS's order.
+async fn fetch(http: &HttpClient) -> Result<Vec<(String, Arc<DecodingKey>)>, String> {
     let response = http
         .reqwest()
         .get(http.jwks_url())
@@ -332,7 +460,12 @@ mod tests {
     }
 
     fn verified() -> VerifiedToken {
-        VerifiedToken { claims: Arc::default(), exp: i64::MAX, nbf: None }
+        VerifiedToken {
+            claims: Arc::default(),
+            exp: i64::MAX,
+            nbf: None,
+            key_fetched: Instant::now(),
+        }
     }
 
     #[test]
@@ -354,5 +487,41 @@ mod tests {
             assert!(cache.remember(&token, verified()), "{typ}");
             assert!(cache.verified(&token, 0, 0).is_some(), "{typ}");
         }
+    }
+
+    #[test]
+    fn the_size_limit_keeps_the_wanted_key_then_the_most_recently_used() {
+        let fetched = || -> Vec<(String, ())> {
+            ["a", "b", "c", "d"].iter().map(|k| (k.to_string(), ())).collect()
+        };
+        let kids = |kept: Vec<(String, ())>| kept.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        let never = |_: &str| 0;
+        assert_eq!(kids(keep(fetched(), "x", never, 2)), ["a", "b"], "JWKS order");
+        assert_eq!(kids(keep(fetched(), "c", never, 2)), ["c", "a"], "the wanted key first");
+        let recent = |kid: &str| match kid {
+            "d" => 9,
+            "b" => 5,
+            _ => 0,
+        };
+        assert_eq!(kids(keep(fetched(), "c", recent, 3)), ["c", "d", "b"]);
+        assert_eq!(kids(keep(fetched(), "c", recent, 10)), ["c", "d", "b", "a"]);
+        assert_eq!(kids(keep(fetched(), "c", recent, 1)), ["c"]);
+    }
+
+    #[test]
+    fn a_ttl_makes_keys_and_remembered_verifications_stale() {
+        let ttl = Duration::from_secs(30);
+        let cache = JwksCache::new(20, Some(ttl));
+        let now = Instant::now();
+        assert!(!cache.expired(now, now + ttl - Duration::from_millis(1)));
+        assert!(cache.expired(now, now + ttl));
+        assert!(!JwksCache::new(20, None).expired(now, now + Duration::from_secs(1 << 30)));
+
+        let token = token_with_header(serde_json::json!({ "alg": "RS256", "typ": "at+JWT" }));
+        let Some(old) = now.checked_sub(ttl) else { return };
+        assert!(cache.remember(&token, VerifiedToken { key_fetched: old, ..verified() }));
+        assert!(cache.verified(&token, 0, 0).is_none(), "verified with a key past its TTL");
+        assert!(cache.remember(&token, verified()));
+        assert!(cache.verified(&token, 0, 0).is_some());
     }
 }

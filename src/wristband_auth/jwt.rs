@@ -1,5 +1,6 @@
 //! The [`WristbandJwt`] guard: `Authorization: Bearer <access token>`, checked against
-//! Wristband's JWKS.
+//! Wristband's JWKS; and [`WristbandJwtValidator`], the same check for a token that did not
+//! come in an `Authorization` header (a websocket's first message, a queue consumer).
 
 use std::convert::Infallible;
 use std::fmt;
@@ -12,8 +13,9 @@ use rocket::{Ignite, Rocket, Sentinel};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::client::HttpClient;
 use super::config::AuthState;
-use super::jwks::VerifiedToken;
+use super::jwks::{JwksCache, VerifiedToken};
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 pub(crate) const LEEWAY_SECS: u64 = 60;
@@ -176,42 +178,227 @@ impl<'r> WristbandJwt<'r> {
         &self.claims
     }
 
-    /// The guard's check, for [`AuthenticatedUser`](crate::AuthenticatedUser) too.
+    /// The guard's check, for [`AuthenticatedUser`](crate::AuthenticatedUser) too: the
+    /// request's bearer token through [`WristbandJwtValidator::validate`].
     pub(crate) async fn check(req: &'r Request<'_>) -> Option<Self> {
         let state = req.rocket().state::<AuthState>()?;
         let token = bearer(req)?;
-        let allowed_clients = state.options().jwt_allowed_client_ids.as_deref();
+        match state.validator.validate(token).await {
+            Ok(jwt) => Some(jwt),
+            Err(why) => {
+                log::debug!("bearer token refused: {why}");
+                None
+            }
+        }
+    }
+}
+
+/// Why [`WristbandJwtValidator::validate`] refused a token. Never carries the token or a
+/// claim's value.
+///
+/// ```
+/// use wristband_rocket_session::WristbandJwtError;
+///
+/// assert_eq!(WristbandJwtError::Expired.to_string(), "the token has expired");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WristbandJwtError {
+    /// Not a JWT: no three base64url parts, or a header that does not parse.
+    Malformed,
+    /// The header's `typ` is not `at+JWT` (or `application/at+jwt`): an ID token, or another
+    /// kind of token.
+    NotAnAccessToken,
+    /// Not signed with RS256 (`alg: none`, HS256, …).
+    WrongAlgorithm,
+    /// The header names no key id, or one that Wristband's JWKS does not hold (or the JWKS
+    /// could not be fetched, or its fetch budget is spent).
+    UnknownKey,
+    /// `exp` is past, beyond the 60 s leeway.
+    Expired,
+    /// The signature, the issuer, `nbf` or a required claim (`exp`, `iss`, `sub`, `tnt_id`)
+    /// is wrong or missing.
+    Invalid,
+    /// `jwt_allowed_client_ids` is set and the `client_id` claim is not on it.
+    ClientNotAllowed,
+}
+
+impl fmt::Display for WristbandJwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WristbandJwtError::Malformed => "the token is not a JWT",
+            WristbandJwtError::NotAnAccessToken => "the token is not an access token (typ at+JWT)",
+            WristbandJwtError::WrongAlgorithm => "the token is not signed with RS256",
+            WristbandJwtError::UnknownKey => "the token's key is not in Wristband's JWKS",
+            WristbandJwtError::Expired => "the token has expired",
+            WristbandJwtError::Invalid => {
+                "the token's signature, issuer, not-before time or required claims are wrong"
+            }
+            WristbandJwtError::ClientNotAllowed => {
+                "the token's client_id is not on jwt_allowed_client_ids"
+            }
+        })
+    }
+}
+
+impl std::error::Error for WristbandJwtError {}
+
+/// Checks Wristband access tokens outside a request guard: for a websocket that receives its
+/// token in a message, a background consumer, a gRPC service next to Rocket. It applies
+/// exactly the checks of [`WristbandJwt`] (access-token `typ`, RS256 against Wristband's
+/// JWKS, issuer, `exp`/`nbf` with 60 s of leeway, `sub` and `tnt_id`,
+/// `jwt_allowed_client_ids`) with the same JWKS cache, fetch budget and remembered
+/// verifications: it is the code the guard runs. Wristband's `createWristbandJwtValidator`.
+///
+/// Get it from the managed [`WristbandAuth`](crate::WristbandAuth) with
+/// [`WristbandAuth::jwt_validator()`](crate::WristbandAuth::jwt_validator) (after ignite, e.g.
+/// `rocket.state::<WristbandAuth>()` or `&State<WristbandAuth>` in a handler). It is cheap to
+/// clone and `'static`, so it can move into a spawned task.
+///
+/// ```rust
+/// # #[macro_use] extern crate rocket;
+/// # #[cfg(feature = "fake-wristband")]
+/// # mod example {
+/// use rocket::local::asynchronous::Client;
+/// // The test server `FakeWristband` needs the cargo feature `fake-wristband`.
+/// use wristband_rocket_session::testing::FakeWristband;
+/// use wristband_rocket_session::{WristbandAuth, WristbandJwtError, WristbandSession};
+///
+/// # pub fn run() {
+/// # rocket::async_test(async {
+/// let fake = FakeWristband::start().await;
+/// let rocket = rocket::build()
+///     .attach(WristbandSession::fairing())
+///     .attach(WristbandAuth::custom(fake.auth_options()));
+/// let client = Client::untracked(rocket).await.unwrap();
+/// let validator = client
+///     .rocket()
+///     .state::<WristbandAuth>()
+///     .and_then(WristbandAuth::jwt_validator)
+///     .expect("WristbandAuth is attached");
+///
+/// // E.g. in a task that reads a token from a websocket's first message.
+/// let token = fake.issue_access_token("user-1", "tenant-1", 1800);
+/// let checked = rocket::tokio::spawn({
+///     let validator = validator.clone();
+///     async move { validator.validate(&token).await.map(|jwt| jwt.user_id()) }
+/// });
+/// assert_eq!(checked.await.unwrap(), Ok("user-1".to_string()));
+/// assert_eq!(validator.validate("not.a.jwt").await.unwrap_err(), WristbandJwtError::Malformed);
+/// # });
+/// # }
+/// # }
+/// # fn main() {
+/// #     #[cfg(feature = "fake-wristband")]
+/// #     example::run();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct WristbandJwtValidator {
+    inner: Arc<ValidatorInner>,
+}
+
+struct ValidatorInner {
+    jwks: Arc<JwksCache>,
+    http: Arc<HttpClient>,
+    /// `{scheme}://{vanity}`.
+    issuer: String,
+    allowed_client_ids: Option<Vec<String>>,
+}
+
+impl fmt::Debug for WristbandJwtValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WristbandJwtValidator")
+            .field("issuer", &self.inner.issuer)
+            .field("allowed_client_ids", &self.inner.allowed_client_ids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WristbandJwtValidator {
+    /// The validator over the app's JWKS cache and HTTP client.
+    pub(crate) fn new(
+        jwks: Arc<JwksCache>,
+        http: Arc<HttpClient>,
+        allowed_client_ids: Option<Vec<String>>,
+    ) -> Self {
+        let issuer = http.base().to_string();
+        WristbandJwtValidator {
+            inner: Arc::new(ValidatorInner { jwks, http, issuer, allowed_client_ids }),
+        }
+    }
+
+    /// Checks `token` (the JWT itself, without `Bearer `) as [`WristbandJwt`] does, and gives
+    /// the same accessors (`user_id()`, `tenant_id()`, `token()`, `claims()`).
+    ///
+    /// ```rust
+    /// use wristband_rocket_session::{WristbandJwtError, WristbandJwtValidator};
+    ///
+    /// /// The user id of a websocket's first message, `"token <JWT>"`.
+    /// async fn user_of(validator: &WristbandJwtValidator, message: &str) -> Option<String> {
+    ///     let token = message.strip_prefix("token ")?;
+    ///     match validator.validate(token).await {
+    ///         Ok(jwt) => Some(jwt.user_id()),
+    ///         Err(WristbandJwtError::Expired) => None, // the client refreshes and reconnects
+    ///         Err(_) => None,
+    ///     }
+    /// }
+    /// ```
+    pub async fn validate<'t>(
+        &self,
+        token: &'t str,
+    ) -> Result<WristbandJwt<'t>, WristbandJwtError> {
+        let inner = &*self.inner;
+        let allowed_clients = inner.allowed_client_ids.as_deref();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let leeway = LEEWAY_SECS as i64;
         // Only access tokens are ever remembered (`JwksCache::remember` reads the token's own
         // `typ`), so a hit passed the type check; the client list is checked again anyway.
-        if let Some(hit) = state.jwks.verified(token, now, leeway) {
-            return client_allowed(&hit.claims, allowed_clients)
-                .then(|| WristbandJwt { token, claims: hit.claims.clone() });
+        if let Some(hit) = inner.jwks.verified(token, now, leeway) {
+            return if client_allowed(&hit.claims, allowed_clients) {
+                Ok(WristbandJwt { token, claims: hit.claims.clone() })
+            } else {
+                Err(WristbandJwtError::ClientNotAllowed)
+            };
         }
-        let header = decode_header(token).ok()?;
-        if header.alg != Algorithm::RS256 || !is_access_token_type(header.typ.as_deref()) {
-            return None;
+        let header = decode_header(token).map_err(|_| WristbandJwtError::Malformed)?;
+        if !is_access_token_type(header.typ.as_deref()) {
+            return Err(WristbandJwtError::NotAnAccessToken);
         }
-        let key = state.jwks.key(state.http(), header.kid.as_deref()?).await?;
+        if header.alg != Algorithm::RS256 {
+            return Err(WristbandJwtError::WrongAlgorithm);
+        }
+        let kid = header.kid.as_deref().ok_or(WristbandJwtError::UnknownKey)?;
+        let key =
+            inner.jwks.fetched_key(&inner.http, kid).await.ok_or(WristbandJwtError::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.validate_aud = false;
-        validation.set_issuer(&[state.wristband_base()]);
+        validation.set_issuer(&[inner.issuer.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let claims = decode::<Map<String, Value>>(token, &key, &validation).ok()?.claims;
+        let claims = match decode::<Map<String, Value>>(token, &key.key, &validation) {
+            Ok(data) => data.claims,
+            Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                return Err(WristbandJwtError::Expired)
+            }
+            Err(_) => return Err(WristbandJwtError::Invalid),
+        };
         let present =
             |name: &str| claims.get(name).and_then(Value::as_str).is_some_and(|v| !v.is_empty());
-        if !(present("sub") && present("tnt_id") && client_allowed(&claims, allowed_clients)) {
-            return None;
+        if !(present("sub") && present("tnt_id")) {
+            return Err(WristbandJwtError::Invalid);
+        }
+        if !client_allowed(&claims, allowed_clients) {
+            return Err(WristbandJwtError::ClientNotAllowed);
         }
         let claims = Arc::new(claims);
         let seconds = |v: &Value| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64));
-        let exp = claims.get("exp").and_then(seconds)?;
+        let exp = claims.get("exp").and_then(seconds).ok_or(WristbandJwtError::Invalid)?;
         let nbf = claims.get("nbf").and_then(seconds);
-        state.jwks.remember(token, VerifiedToken { claims: claims.clone(), exp, nbf });
-        Some(WristbandJwt { token, claims })
+        let verified = VerifiedToken { claims: claims.clone(), exp, nbf, key_fetched: key.fetched };
+        inner.jwks.remember(token, verified);
+        Ok(WristbandJwt { token, claims })
     }
 }
 

@@ -195,7 +195,24 @@ pub struct AuthOptions {
     /// When set, a bearer JWT's `client_id` claim must be one of these. _Default:_ unset (any
     /// client of the application).
     pub jwt_allowed_client_ids: Option<Vec<String>>,
+    /// Fetch the SDK configuration at launch (ignite) instead of on first use: a definite
+    /// misconfiguration (HTTP 404 or another 4xx, an answer that does not validate) aborts
+    /// launch; a Wristband that cannot be reached (network error, timeout, 5xx, 408, 429) only
+    /// logs a warning, and the first use fetches again. Nothing is fetched when
+    /// `auto_configure_enabled` is `false`. _Default:_ `false`.
+    pub preload_config: bool,
+    /// The most signing keys the JWKS cache keeps; when a JWKS fetch brings more, the key the
+    /// fetch was made for and the most recently used ones are kept. At least 1. _Default:_
+    /// `20`.
+    pub jwks_cache_max_size: usize,
+    /// Seconds after which a cached signing key is fetched again on its next use, even though
+    /// its key id is known. At least 1 when set. _Default:_ unset: a key is kept until it
+    /// leaves Wristband's JWKS (noticed at the next fetch) or the size limit evicts it.
+    pub jwks_cache_ttl: Option<u64>,
 }
+
+/// The default of `jwks_cache_max_size` (as Wristband's `jwksCacheMaxSize`).
+pub(crate) const DEFAULT_JWKS_CACHE_MAX_SIZE: usize = 20;
 
 fn redact<S: Serializer>(secret: &str, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(if secret.is_empty() { "" } else { "[redacted]" })
@@ -228,6 +245,9 @@ impl Default for AuthOptions {
             auth_strategies: vec![AuthStrategy::Session],
             allowed_tenant_custom_domains: Vec::new(),
             jwt_allowed_client_ids: None,
+            preload_config: false,
+            jwks_cache_max_size: DEFAULT_JWKS_CACHE_MAX_SIZE,
+            jwks_cache_ttl: None,
         }
     }
 }
@@ -253,6 +273,9 @@ impl fmt::Debug for AuthOptions {
             .field("auth_strategies", &self.auth_strategies)
             .field("allowed_tenant_custom_domains", &self.allowed_tenant_custom_domains)
             .field("jwt_allowed_client_ids", &self.jwt_allowed_client_ids)
+            .field("preload_config", &self.preload_config)
+            .field("jwks_cache_max_size", &self.jwks_cache_max_size)
+            .field("jwks_cache_ttl", &self.jwks_cache_ttl)
             .finish()
     }
 }
@@ -533,6 +556,23 @@ impl AuthOptions {
                 );
             }
         }
+        if self.jwks_cache_max_size == 0 {
+            problem(
+                "jwks_cache_max_size",
+                format!(
+                    "must be at least 1 key; remove the key for the default \
+                     {DEFAULT_JWKS_CACHE_MAX_SIZE}"
+                ),
+            );
+        }
+        if self.jwks_cache_ttl == Some(0) {
+            problem(
+                "jwks_cache_ttl",
+                "must be at least 1 second; remove the key to keep keys until they leave \
+                 Wristband's JWKS"
+                    .into(),
+            );
+        }
         problems
     }
 
@@ -612,6 +652,9 @@ impl AuthOptions {
         field(t, "auth_strategies", &mut o.auth_strategies, p);
         field(t, "allowed_tenant_custom_domains", &mut o.allowed_tenant_custom_domains, p);
         field(t, "jwt_allowed_client_ids", &mut o.jwt_allowed_client_ids, p);
+        field(t, "preload_config", &mut o.preload_config, p);
+        field(t, "jwks_cache_max_size", &mut o.jwks_cache_max_size, p);
+        field(t, "jwks_cache_ttl", &mut o.jwks_cache_ttl, p);
         unknown_keys(TABLE, &table, KEYS, &mut problems);
         (options, problems)
     }
@@ -636,6 +679,9 @@ pub(crate) const KEYS: &[&str] = &[
     "auth_strategies",
     "allowed_tenant_custom_domains",
     "jwt_allowed_client_ids",
+    "preload_config",
+    "jwks_cache_max_size",
+    "jwks_cache_ttl",
 ];
 
 #[cfg(test)]
