@@ -20,10 +20,11 @@ build_bench_server
 SERVER=$BENCH_SERVER
 
 # The cookies: seeded once by servers run without valgrind (the secrets are fixed, so they stay
-# valid for the profiled servers).
+# valid for the profiled servers). The server's own output (such as its warning about
+# `secure = false` outside the debug profile) must not end up in the cookie.
 seeded_cookie() {
     local mode=$1 seed=$2 name=$3 pid value
-    "$SERVER" "$mode" "$PORT" &
+    "$SERVER" "$mode" "$PORT" >/dev/null &
     pid=$!
     if ! wait_for "$PORT" || ! value=$(cookie_from "http://127.0.0.1:$PORT$seed" "$name"); then
         kill "$pid"
