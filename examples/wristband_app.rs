@@ -65,9 +65,9 @@ use wristband_rocket_session::{
 
 /// What differs between a real Wristband and the fake one.
 struct Demo {
-    /// The tenant to sign into when the request names none. The fake has one tenant, `acme`,
-    /// and no tenant-discovery page; with a real Wristband, `None` sends the user to the
-    /// application's own login page, where they pick their tenant.
+    /// The tenant to sign into when the request names none. The fake's demo uses its tenant
+    /// `acme` (the fake also has a tenant-discovery page); with a real Wristband, `None` sends
+    /// the user to the application's own login page, where they pick their tenant.
     default_tenant: Option<String>,
     /// The fake's address, shown on the home page (`None`: a real Wristband).
     fake_url: Option<String>,
@@ -166,7 +166,7 @@ async fn callback(
 }
 
 /// Signs out: the refresh token is revoked, the session and CSRF cookies are removed, and the
-/// browser goes to Wristband's logout page, which sends it back to the app's login.
+/// browser goes to Wristband's logout page, which says the user is signed out and links back.
 ///
 /// A `GET`, as in Wristband's SDKs, so any other site can trigger it (a link, or a redirect:
 /// top-level navigations carry the `SameSite=Lax` session cookie) and sign the user out. The
