@@ -403,40 +403,31 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "auth")]
 mod auth;
-mod codec;
-mod cookies;
-mod csrf;
-mod error;
-mod fairing;
-mod log_text;
-mod open_cache;
-mod options;
 #[cfg(feature = "redis")]
 mod revocation;
-mod revocation_hook;
 mod session;
-mod state;
 pub mod testing;
-mod token_refresh;
-mod wristband;
-#[cfg(feature = "auth")]
-mod wristband_auth;
 
-pub use auth::{catchers, AuthenticatedSession};
-pub use codec::SessionCodec;
-pub use error::{ConfigError, ConfigProblem, SessionError};
-pub use fairing::WristbandSession;
-pub use options::{RevocationOptions, SameSiteOption, Secrets, SessionOptions, UnavailablePolicy};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use revocation::{RevocationStats, Revocations};
-pub use session::Session;
-pub use wristband::{CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole};
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
-pub use wristband_auth::{
+pub use auth::{
     AuthOptions, AuthStrategy, AuthenticatedUser, CallbackResult, LoginConfig, LogoutConfig,
     RedirectReason, TokenData, Wristband, WristbandAuth, WristbandError, WristbandJwt,
     WristbandJwtError, WristbandJwtValidator, WristbandRedirect, WristbandScheme,
+};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use revocation::{RevocationStats, Revocations};
+pub use session::authenticated::{catchers, AuthenticatedSession};
+pub use session::codec::SessionCodec;
+pub use session::error::{ConfigError, ConfigProblem, SessionError};
+pub use session::fairing::WristbandSession;
+pub use session::guard::Session;
+pub use session::login_data::{
+    CallbackData, SessionResponse, TokenResponse, UserInfo, UserInfoRole,
+};
+pub use session::options::{
+    RevocationOptions, SameSiteOption, Secrets, SessionOptions, UnavailablePolicy,
 };

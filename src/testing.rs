@@ -31,7 +31,7 @@
 
 #[cfg(feature = "fake-wristband")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake-wristband")))]
-pub use crate::wristband_auth::fake::{Endpoint, FakeUser, FakeWristband, Reply};
+pub use crate::auth::fake::{Endpoint, FakeUser, FakeWristband, Reply};
 
 use rocket::http::{Cookie, CookieJar, Header};
 use rocket::{Orbit, Request, Rocket};
@@ -39,9 +39,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::cookies::SessionConfig;
-use crate::session::keys;
-use crate::wristband::{login_map, CallbackData, UserInfo};
+use crate::session::cookies::SessionConfig;
+use crate::session::guard::keys;
+use crate::session::login_data::{login_map, CallbackData, UserInfo};
 
 /// Plausible Wristband callback data for a test user: tokens, a one-hour expiry, tenant name
 /// `"test-tenant"`, identity provider `"wristband"`. Change its fields as needed.

@@ -592,8 +592,8 @@ async fn launch_does_not_contact_wristband() {
 // ---------------------------------------------------------------------------------------------
 
 const SOURCES: &[(&str, &str)] = &[
-    ("src/wristband_auth/fairing.rs", include_str!("../src/wristband_auth/fairing.rs")),
-    ("src/wristband_auth/options.rs", include_str!("../src/wristband_auth/options.rs")),
+    ("src/auth/fairing.rs", include_str!("../src/auth/fairing.rs")),
+    ("src/auth/options.rs", include_str!("../src/auth/options.rs")),
     ("Rocket.toml", include_str!("../Rocket.toml")),
     ("docs/wristband-setup.md", include_str!("../docs/wristband-setup.md")),
 ];
@@ -680,7 +680,7 @@ async fn every_documented_toml_snippet_launches_in_debug_and_release() {
 
 #[test]
 fn the_option_table_lists_exactly_the_keys() {
-    let fairing = include_str!("../src/wristband_auth/fairing.rs");
+    let fairing = include_str!("../src/auth/fairing.rs");
     let mut documented: Vec<String> = fairing
         .lines()
         .skip_while(|l| !l.contains("| key | type | default | rule |"))

@@ -9,7 +9,7 @@ use wristband_rocket_session::{SessionOptions, WristbandSession};
 
 const SOURCES: &[(&str, &str)] = &[
     ("src/lib.rs", include_str!("../src/lib.rs")),
-    ("src/options.rs", include_str!("../src/options.rs")),
+    ("src/session/options.rs", include_str!("../src/session/options.rs")),
     ("README.md", include_str!("../README.md")),
 ];
 

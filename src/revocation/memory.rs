@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::codec::MAX_FUTURE_SKEW_SECS;
-use crate::revocation_hook::{parse_session_id, Identity};
+use crate::session::codec::MAX_FUTURE_SKEW_SECS;
+use crate::session::revocation_hook::{parse_session_id, Identity};
 
 /// Entries (revoked sessions plus user cut-offs) past which an instance logs a warning: a
 /// table this large means an unusual rate of revocations (some 50 MiB of memory per
@@ -176,7 +176,7 @@ impl Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::revocation_hook::new_session_id;
+    use crate::session::revocation_hook::new_session_id;
 
     fn identity<'a>(id: Option<&'a str>, user: Option<&'a str>, issued_ms: u64) -> Identity<'a> {
         Identity { session_id: id, user_id: user, issued_at_ms: issued_ms }

@@ -14,9 +14,9 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 use time::OffsetDateTime;
 
-use crate::error::SessionError;
-use crate::options::{RevocationOptions, UnavailablePolicy};
-use crate::revocation_hook::{parse_session_id, RevocationHook, Target};
+use crate::session::error::SessionError;
+use crate::session::options::{RevocationOptions, UnavailablePolicy};
+use crate::session::revocation_hook::{parse_session_id, RevocationHook, Target};
 
 pub(crate) use refresh_store::shared_refresh;
 pub(crate) use store::Store;
@@ -137,7 +137,7 @@ impl Revocations {
             return Err(SessionError::InvalidSessionId);
         }
         let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
-        let expires_at = now + self.store.max_age() + crate::codec::MAX_FUTURE_SKEW_SECS;
+        let expires_at = now + self.store.max_age() + crate::session::codec::MAX_FUTURE_SKEW_SECS;
         store::revoke(&self.store, Target::Session { id: session_id, expires_at })
             .await
             .map_err(|reason| SessionError::RevocationFailed { reason })

@@ -16,9 +16,9 @@ use rocket::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::{Revocations, Store};
-use crate::codec::SessionCodec;
-use crate::options::SessionOptions;
-use crate::token_refresh::{FreshTokens, Refreshed, SharedRefresh, SharedRefreshStore};
+use crate::session::codec::SessionCodec;
+use crate::session::options::SessionOptions;
+use crate::session::refresh_hook::{FreshTokens, Refreshed, SharedRefresh, SharedRefreshStore};
 
 /// The name the results are sealed under (the codec's associated data).
 const SEAL_NAME: &str = "wristband-refresh-result";

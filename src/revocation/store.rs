@@ -46,8 +46,10 @@ use rocket::tokio::sync::watch;
 use time::OffsetDateTime;
 
 use super::memory::{user_entry_expiry, Memory, TABLE_WARN_ENTRIES};
-use crate::options::{redacted_url, RevocationOptions, UnavailablePolicy};
-use crate::revocation_hook::{parse_session_id, Identity, RevocationCheck, Target, Verdict};
+use crate::session::options::{redacted_url, RevocationOptions, UnavailablePolicy};
+use crate::session::revocation_hook::{
+    parse_session_id, Identity, RevocationCheck, Target, Verdict,
+};
 
 /// How long one Redis command or connection attempt may take.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
@@ -689,7 +691,7 @@ mod tests {
 
     #[test]
     fn messages_parse_and_malformed_ones_do_not() {
-        let id = crate::revocation_hook::new_session_id();
+        let id = crate::session::revocation_hook::new_session_id();
         let text = format!("s 1700000000 {id}");
         assert!(matches!(parse_message(&text), Some(Message::Session { until: 1700000000, .. })));
         assert!(matches!(

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
-use crate::open_cache::Cached;
+use crate::session::open_cache::Cached;
 
 /// What the response phase must do with the session cookie.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

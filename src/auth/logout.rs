@@ -6,8 +6,8 @@ use super::error::WristbandError;
 use super::guard::{Wristband, WristbandRedirect};
 use super::login::app_login_url;
 use super::tenant::{allowed_custom_domain, is_host, is_label, request_tenant, tenant_host, Query};
-use crate::error::SessionError;
-use crate::session::keys;
+use crate::session::error::SessionError;
+use crate::session::guard::keys;
 
 /// The longest logout `state`, in characters (Wristband's limit).
 pub(crate) const MAX_STATE_LEN: usize = 512;

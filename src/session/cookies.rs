@@ -4,10 +4,10 @@
 use rocket::http::{Cookie, CookieJar};
 use rocket::time::Duration;
 
-use crate::codec::{SessionCodec, HEADER_BUDGET};
-use crate::open_cache::OpenCache;
-use crate::options::SessionOptions;
-use crate::revocation_hook::RevocationHook;
+use crate::session::codec::{SessionCodec, HEADER_BUDGET};
+use crate::session::open_cache::OpenCache;
+use crate::session::options::SessionOptions;
+use crate::session::revocation_hook::RevocationHook;
 
 /// Everything a request needs to read and write the session, managed by the fairing.
 pub(crate) struct SessionConfig {

@@ -9,10 +9,10 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{catch, catchers, Catcher, Ignite, Rocket, Sentinel};
 use time::OffsetDateTime;
 
-use crate::csrf;
-use crate::error::SessionError;
-use crate::session::{missing_fairing, Session};
-use crate::token_refresh::{Refreshed, TokenRefresher};
+use crate::session::csrf;
+use crate::session::error::SessionError;
+use crate::session::guard::{missing_fairing, Session};
+use crate::session::refresh_hook::{Refreshed, TokenRefresher};
 
 /// The session of a logged-in Wristband user: a request guard.
 ///

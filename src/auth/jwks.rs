@@ -54,7 +54,7 @@ use serde_json::Value;
 use super::client::HttpClient;
 use super::jwt::is_access_token_type;
 use super::options::DEFAULT_JWKS_CACHE_MAX_SIZE;
-use crate::open_cache::ValueCache;
+use crate::session::open_cache::ValueCache;
 
 /// How many JWKS fetches the budget holds: made at once after a quiet spell.
 pub(crate) const FETCH_BURST: u32 = 3;

@@ -10,8 +10,8 @@ use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::tenant::is_host;
-use crate::error::{ConfigError, ConfigProblem};
-use crate::options::{describe, unknown_keys};
+use crate::session::error::{ConfigError, ConfigProblem};
+use crate::session::options::{describe, unknown_keys};
 
 /// The name of the table in `Rocket.toml` (and of the `ROCKET_WRISTBAND_AUTH` variable).
 pub(crate) const TABLE: &str = "wristband_auth";

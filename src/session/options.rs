@@ -7,7 +7,7 @@ use figment::Figment;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::error::{ConfigError, ConfigProblem};
+use crate::session::error::{ConfigError, ConfigProblem};
 
 /// The name of the table in `Rocket.toml` (and of the `ROCKET_WRISTBAND_SESSION` variable).
 pub(crate) const TABLE: &str = "wristband_session";
@@ -923,7 +923,7 @@ pub(crate) fn misspelled_tables(figment: &Figment) -> Vec<ConfigProblem> {
                         "found a table or variable named `{}`, which looks like a misspelling \
                          of `{table}`; rename it to `{table}` (a misspelled table would be \
                          ignored and the defaults used)",
-                        crate::log_text::Escaped(key)
+                        crate::session::log_text::Escaped(key)
                     ),
                 ));
             }

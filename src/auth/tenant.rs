@@ -5,7 +5,7 @@
 use rocket::http::uri::Origin;
 
 use super::error::WristbandError;
-use crate::log_text::Escaped;
+use crate::session::log_text::Escaped;
 
 /// The query parameters of one request, decoded (`+` and `%xx`; invalid UTF-8 replaced).
 pub(crate) struct Query {

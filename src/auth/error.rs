@@ -8,8 +8,8 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::error::SessionError;
-use crate::log_text::Escaped;
+use crate::session::error::SessionError;
+use crate::session::log_text::Escaped;
 
 /// Why a callback asks the app to send the user to the login again. Serialized in snake_case
 /// (`"missing_login_state"`, …), as Wristband's SDKs name the reasons.

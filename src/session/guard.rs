@@ -10,12 +10,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::codec::{SessionCodec, Unsealed, MAX_FUTURE_SKEW_SECS};
-use crate::cookies::SessionConfig;
-use crate::error::SessionError;
-use crate::revocation_hook::{Identity, Target, Verdict};
-use crate::state::{Inner, Opened, Pending, SessionState};
-use crate::token_refresh::FreshTokens;
+use crate::session::codec::{SessionCodec, Unsealed, MAX_FUTURE_SKEW_SECS};
+use crate::session::cookies::SessionConfig;
+use crate::session::error::SessionError;
+use crate::session::refresh_hook::FreshTokens;
+use crate::session::revocation_hook::{Identity, Target, Verdict};
+use crate::session::state::{Inner, Opened, Pending, SessionState};
 
 /// Session keys under which Wristband's SDKs store their fields.
 pub(crate) mod keys {
@@ -39,7 +39,7 @@ pub(crate) mod keys {
 /// Bytes the revocation entries add to the JSON when the response phase has to create them:
 /// `,"sessionId":"` + 22 characters + `"` and `,"sessionIssuedAt":` + at most 20 digits.
 pub(crate) const REVOCATION_ENTRIES_LEN: usize =
-    (2 + keys::SESSION_ID.len() + 3 + crate::revocation_hook::SESSION_ID_LEN + 1)
+    (2 + keys::SESSION_ID.len() + 3 + crate::session::revocation_hook::SESSION_ID_LEN + 1)
         + (2 + keys::SESSION_ISSUED_AT.len() + 2 + 20);
 
 /// Whether the session already carries its revocation identity.
@@ -56,7 +56,8 @@ pub(crate) fn has_csrf_token(data: &Map<String, Value>) -> bool {
 
 /// Bytes a CSRF entry adds to the JSON when the response phase has to create one:
 /// `,"csrfToken":"` + the hex digits + `"`.
-const CSRF_ENTRY_LEN: usize = 2 + keys::CSRF_TOKEN.len() + 3 + crate::csrf::TOKEN_HEX_LEN + 1;
+const CSRF_ENTRY_LEN: usize =
+    2 + keys::CSRF_TOKEN.len() + 3 + crate::session::csrf::TOKEN_HEX_LEN + 1;
 
 /// The session of the current request: a request guard.
 ///

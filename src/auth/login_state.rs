@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use crate::codec::{SessionCodec, HEADER_BUDGET};
-use crate::options::SessionOptions;
+use crate::session::codec::{SessionCodec, HEADER_BUDGET};
+use crate::session::options::SessionOptions;
 
 /// Every login-state cookie's name starts with this.
 pub(crate) const PREFIX: &str = "login#";

@@ -8,8 +8,8 @@ use rocket::{Ignite, Rocket, Sentinel};
 use super::config::AuthState;
 use super::jwt::WristbandJwt;
 use super::options::AuthStrategy;
-use crate::auth::AuthenticatedSession;
-use crate::error::SessionError;
+use crate::session::authenticated::AuthenticatedSession;
+use crate::session::error::SessionError;
 
 /// Whether `WristbandAuth` is missing from `rocket` (logged for `guard`): the Sentinel check
 /// of the `auth` guards.

@@ -9,8 +9,8 @@ use super::guard::Wristband;
 use super::id_token;
 use super::login_state;
 use super::tenant::{request_tenant, Query};
-use crate::log_text::Escaped;
-use crate::wristband::{CallbackData, UserInfo, UserInfoRole};
+use crate::session::log_text::Escaped;
+use crate::session::login_data::{CallbackData, UserInfo, UserInfoRole};
 
 /// What a login callback comes to: a logged-in user, or a new login to start.
 ///

@@ -51,7 +51,7 @@ use super::callback::expiry;
 use super::client::HttpClient;
 use super::error::WristbandError;
 use super::fairing::WristbandAuth;
-use crate::token_refresh::{FreshTokens, RefreshTokens, Refreshed, SharedRefresh};
+use crate::session::refresh_hook::{FreshTokens, RefreshTokens, Refreshed, SharedRefresh};
 
 /// How long a refresh's result is given to requests carrying the same refresh token, counted
 /// from the start of the call (and kept in Redis across a fleet).

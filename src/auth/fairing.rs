@@ -9,10 +9,10 @@ use super::config::AuthState;
 use super::jwt::WristbandJwtValidator;
 use super::options::{AuthOptions, TABLE};
 use super::refresh::SingleFlightRefresher;
-use crate::cookies::SessionConfig;
-use crate::error::ConfigProblem;
-use crate::options::SessionOptions;
-use crate::token_refresh::{SharedRefresh, TokenRefresher};
+use crate::session::cookies::SessionConfig;
+use crate::session::error::ConfigProblem;
+use crate::session::options::SessionOptions;
+use crate::session::refresh_hook::{SharedRefresh, TokenRefresher};
 use std::sync::Arc;
 
 /// The name the fairing reports to Rocket (and in `FailedFairings`).
@@ -182,11 +182,15 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | `discoverWristbandAuth()` throws on any failure, an unreachable Wristband included; with auto-configuration off it throws | `preload_config` aborts launch on a misconfiguration only; with auto-configuration off it does nothing |
 /// | a failed sdk-configuration fetch says `Failed to fetch SDK configuration after 3 attempts` | the log names the URL and the likely cause and keys; the debug profile shows them to the browser |
 ///
+/// | the ID token is stored unchecked; the `nonce` is sent but never compared | the callback validates it (signature against the JWKS, `iss`, `aud` = `client_id`, `exp`, `nonce` = the one sent, `sub` = userinfo's); a failure is `RedirectReason::InvalidIdToken`, never a 5xx |
+/// | any RS256 token from the issuer passes the JWT strategy, ID tokens included | bearer tokens need `typ: at+JWT`; `jwt_allowed_client_ids` restricts `client_id` |
+/// | the login-state cookie is set on whatever host the login ran on (`127.0.0.1` vs `localhost`: the sign-in silently starts over) | a login on another host than `login_url`'s first moves to `login_url`'s host, same path and query; a callback without its cookie says why in the debug log |
+/// | SDK 3.x's `tenant_domain` query parameter is gone (migrated links break) | accepted as an alias of `tenant_name` on login, callback and logout |
+/// | the fake/test servers are not part of the SDK | `testing::FakeWristband` (feature `fake-wristband`) issues tokens shaped like Wristband's (`typ: at+JWT`, `sub_kind`, `van_dom`, `scope`, …), serves the tenant-discovery page and a signed-out page, and takes a public issuer URL (`set_public_url`) |
+/// | refresh single flight (if any) is per process: two instances behind a load balancer sign the user out | with Redis (`revocation` table), one refresh per token across the fleet; without it `invalid_grant` answers 401 and keeps the cookie; [`WristbandAuth::refresh_token_if_expired()`] for code outside the guard |
+///
 /// Kept as in the SDK: the `redirect_uri` is sent verbatim (placeholder included); the app-level
-/// login fallback drops `state` and the return URL; the deprecated `tenant_domain` is accepted
-/// in the callback only. Not yet done right, although the SDK's behaviour is a flaw: the
-/// `nonce` is sent but not checked and the ID token is not validated at the callback (planned
-/// next; until then the ID token is stored as received and must not be trusted).
+/// login fallback drops `state` and the return URL.
 ///
 /// [`WristbandSession`]: crate::WristbandSession
 #[derive(Debug)]
@@ -436,7 +440,7 @@ fn log_missing_session(figment: &Figment) {
 /// Whether the selected profile has a `wristband_session` table (or `ROCKET_WRISTBAND_SESSION`)
 /// that the session fairing refuses: a key of the wrong type or unknown, or a rule broken.
 fn session_table_invalid(figment: &Figment) -> bool {
-    if figment.find_value(crate::options::TABLE).is_err() {
+    if figment.find_value(crate::session::options::TABLE).is_err() {
         return false;
     }
     let (mut options, problems) = SessionOptions::read_figment(figment);

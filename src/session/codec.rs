@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::error::{ConfigError, ConfigProblem, SessionError};
-use crate::options::SessionOptions;
+use crate::session::error::{ConfigError, ConfigProblem, SessionError};
+use crate::session::options::SessionOptions;
 
 /// The format version byte.
 pub(crate) const VERSION: u8 = 1;
@@ -624,7 +624,7 @@ mod tests {
     /// `tests/cookie_format.rs`).
     #[test]
     fn seals_the_documented_vectors() {
-        let doc = include_str!("../docs/cookie-format.md");
+        let doc = include_str!("../../docs/cookie-format.md");
         let secret = "wristband-kat-secret-one-0123456789abcdef";
         let vectors: [(i64, i64, [u8; 12], &str, &str); 2] = [
             (

@@ -11,7 +11,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 use super::config::AuthState;
 use super::error::WristbandError;
 use super::login_state::{adjoin_pending, PendingCookies};
-use crate::session::Session;
+use crate::session::guard::Session;
 
 /// Signing a user in and out with Wristband, for one request: a request guard.
 ///

@@ -10,10 +10,10 @@ use rocket::response::{self, Responder, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::csrf;
-use crate::error::SessionError;
-use crate::session::{keys, Session};
-use crate::state::json_len;
+use crate::session::csrf;
+use crate::session::error::SessionError;
+use crate::session::guard::{keys, Session};
+use crate::session::state::json_len;
 
 /// The session keys Wristband's fields own; custom fields may not use them.
 pub(crate) const RESERVED_KEYS: &[&str] = &[

@@ -14,7 +14,7 @@ use rand::RngCore;
 use rocket::async_trait;
 use serde_json::{Map, Value};
 
-use crate::session::keys;
+use crate::session::guard::keys;
 
 /// The length of a session id: 16 random bytes in base64url without padding.
 pub(crate) const SESSION_ID_LEN: usize = 22;

@@ -14,7 +14,7 @@ use super::guard::{Wristband, WristbandRedirect};
 use super::login_state::{self, LoginState, SealError};
 use super::options::has_tenant_placeholder;
 use super::tenant::{allowed_custom_domain, is_host, is_label, request_tenant, tenant_host, Query};
-use crate::log_text::Escaped;
+use crate::session::log_text::Escaped;
 
 /// The longest `return_url` a login accepts, in characters.
 pub(crate) const MAX_RETURN_URL_LEN: usize = 1024;

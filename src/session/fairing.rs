@@ -12,14 +12,14 @@ use rocket::{Build, Request, Response, Rocket};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::codec::SessionCodec;
-use crate::cookies::SessionConfig;
-use crate::csrf;
-use crate::error::ConfigError;
-use crate::options::{misspelled_tables, SessionOptions};
-use crate::revocation_hook::new_session_id;
-use crate::session::{has_csrf_token, has_session_id, keys};
-use crate::state::{Inner, Loaded, Pending, SessionState};
+use crate::session::codec::SessionCodec;
+use crate::session::cookies::SessionConfig;
+use crate::session::csrf;
+use crate::session::error::ConfigError;
+use crate::session::guard::{has_csrf_token, has_session_id, keys};
+use crate::session::options::{misspelled_tables, SessionOptions};
+use crate::session::revocation_hook::new_session_id;
+use crate::session::state::{Inner, Loaded, Pending, SessionState};
 
 /// The name the fairing reports to Rocket (and in `FailedFairings`).
 pub(crate) const FAIRING_NAME: &str = "Wristband Session";
