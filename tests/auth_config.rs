@@ -4,9 +4,6 @@
 //! session fairing required (either attach order), `http` only for a loopback Wristband,
 //! unknown keys, secret-free `Debug`, and every TOML snippet of the auth docs launching.
 
-use std::sync::{Mutex, Once};
-use std::thread::{self, ThreadId};
-
 use figment::providers::{Format, Serialized, Toml};
 use figment::{Figment, Provider};
 use rocket::error::ErrorKind;
@@ -21,46 +18,10 @@ const LOGIN_STATE_SECRET: &str = "auth-config-login-state-secret-0002-ijkl";
 const SESSION_SECRET: &str = "auth-config-session-secret-0003-mnopqrst";
 const FAIRING: &str = "Wristband Auth";
 
-// ---------------------------------------------------------------------------------------------
-// Log capture (as in tests/config.rs): one logger per test binary, lines tagged by thread.
-// ---------------------------------------------------------------------------------------------
-
-struct Capture(Mutex<Vec<(ThreadId, log::Level, String)>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let line = (thread::current().id(), record.level(), record.args().to_string());
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-    }
-
-    fn flush(&self) {}
-}
-
-static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
-
-fn install_logger() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        log::set_logger(&CAPTURE).expect("the capturing logger is installed before any Rocket");
-        log::set_max_level(log::LevelFilter::Debug);
-    });
-    let me = thread::current().id();
-    CAPTURE.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|l| l.0 != me);
-}
-
-fn logged(level: Option<log::Level>) -> Vec<String> {
-    let me = thread::current().id();
-    let lines = CAPTURE.0.lock().unwrap_or_else(|e| e.into_inner());
-    lines
-        .iter()
-        .filter(|l| l.0 == me && level.is_none_or(|level| l.1 == level))
-        .map(|l| l.2.clone())
-        .collect()
-}
+#[allow(dead_code)] // not every test file reads every kind of line
+#[path = "support/logs.rs"]
+mod logs;
+use logs::{install as install_logger, logged};
 
 fn errors() -> Vec<String> {
     logged(Some(log::Level::Error))

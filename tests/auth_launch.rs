@@ -17,8 +17,6 @@
 #[macro_use]
 extern crate rocket;
 
-use std::sync::{Mutex, Once};
-use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use figment::providers::Serialized;
@@ -39,52 +37,14 @@ const SESSION_SECRET: &str = "auth-launch-session-secret-0123456789abcdef";
 const AUTH: &str = "Wristband Auth";
 const SESSION: &str = "Wristband Session";
 
-// ---------------------------------------------------------------------------------------------
-// Log capture (as in tests/auth_config.rs): one logger per test binary, lines tagged by thread
-// (each `#[tokio::test]` runs its Rocket on its own thread).
-// ---------------------------------------------------------------------------------------------
-
-struct Capture(Mutex<Vec<(ThreadId, log::Level, String)>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let line = (thread::current().id(), record.level(), record.args().to_string());
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-    }
-
-    fn flush(&self) {}
-}
-
-static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
-
-/// Installs the capturing logger (before any Rocket, the fake's included) and forgets this
-/// thread's earlier lines.
-fn install_logger() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        log::set_logger(&CAPTURE).expect("the capturing logger is installed before any Rocket");
-        log::set_max_level(log::LevelFilter::Debug);
-    });
-    let me = thread::current().id();
-    CAPTURE.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|l| l.0 != me);
-}
+#[allow(dead_code)] // not every test file reads every kind of line
+#[path = "support/logs.rs"]
+mod logs;
+use logs::{all_logged, install as install_logger};
 
 /// This thread's lines at `level`.
 fn logged(level: log::Level) -> Vec<String> {
-    let me = thread::current().id();
-    let lines = CAPTURE.0.lock().unwrap_or_else(|e| e.into_inner());
-    lines.iter().filter(|l| l.0 == me && l.1 == level).map(|l| l.2.clone()).collect()
-}
-
-/// This thread's lines, all levels.
-fn all_logged() -> String {
-    let me = thread::current().id();
-    let lines = CAPTURE.0.lock().unwrap_or_else(|e| e.into_inner());
-    lines.iter().filter(|l| l.0 == me).map(|l| format!("{} {}\n", l.1, l.2)).collect()
+    logs::logged(Some(level))
 }
 
 /// The first line at `level` that contains every one of `needles`.

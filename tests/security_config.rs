@@ -8,51 +8,27 @@
 //! - With `auth`, a `client_secret` read from a file (such as `Rocket.toml`) in the `release`
 //!   profile aborts launch; before, the docs said so and nothing checked it.
 //!
-//! A capturing logger is installed before any Rocket is built; each test uses a profile name
-//! of its own, so that it can find its own log lines among the other tests'.
+//! A capturing logger (`tests/support/logs.rs`) is installed before any Rocket is built; each
+//! test reads the lines its own thread logged.
 
-use std::sync::{Mutex, Once};
-
-use log::{Level, LevelFilter, Log, Metadata, Record};
+use log::Level;
 use rocket::figment::providers::{Format, Toml};
 use rocket::figment::Figment;
 use rocket::local::asynchronous::Client;
 use wristband_rocket_session::WristbandSession;
 
-static RECORDS: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl Log for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        RECORDS.lock().unwrap().push((record.level(), record.args().to_string()));
-    }
-
-    fn flush(&self) {}
-}
-
-static CAPTURE: Capture = Capture;
+#[allow(dead_code)] // not every test file reads every kind of line
+#[path = "support/logs.rs"]
+mod logs;
 
 fn capture_logs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        log::set_logger(&CAPTURE).expect("the capturing logger is the first logger");
-        log::set_max_level(LevelFilter::Trace);
-    });
+    logs::install();
 }
 
-/// The captured lines at `level` that contain every one of `needles`.
+/// This test's captured lines at `level` that contain every one of `needles`.
 fn lines(level: Level, needles: &[&str]) -> Vec<String> {
-    let records = RECORDS.lock().unwrap();
-    records
-        .iter()
-        .filter(|(l, text)| *l == level && needles.iter().all(|n| text.contains(n)))
-        .map(|(_, text)| text.clone())
-        .collect()
+    let lines = logs::logged(Some(level));
+    lines.into_iter().filter(|text| needles.iter().all(|n| text.contains(n))).collect()
 }
 
 /// Rocket's figment with `toml` (profiles nested) and `profile` selected.
