@@ -171,6 +171,19 @@ impl Authorize<'_> {
     }
 }
 
+/// `host[:port]` (a `Host` header; IPv6 in brackets, `[::1]:8000`) as the host and its port,
+/// if it has a valid one.
+fn split_host_port(authority: &str) -> (&str, Option<u16>) {
+    let split = match authority.strip_prefix('[') {
+        Some(rest) => rest.find(']').map(|end| authority.split_at(end + 2)),
+        None => authority.rfind(':').map(|at| authority.split_at(at)),
+    };
+    match split {
+        Some((host, port)) => (host, port.strip_prefix(':').and_then(|p| p.parse().ok())),
+        None => (authority, None),
+    }
+}
+
 /// A value from the application's `LoginConfig` that cannot be used (500).
 fn bad_config(code: &'static str, what: &str) -> WristbandError {
     WristbandError::InvalidArgument { code, reason: format!("LoginConfig: {what}") }
@@ -191,12 +204,7 @@ impl Wristband<'_> {
         let login_url = Url::parse(login_url).ok()?;
         let host = login_url.host_str()?;
         let port = login_url.port_or_known_default();
-        let (request_name, request_port) = match request_host.rsplit_once(':') {
-            Some((name, port)) if !name.ends_with(']') || name.starts_with('[') => {
-                (name, port.parse::<u16>().ok())
-            }
-            _ => (request_host, None),
-        };
+        let (request_name, request_port) = split_host_port(request_host);
         let request_port = request_port.or(port);
         if request_name.eq_ignore_ascii_case(host) && request_port == port {
             return None;
@@ -393,6 +401,17 @@ impl Wristband<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn host_headers_split_into_host_and_port() {
+        use super::split_host_port;
+        assert_eq!(split_host_port("localhost:8000"), ("localhost", Some(8000)));
+        assert_eq!(split_host_port("localhost"), ("localhost", None));
+        assert_eq!(split_host_port("[::1]:8000"), ("[::1]", Some(8000)));
+        assert_eq!(split_host_port("[::1]"), ("[::1]", None));
+        assert_eq!(split_host_port("a.example:x"), ("a.example", None));
+        assert_eq!(split_host_port("[::1"), ("[::1", None));
+    }
+
     use super::*;
 
     fn endpoints() -> Endpoints {
