@@ -353,7 +353,7 @@ async fn standard_app(fake: &FakeWristband) -> server::Server {
 /// the form, typing a tenant and pressing the button leads to that tenant's sign-in page; the
 /// logout shows "You are signed out", whose link leads to the sign-in page again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Debian chromium + chromium-driver, like tests/browser_wristband.rs"]
+#[ignore = "needs Debian chromium + chromium-driver; run by scripts/test.sh"]
 async fn discovery_and_signed_out_pages_in_headless_chromium() {
     const STEP: Duration = Duration::from_secs(10);
     chromium::require_tools();
