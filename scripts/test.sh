@@ -34,14 +34,28 @@ fi
 /usr/bin/chromedriver --version
 /usr/bin/redis-server --version
 
+# With TEST_SH_PRUNE=1 (set by .ci/run), the test executables of a feature combination are
+# deleted once it has passed, so that four combinations never sit on the disk at once; a
+# developer's repeated runs keep them and relink nothing.
+prune() {
+  if [[ "${TEST_SH_PRUNE:-0}" == 1 ]]; then
+    find target/debug/deps -maxdepth 1 -type f -executable ! -name '*.so' -delete
+    rm -rf target/debug/incremental
+    df -h . | tail -1
+  fi
+}
+
 echo "== cargo test (no optional features)"
 cargo test
+prune
 
 echo "== cargo test --features auth"
 cargo test --features auth
+prune
 
 echo "== cargo test --features redis"
 cargo test --features redis
+prune
 
 echo "== cargo test --all-features"
 cargo test --all-features
