@@ -38,6 +38,13 @@ fn me(session: AuthenticatedSession<'_>) -> String {
     format!("{} {}", session.user_id(), session.session_id().unwrap_or_default())
 }
 
+/// The user id of a signed-in session, read only (the cookie is never re-sealed, so its
+/// value goes into the open cache and later requests are served from there); 401 otherwise.
+#[get("/read")]
+fn read(session: Session<'_>) -> Result<String, rocket::http::Status> {
+    session.user_id().ok_or(rocket::http::Status::Unauthorized)
+}
+
 #[post("/revoke")]
 async fn revoke(session: Session<'_>) -> Result<&'static str, Unavailable> {
     session.revoke().await.map(|()| "revoked").map_err(|_| Unavailable)
@@ -96,7 +103,7 @@ fn options(redis: &RedisServer, policy: UnavailablePolicy) -> SessionOptions {
 async fn instance(options: SessionOptions) -> Server {
     let rocket = rocket::build()
         .attach(WristbandSession::custom(options))
-        .mount("/", routes![login, me, revoke, revoke_user, revoke_user_ago, stats]);
+        .mount("/", routes![login, me, read, revoke, revoke_user, revoke_user_ago, stats]);
     Server::start(rocket).await
 }
 
@@ -204,6 +211,58 @@ async fn a_session_revoked_on_one_instance_is_refused_on_the_other_within_one_se
     // Another user's session is not affected.
     let other = sign_in(&b, "u2").await;
     assert_eq!(me_with(&a, &other).await.0, StatusCode::OK);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// The open cache remembers that a session was found valid, with the stamp of the revocation
+/// memory it was checked against; any revocation changes the stamp, so a session served from
+/// the cache is checked again and refused, on the instance that revoked it and on the others.
+#[rocket::async_test]
+async fn sessions_served_from_the_open_cache_are_refused_once_revoked() {
+    let redis = RedisServer::start();
+    let a = instance(options(&redis, UnavailablePolicy::Refuse)).await;
+    let b = instance(options(&redis, UnavailablePolicy::Refuse)).await;
+    let read_with = |server: &Server, cookie: &str| {
+        let request = client().get(server.url("/read")).header(COOKIE, cookie);
+        async move {
+            let resp = request.send().await.unwrap();
+            assert!(session_cookie(&resp).is_none(), "a read never re-seals");
+            resp.status()
+        }
+    };
+    let one = sign_in(&a, "u1").await;
+    let two = sign_in(&a, "u2").await;
+    // Opened in full, then twice from the cache (checked once, then by its stamp).
+    for _ in 0..3 {
+        for server in [&a, &b] {
+            assert_eq!(read_with(server, &one).await, StatusCode::OK);
+            assert_eq!(read_with(server, &two).await, StatusCode::OK);
+        }
+    }
+    // One session, revoked on A: refused at once on A, within a second on B.
+    let resp = client().post(a.url("/revoke")).header(COOKIE, &one).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(read_with(&a, &one).await, StatusCode::UNAUTHORIZED);
+    let start = Instant::now();
+    while read_with(&b, &one).await != StatusCode::UNAUTHORIZED {
+        assert!(start.elapsed() < Duration::from_secs(1), "B still serves the revoked session");
+        rocket::tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The other session was checked again and is still valid, from the cache.
+    for server in [&a, &b] {
+        assert_eq!(read_with(server, &two).await, StatusCode::OK);
+        assert_eq!(read_with(server, &two).await, StatusCode::OK);
+    }
+    // A user cut-off made on B: refused at once on B, within a second on A.
+    let resp = client().post(b.url("/revoke-user/u2")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(read_with(&b, &two).await, StatusCode::UNAUTHORIZED);
+    let start = Instant::now();
+    while read_with(&a, &two).await != StatusCode::UNAUTHORIZED {
+        assert!(start.elapsed() < Duration::from_secs(1), "A still serves the cut-off session");
+        rocket::tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     a.stop().await;
     b.stop().await;
 }

@@ -102,6 +102,8 @@ struct Link {
 /// One instance's revocation state, shared by the check, the handle and the task.
 pub(crate) struct Store {
     memory: RwLock<Memory>,
+    /// Counts the changes to `memory` (see [`Store::write`]): the revocation stamp.
+    generation: AtomicU64,
     caught_up: AtomicBool,
     /// The catch-ups completed so far (for waiting on the first, and for tests).
     epochs: watch::Sender<u64>,
@@ -234,6 +236,7 @@ impl Store {
         let prefix = &options.key_prefix;
         let store = Arc::new(Store {
             memory: RwLock::new(Memory::default()),
+            generation: AtomicU64::new(0),
             caught_up: AtomicBool::new(false),
             epochs: watch::channel(0).0,
             policy: options.on_unavailable,
@@ -307,8 +310,19 @@ impl Store {
         self.memory.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The memory, to change it. Every call gives the memory a new stamp (counted while the
+    /// write lock is held, so a reader holding the read lock sees a stamp that matches what it
+    /// reads).
     fn write(&self) -> RwLockWriteGuard<'_, Memory> {
-        self.memory.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let memory = self.memory.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        memory
+    }
+
+    /// The stamp of the memory as it is now, `None` while not caught up (see
+    /// `RevocationCheck::stamp`). Stamps count from 0 and never reach `u64::MAX`.
+    fn stamp(&self) -> Option<u64> {
+        self.is_caught_up().then(|| self.generation.load(Ordering::Acquire))
     }
 
     pub(crate) fn is_caught_up(&self) -> bool {
@@ -632,26 +646,35 @@ pub(crate) struct RedisCheck(pub(crate) Arc<Store>);
 
 #[rocket::async_trait]
 impl RevocationCheck for RedisCheck {
-    fn verdict(&self, identity: Identity<'_>, now: u64) -> Verdict {
+    fn verdict(&self, identity: Identity<'_>, now: u64) -> (Verdict, Option<u64>) {
         let store = &self.0;
         // Nothing in a session without an id or a user can be revoked.
         if identity.session_id.is_none() && identity.user_id.is_none() {
-            return Verdict::Valid;
+            return (Verdict::Valid, store.stamp());
         }
-        // What memory holds is enforced always, caught up or not.
-        if store.read().is_revoked(&identity, now) {
-            return Verdict::Revoked;
+        // What memory holds is enforced always, caught up or not. The stamp is read under the
+        // same read lock, so it names the memory the verdict was read from.
+        let (revoked, stamp) = {
+            let memory = store.read();
+            (memory.is_revoked(&identity, now), store.stamp())
+        };
+        if revoked {
+            return (Verdict::Revoked, stamp);
         }
-        if store.is_caught_up() {
-            return Verdict::Valid;
+        if stamp.is_some() {
+            return (Verdict::Valid, stamp);
         }
         match store.policy {
-            UnavailablePolicy::Refuse => Verdict::Withheld,
+            UnavailablePolicy::Refuse => (Verdict::Withheld, None),
             UnavailablePolicy::Accept => {
                 store.warn_accepted(now);
-                Verdict::Valid
+                (Verdict::Valid, None)
             }
         }
+    }
+
+    fn stamp(&self) -> Option<u64> {
+        self.0.stamp()
     }
 
     async fn revoke(&self, target: Target<'_>) -> Result<(), String> {

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::session::codec::{SessionCodec, Unsealed, MAX_FUTURE_SKEW_SECS};
 use crate::session::cookies::SessionConfig;
 use crate::session::error::SessionError;
+use crate::session::open_cache::Cached;
 use crate::session::refresh_hook::FreshTokens;
 use crate::session::revocation_hook::{Identity, Target, Verdict};
 use crate::session::state::{Inner, Opened, Pending, SessionState};
@@ -190,7 +191,7 @@ impl<'r> Session<'r> {
         let now = OffsetDateTime::now_utc();
         let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
         if let Some(hit) = self.config.opened.get(&value, now_secs, self.config.codec.max_age()) {
-            if let Some(verdict) = self.revocation_verdict(&hit.data, hit.issued_at, now_secs) {
+            if let Some(verdict) = self.hit_verdict(&hit, now_secs) {
                 return verdict;
             }
             return Some(Opened {
@@ -232,6 +233,21 @@ impl<'r> Session<'r> {
         }
     }
 
+    /// [`Session::revocation_verdict`] for an open-cache hit: a session already found valid
+    /// under the revocation memory's current stamp is valid without looking again (nothing was
+    /// revoked since); otherwise it is checked, and a valid one remembers the stamp.
+    fn hit_verdict(&self, hit: &Cached, now: u64) -> Option<Option<Opened>> {
+        let hook = self.config.revocation.as_ref()?;
+        if hook.0.stamp().is_some_and(|stamp| hit.valid_under(stamp)) {
+            return None;
+        }
+        let (verdict, stamp) = hook.0.verdict(Identity::of(&hit.data, hit.issued_at), now);
+        if let (Verdict::Valid, Some(stamp)) = (verdict, stamp) {
+            hit.set_valid_under(stamp);
+        }
+        self.refusal(verdict)
+    }
+
     /// What `load` returns instead of the opened session when revocation refuses it: `None`
     /// when the session may be used (or revocation is off).
     fn revocation_verdict(
@@ -241,7 +257,12 @@ impl<'r> Session<'r> {
         now: u64,
     ) -> Option<Option<Opened>> {
         let hook = self.config.revocation.as_ref()?;
-        match hook.0.verdict(Identity::of(data, issued_at), now) {
+        self.refusal(hook.0.verdict(Identity::of(data, issued_at), now).0)
+    }
+
+    /// `None` for a session that may be used, else what `load` returns instead.
+    fn refusal(&self, verdict: Verdict) -> Option<Option<Opened>> {
+        match verdict {
             Verdict::Valid => None,
             Verdict::Revoked => {
                 log::debug!(

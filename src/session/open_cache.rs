@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
@@ -42,6 +43,34 @@ pub(crate) struct Cached {
     pub(crate) json_len: usize,
     pub(crate) issued_at: u64,
     pub(crate) expires_at: u64,
+    /// The revocation stamp under which this session was last found valid ([`NOT_CHECKED`]
+    /// before that): see `RevocationCheck::stamp`.
+    valid_under: AtomicU64,
+}
+
+/// [`Cached::valid_under`] of an entry not found valid yet (no stamp reaches it).
+const NOT_CHECKED: u64 = u64::MAX;
+
+impl Cached {
+    /// An entry for a value that opened to `data`.
+    pub(crate) fn new(
+        data: Arc<Map<String, Value>>,
+        json_len: usize,
+        issued_at: u64,
+        expires_at: u64,
+    ) -> Self {
+        Cached { data, json_len, issued_at, expires_at, valid_under: AtomicU64::new(NOT_CHECKED) }
+    }
+
+    /// Whether the session was found valid under the revocation stamp `stamp`.
+    pub(crate) fn valid_under(&self, stamp: u64) -> bool {
+        stamp != NOT_CHECKED && self.valid_under.load(Ordering::Relaxed) == stamp
+    }
+
+    /// Remembers that the session was found valid under `stamp`.
+    pub(crate) fn set_valid_under(&self, stamp: u64) {
+        self.valid_under.store(stamp, Ordering::Relaxed);
+    }
 }
 
 /// The entries whose values' suffixes hash alike: each with its whole value and its weight.
@@ -216,7 +245,18 @@ mod tests {
     use super::*;
 
     fn entry(json_len: usize, issued_at: u64, expires_at: u64) -> Cached {
-        Cached { data: Arc::default(), json_len, issued_at, expires_at }
+        Cached::new(Arc::default(), json_len, issued_at, expires_at)
+    }
+
+    #[test]
+    fn a_stamp_is_remembered_and_compared_exactly() {
+        let cached = entry(2, 0, 100);
+        assert!(!cached.valid_under(0), "never checked");
+        assert!(!cached.valid_under(NOT_CHECKED), "the marker is no stamp");
+        cached.set_valid_under(7);
+        assert!(cached.valid_under(7));
+        assert!(!cached.valid_under(8), "a later stamp: checked again");
+        assert!(!cached.valid_under(6));
     }
 
     #[test]

@@ -95,7 +95,15 @@ impl<'a> Identity<'a> {
 #[async_trait]
 pub(crate) trait RevocationCheck: Send + Sync + 'static {
     /// Whether the session `identity` may be used at `now` (Unix seconds). In memory only.
-    fn verdict(&self, identity: Identity<'_>, now: u64) -> Verdict;
+    /// Also returns the [`stamp`](Self::stamp) of the memory the verdict was read from.
+    fn verdict(&self, identity: Identity<'_>, now: u64) -> (Verdict, Option<u64>);
+
+    /// A stamp of what this instance's memory holds, `None` while the instance is not caught
+    /// up. Every change to the memory gives a new stamp, so a session found [`Verdict::Valid`]
+    /// under a stamp that is still current is still valid: nothing was revoked since, and time
+    /// only lets revocations lapse. The open cache keeps that stamp with an entry, so a
+    /// browser's repeated requests are checked by comparing two numbers.
+    fn stamp(&self) -> Option<u64>;
 
     /// Records `target` in this instance's memory at once, then in the shared store. An error
     /// (the store unreachable) leaves the revocation in memory; the instance writes it to the

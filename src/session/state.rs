@@ -218,7 +218,7 @@ impl Inner {
         let expires_at = self.uncached_expiry.take()?;
         let issued_at = self.issued_at?;
         let json_len = self.json_len?;
-        Some(Cached { data: std::mem::take(&mut self.data), json_len, issued_at, expires_at })
+        Some(Cached::new(std::mem::take(&mut self.data), json_len, issued_at, expires_at))
     }
 
     /// The length of the data's JSON text if known without counting.
