@@ -157,3 +157,30 @@ PY
     )
     python3 -c "$program"$'\n'"$(cat)" "$RESULTS" "$@"
 }
+
+# `free_port`: prints a TCP port of 127.0.0.1 that nothing listens on now (the kernel's pick).
+free_port() {
+    python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# `start_redis`: starts a throwaway `redis-server` (installed if missing) on a free port of
+# 127.0.0.1, without persistence, its directory and log (redis.log) in WORK, stopped by the EXIT
+# trap like everything `start`ed; waits until it answers PING and sets REDIS_PORT and REDIS_URL.
+# Call it directly, not in `$(…)`: the trap must learn its process.
+start_redis() {
+    need redis-server
+    REDIS_PORT=$(free_port)
+    REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+    start redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$WORK" --logfile "$WORK/redis.log"
+    for _ in $(seq 100); do
+        [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.1
+    done
+    echo "redis-server on port $REDIS_PORT did not start:" >&2
+    cat "$WORK/redis.log" >&2 || true
+    return 1
+}

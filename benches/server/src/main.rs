@@ -1,4 +1,5 @@
-//! The Rocket side of the end-to-end benchmark (`benches/e2e.sh`, `docs/benchmarks.md`).
+//! The Rocket side of the end-to-end benchmarks (`benches/e2e.sh`, `benches/jwt.sh`,
+//! `benches/overhead.sh`, `docs/benchmarks.md`).
 //!
 //! ```sh
 //! cargo build --release --manifest-path benches/server/Cargo.toml --target-dir target
@@ -6,6 +7,8 @@
 //! target/release/bench_server plain 18001     # no fairing: Rocket alone
 //! target/release/bench_server session-auth 18003  # + WristbandAuth on a fake Wristband
 //! target/release/bench_server jwt 18004       # WristbandJwt on /jwt, no guard on /noguard
+//! REDIS_URL=redis://127.0.0.1:6379 target/release/bench_server session-revocation 18005
+//! REDIS_URL=redis://127.0.0.1:6379 target/release/bench_server all 18006  # every fairing
 //! target/release/bench_server payload         # prints the session JSON and exits
 //! target/release/bench_server payload-large   # the ~2.7 KB one (with custom fields)
 //! ```
@@ -15,7 +18,7 @@
 //!
 //! | mode | route | what it does |
 //! | --- | --- | --- |
-//! | all | `/hello` | a plain string; in the session modes the fairings are attached but untouched |
+//! | every mode but `payload*` | `/hello` | a plain string; in the session modes the fairings are attached but untouched |
 //! | `session` | `/seed` | writes the ~1.1 KB Wristband-shaped session (gives the bench cookie) |
 //! | `session` | `/read` | reads the session (`isAuthenticated`, `userId`): no cookie written |
 //! | `session` | `/write` | reads and increments a counter: the session is re-sealed |
@@ -24,12 +27,16 @@
 //! | `plain` | `/private` | the same read + write with `get_private` / `add_private` |
 //! | `session-auth` | all of `session`'s | the same, with `WristbandAuth` attached to an in-process `FakeWristband`: `/me` also runs the token-refresh check |
 //! | `session-auth` | `/seed` | the same session, but `expiresAt` a year from now: `/me`'s refresh check runs and does not fire |
+//! | `session-revocation` | all of `session`'s | the same, with revocation on (`SessionOptions.revocation`, Redis at `REDIS_URL`, required): every opened session is checked against the revocations held in memory, and `/seed` writes a session with a `sessionId` |
+//! | `all` | all of `session-auth`'s | every fairing at once: sessions with revocation (`REDIS_URL`) and `WristbandAuth` on an in-process `FakeWristband`; `/hello` is the "untouched route, everything attached" target |
 //! | `jwt` | `/jwt` | `WristbandJwt` guard (RS256 against the fake's JWKS, cached after the first request), answers `ok` |
 //! | `jwt` | `/noguard` | no guard, answers `ok` (the baseline for `/jwt`, same headers) |
 //! | `jwt` | `/token` | a fresh access token from the fake (`sub` `u`, `tnt_id` `t`, valid 24 h) |
 //!
-//! The `jwt` and `session-auth` modes start a `FakeWristband` (crate feature `fake-wristband`) on another
-//! port of 127.0.0.1 in the same process; it serves the JWKS and the SDK configuration.
+//! The `jwt`, `session-auth` and `all` modes start a `FakeWristband` (crate feature
+//! `fake-wristband`) on another port of 127.0.0.1 in the same process; it serves the JWKS and the
+//! SDK configuration. The `session-revocation` and `all` modes need a Redis (crate feature
+//! `redis`) at `REDIS_URL` and refuse to start without it.
 
 #[macro_use]
 extern crate rocket;
@@ -39,7 +46,8 @@ use rocket::{Build, Rocket, State};
 use serde_json::{Map, Value};
 use wristband_rocket_session::testing::FakeWristband;
 use wristband_rocket_session::{
-    AuthenticatedSession, Session, SessionOptions, WristbandAuth, WristbandJwt, WristbandSession,
+    AuthenticatedSession, RevocationOptions, Session, SessionOptions, WristbandAuth, WristbandJwt,
+    WristbandSession,
 };
 
 #[path = "../../support/payload.rs"]
@@ -174,11 +182,29 @@ fn session_options() -> SessionOptions {
     }
 }
 
+/// The session options of the `session-revocation` and `all` modes: `session_options()` with
+/// revocation on, against the Redis at `REDIS_URL` (required).
+fn revocation_session_options() -> Result<SessionOptions, String> {
+    let url = std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .ok_or("this mode needs REDIS_URL (such as redis://127.0.0.1:6379)")?;
+    Ok(SessionOptions {
+        revocation: Some(RevocationOptions { url, ..RevocationOptions::default() }),
+        ..session_options()
+    })
+}
+
 async fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
+    // Checked before the fake starts, so a missing REDIS_URL fails at once.
+    let revocation = match mode {
+        "session-revocation" | "all" => Some(revocation_session_options()?),
+        _ => None,
+    };
     // The fake first: building a Rocket raises the process-wide log level until it ignites,
     // and ours (log level off) ignites last.
     let fake = match mode {
-        "jwt" | "session-auth" => Some(FakeWristband::start().await),
+        "jwt" | "session-auth" | "all" => Some(FakeWristband::start().await),
         _ => None,
     };
     let figment = rocket::Config::figment()
@@ -188,24 +214,32 @@ async fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
         .merge(("cli_colors", false))
         .merge(("secret_key", ROCKET_SECRET_KEY));
     let rocket = rocket::custom(figment);
-    match (mode, fake) {
-        ("plain", _) => Ok(rocket.mount("/", routes![hello, private_seed, private])),
-        ("session", _) => Ok(rocket
+    match (mode, fake, revocation) {
+        ("plain", _, _) => Ok(rocket.mount("/", routes![hello, private_seed, private])),
+        ("session", _, _) => Ok(rocket
             .attach(WristbandSession::custom(session_options()))
             .mount("/", routes![hello, seed, read, write, me])),
-        ("session-auth", Some(fake)) => Ok(rocket
+        ("session-revocation", _, Some(options)) => Ok(rocket
+            .attach(WristbandSession::custom(options))
+            .mount("/", routes![hello, seed, read, write, me])),
+        ("session-auth", Some(fake), _) => Ok(rocket
             .attach(WristbandSession::custom(session_options()))
             .attach(WristbandAuth::custom(fake.auth_options()))
             .manage(Fake(fake))
             .mount("/", routes![hello, seed_fresh, read, write, me])),
-        ("jwt", Some(fake)) => Ok(rocket
+        ("all", Some(fake), Some(options)) => Ok(rocket
+            .attach(WristbandSession::custom(options))
+            .attach(WristbandAuth::custom(fake.auth_options()))
+            .manage(Fake(fake))
+            .mount("/", routes![hello, seed_fresh, read, write, me])),
+        ("jwt", Some(fake), _) => Ok(rocket
             .attach(WristbandSession::custom(session_options()))
             .attach(WristbandAuth::custom(fake.auth_options()))
             .manage(Fake(fake))
             .mount("/", routes![hello, jwt, noguard, token])),
-        (other, _) => Err(format!(
-            "unknown mode `{other}`: use plain, session, session-auth, jwt, payload or \
-             payload-large"
+        (other, _, _) => Err(format!(
+            "unknown mode `{other}`: use plain, session, session-revocation, session-auth, all, \
+             jwt, payload or payload-large"
         )),
     }
 }

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# What each layer adds to a request, as five target / baseline pairs on the bench server
+# (issue 19), each measured with wrk in alternating rounds:
+#
+#   P1 read / hello_plain_cookie   opening the session: `session` /read against Rocket alone
+#                                  (`plain` /hello), the same Cookie header
+#   P2 read_revocation / read      the revocation check: `session-revocation` /read against
+#                                  `session` /read, the same cookie
+#   P3 me_auth / me                WristbandAuth's refresh check: `session-auth` /me against
+#                                  `session` /me (`AuthenticatedSession`), the same fresh cookie
+#   P4 jwt / noguard               the WristbandJwt guard: `jwt` /jwt against /noguard, the same
+#                                  `Authorization: Bearer` header
+#   P5 hello_all / hello_plain     an untouched route with every fairing attached (`all`: sessions,
+#                                  revocation, WristbandAuth) against none (`plain`), no cookie
+#
+#   bash benches/overhead.sh                          # every pair, 5 rounds of wrk -t2 -c32 -d5s
+#   PAIRS="P1 P2" ROUNDS=3 DURATION=3s bash benches/overhead.sh
+#
+# PAIRS picks the pairs (default all five, in that order); only the servers they need are
+# started. The revocation modes get a throwaway redis-server started on a free port of 127.0.0.1
+# (no persistence, in the temporary directory). The cookie of P1 and P2 comes from the
+# `session-revocation` server's /seed (so it carries a `sessionId`, as every session written with
+# revocation on does; the sessions-only servers open it too: same secret and cookie name); P2 also
+# checks that a cookie without one (from `session`'s /seed) is accepted there. The P3 cookie is
+# seeded afresh from the `session-auth` server's /seed right before each round's P3 runs
+# (`expiresAt` a year ahead, so the refresh check does not fire; fresh, so neither server renews
+# it during them: `renew_after` is 60 s, keep 2 × DURATION well below) and checked again after.
+# The P4 token comes from the `jwt` server's /token. Before measuring, curl checks once that
+# every target answers 2xx without a Set-Cookie. Each pair's first run alternates by round.
+# Prints requests/s per round, the medians, and for each pair the ratio of medians and the
+# per-round ratios (target / baseline: below 1 is what the layer costs). Servers listen on
+# 127.0.0.1 only and are killed on exit. The shared parts are in benches/lib.sh.
+
+PAIRS=${PAIRS:-P1 P2 P3 P4 P5}
+PLAIN_PORT=${PLAIN_PORT:-18031}
+SESSION_PORT=${SESSION_PORT:-18032}
+REVOCATION_PORT=${REVOCATION_PORT:-18033}
+AUTH_PORT=${AUTH_PORT:-18034}
+JWT_PORT=${JWT_PORT:-18035}
+ALL_PORT=${ALL_PORT:-18036}
+source "$(dirname "$0")/lib.sh"
+
+# Each pair: its target, its baseline, and the servers they need (`session-revocation` for P1
+# too: it seeds the cookie).
+declare -A TARGET=([P1]=read [P2]=read_revocation [P3]=me_auth [P4]=jwt [P5]=hello_all)
+declare -A BASELINE=([P1]=hello_plain_cookie [P2]=read [P3]=me [P4]=noguard [P5]=hello_plain)
+declare -A NEEDS=(
+    [P1]="plain session session-revocation"
+    [P2]="session session-revocation"
+    [P3]="session session-auth"
+    [P4]="jwt"
+    [P5]="plain all"
+)
+declare -A PORT=(
+    [plain]=$PLAIN_PORT [session]=$SESSION_PORT [session-revocation]=$REVOCATION_PORT
+    [session-auth]=$AUTH_PORT [jwt]=$JWT_PORT [all]=$ALL_PORT
+)
+declare -A WANTED=()
+for pair in $PAIRS; do
+    if [ -z "${NEEDS[$pair]:-}" ]; then
+        echo "unknown pair '$pair' in PAIRS: use any of P1 P2 P3 P4 P5" >&2
+        exit 2
+    fi
+    for mode in ${NEEDS[$pair]}; do
+        WANTED[$mode]=1
+    done
+done
+selected() {
+    [[ " $PAIRS " == *" $1 "* ]]
+}
+
+need wrk
+
+echo "== building the bench server (release)"
+build_bench_server
+
+if [ -n "${WANTED[session-revocation]:-}${WANTED[all]:-}" ]; then
+    start_redis
+    echo "== redis-server on 127.0.0.1:$REDIS_PORT"
+fi
+
+echo "== starting servers (their output in the temporary directory)"
+for mode in plain session session-revocation session-auth jwt all; do
+    [ -n "${WANTED[$mode]:-}" ] || continue
+    echo "$mode on ${PORT[$mode]}"
+    start env REDIS_URL="${REDIS_URL:-}" bash -c 'exec "$@" >"$0" 2>&1' "$WORK/$mode.log" \
+        "$BENCH_SERVER" "$mode" "${PORT[$mode]}"
+done
+for mode in "${!WANTED[@]}"; do
+    wait_for "${PORT[$mode]}" || { cat "$WORK/$mode.log" >&2; exit 1; }
+done
+
+# `url MODE PATH`
+url() {
+    echo "http://127.0.0.1:${PORT[$1]}$2"
+}
+
+# A fresh `session=value` cookie from the session-auth server's /seed (P3).
+seed_auth() {
+    cookie_from "$(url session-auth /seed)" session
+}
+
+if selected P1 || selected P2; then
+    COOKIE=$(cookie_from "$(url session-revocation /seed)" session)
+    echo "P1/P2 cookie header bytes: ${#COOKIE} (from session-revocation /seed)"
+fi
+if selected P3; then
+    AUTH_COOKIE=$(seed_auth)
+    echo "P3 cookie header bytes: ${#AUTH_COOKIE} (from session-auth /seed)"
+fi
+if selected P4; then
+    TOKEN=$(curl -fsS "$(url jwt /token)")
+    echo "P4 token bytes: ${#TOKEN}"
+fi
+
+# `define NAME`: sets URL and HEADER (possibly empty) of the target NAME.
+define() {
+    case $1 in
+        read) URL=$(url session /read) HEADER="Cookie: $COOKIE" ;;
+        hello_plain_cookie) URL=$(url plain /hello) HEADER="Cookie: $COOKIE" ;;
+        read_revocation) URL=$(url session-revocation /read) HEADER="Cookie: $COOKIE" ;;
+        me_auth) URL=$(url session-auth /me) HEADER="Cookie: $AUTH_COOKIE" ;;
+        me) URL=$(url session /me) HEADER="Cookie: $AUTH_COOKIE" ;;
+        jwt) URL=$(url jwt /jwt) HEADER="Authorization: Bearer $TOKEN" ;;
+        noguard) URL=$(url jwt /noguard) HEADER="Authorization: Bearer $TOKEN" ;;
+        hello_all) URL=$(url all /hello) HEADER="" ;;
+        hello_plain) URL=$(url plain /hello) HEADER="" ;;
+        *) echo "no target $1" >&2; exit 2 ;;
+    esac
+}
+
+# `check NAME`: one request to target NAME; it must answer 2xx without a Set-Cookie.
+check() {
+    local status
+    define "$1"
+    probe "$URL" "$HEADER"
+    status=$(head -n1 <<<"$HEADERS")
+    if ! [[ $status =~ ^HTTP/[0-9.]+\ 2 ]] || [ "$SETS" != 0 ]; then
+        echo "$1: expected 2xx and no Set-Cookie; got '$status' and $SETS Set-Cookie header(s)" >&2
+        exit 1
+    fi
+    echo "$1: $status, body '$(head -c 40 <<<"$BODY")', Set-Cookie headers: $SETS"
+}
+
+echo "== checks (one request per target)"
+for pair in $PAIRS; do
+    check "${TARGET[$pair]}"
+    check "${BASELINE[$pair]}"
+done
+if selected P2; then
+    # A session written without revocation (no `sessionId`) opens with revocation on too.
+    ID_LESS=$(cookie_from "$(url session /seed)" session)
+    probe "$(url session-revocation /read)" "Cookie: $ID_LESS"
+    echo "read_revocation with a cookie from session /seed (no sessionId):" \
+        "$(head -n1 <<<"$HEADERS"), body '$BODY', Set-Cookie headers: $SETS"
+fi
+
+LOAD_START=$(loadavg)
+echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS alternating rounds, pairs $PAIRS" \
+    "(loadavg $LOAD_START)"
+for round in $(seq "$ROUNDS"); do
+    for pair in $PAIRS; do
+        if [ "$pair" = P3 ]; then
+            AUTH_COOKIE=$(seed_auth)
+            check me_auth >/dev/null
+            check me >/dev/null
+        fi
+        define "${TARGET[$pair]}"
+        target_url=$URL target_header=$HEADER
+        define "${BASELINE[$pair]}"
+        wrk_pair "$round" "$pair:${TARGET[$pair]}" "$target_url" "$target_header" \
+            "$pair:${BASELINE[$pair]}" "$URL" "$HEADER"
+        if [ "$pair" = P3 ]; then
+            # Still fresh after the pair's runs: neither server renewed the cookie.
+            check me_auth >/dev/null
+            check me >/dev/null
+        fi
+    done
+done
+LOAD_END=$(loadavg)
+
+echo "== results (loadavg $LOAD_START at the start, $LOAD_END at the end)"
+NAMES=()
+for pair in $PAIRS; do
+    NAMES+=("$pair:${TARGET[$pair]}" "$pair:${BASELINE[$pair]}")
+done
+report "${NAMES[@]}" <<'PY'
+print()
+print("| pair | target / baseline | ratio of medians | per round | median per round (min-max) |")
+print("| --- | --- | ---: | --- | --- |")
+names = sys.argv[2:]
+for target, baseline in zip(names[::2], names[1::2]):
+    pair, t = target.split(":")
+    b = baseline.split(":")[1]
+    per_round = [runs[target][r] / runs[baseline][r] for r in sorted(runs[target])]
+    print(f"| {pair} | {t} / {b} | {med[target] / med[baseline]:.3f} | "
+          f"{', '.join(f'{x:.3f}' for x in per_round)} | {statistics.median(per_round):.3f} "
+          f"({min(per_round):.3f}-{max(per_round):.3f}) |")
+PY
