@@ -238,7 +238,7 @@ impl Wristband<'_> {
             .map(|c| (c.name().to_string(), c.value().to_string()))
             .collect();
         for (name, _) in &found {
-            self.pending.push(&login_state::removal(name, secure));
+            login_state::queue(self.session.as_ref(), &login_state::removal(name, secure));
         }
         let Some((name, value)) = found.first() else {
             log::debug!(

@@ -3,7 +3,7 @@
 
 use rocket::fairing::{self, AdHoc, Fairing, Info, Kind};
 use rocket::figment::{Figment, Source};
-use rocket::{Build, Orbit, Request, Response, Rocket};
+use rocket::{Build, Orbit, Rocket};
 
 use super::config::AuthState;
 use super::jwt::WristbandJwtValidator;
@@ -454,10 +454,7 @@ fn session_table_invalid(figment: &Figment) -> bool {
 #[rocket::async_trait]
 impl Fairing for WristbandAuth {
     fn info(&self) -> Info {
-        Info {
-            name: FAIRING_NAME,
-            kind: Kind::Ignite | Kind::Liftoff | Kind::Response | Kind::Singleton,
-        }
+        Info { name: FAIRING_NAME, kind: Kind::Ignite | Kind::Liftoff | Kind::Singleton }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
@@ -497,14 +494,6 @@ impl Fairing for WristbandAuth {
                 Err(rocket)
             }
         })))
-    }
-
-    /// Writes the login-state cookies the flows queued and no responder wrote yet (a handler
-    /// that answered something other than `WristbandRedirect` or `WristbandError`): the
-    /// callback's clearing of its login-state cookie must reach the browser whatever the app
-    /// answers. Each queued header is written once.
-    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        super::login_state::adjoin_pending(req, res);
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {

@@ -10,7 +10,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use super::config::AuthState;
 use super::error::WristbandError;
-use super::login_state::{adjoin_pending, PendingCookies};
+use super::login_state::adjoin_pending;
 use crate::session::guard::Session;
 
 /// Signing a user in and out with Wristband, for one request: a request guard.
@@ -72,8 +72,6 @@ pub struct Wristband<'r> {
     /// The `Host` header's host, with its port when it has one.
     pub(crate) host: Option<String>,
     pub(crate) cookies: &'r CookieJar<'r>,
-    /// Login-state `Set-Cookie` headers for the response.
-    pub(crate) pending: &'r PendingCookies,
     pub(crate) session: Option<Session<'r>>,
 }
 
@@ -132,7 +130,6 @@ impl<'r> FromRequest<'r> for Wristband<'r> {
             uri: req.uri(),
             host,
             cookies: req.cookies(),
-            pending: PendingCookies::of(req),
             session: Session::of(req),
         })
     }

@@ -392,9 +392,9 @@ impl Wristband<'_> {
             .map(str::to_string)
             .collect();
         for name in stale {
-            self.pending.push(&login_state::removal(&name, secure));
+            login_state::queue(self.session.as_ref(), &login_state::removal(&name, secure));
         }
-        self.pending.push(&cookie);
+        login_state::queue(self.session.as_ref(), &cookie);
         Ok(WristbandRedirect::to(url))
     }
 }

@@ -15,12 +15,9 @@
 //! The `Set-Cookie` headers are written raw, not through Rocket's cookie jar: the jar
 //! percent-encodes `#` in names (`login%23…`), which would neither match the documented name
 //! nor remove a cookie stored under the raw name. A flow queues them in request-local
-//! [`PendingCookies`]; [`WristbandRedirect`](super::WristbandRedirect) and
-//! [`WristbandError`](super::WristbandError) adjoin them when they respond, and the
-//! `WristbandAuth` fairing's response phase adjoins what is left (whatever the handler
-//! returned). Reading goes through the jar, which decodes either spelling.
-
-use std::sync::Mutex;
+//! the session's request-local state ([`queue`]); [`WristbandRedirect`](super::WristbandRedirect)
+//! and [`WristbandError`](super::WristbandError) adjoin them when they respond, and the session
+//! fairing's response phase adjoins what is left (whatever the handler returned). Reading goes through the jar, which decodes either spelling.
 
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::time::Duration;
@@ -30,6 +27,7 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::session::codec::{SessionCodec, HEADER_BUDGET};
+use crate::session::guard::Session;
 use crate::session::options::SessionOptions;
 
 /// Every login-state cookie's name starts with this.
@@ -39,31 +37,26 @@ pub(crate) const MAX_AGE_SECS: i64 = 3600;
 /// How many login-state cookies a login keeps before adding its own.
 const KEEP: usize = 2;
 
-/// The raw `Set-Cookie` headers the flows of one request queued (request-local).
-#[derive(Default)]
-pub(crate) struct PendingCookies(Mutex<Vec<String>>);
-
-impl PendingCookies {
-    /// This request's queue.
-    pub(crate) fn of<'r>(req: &'r Request<'_>) -> &'r PendingCookies {
-        req.local_cache(PendingCookies::default)
-    }
-
-    /// Queues `cookie` (written as is: name and value unencoded).
-    pub(crate) fn push(&self, cookie: &Cookie<'_>) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(cookie.to_string());
-    }
-
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+/// Queues `cookie` for the response (written as is: name and value unencoded) in the
+/// session's request-local state. `WristbandAuth` refuses to launch without the session
+/// fairing, so a flow always has a session; without one the cookie could not be written.
+pub(crate) fn queue(session: Option<&Session<'_>>, cookie: &Cookie<'_>) {
+    match session {
+        Some(session) => session.queue_set_cookie(cookie.to_string()),
+        None => log::error!(
+            "a login-state cookie could not be written: the session fairing is not attached"
+        ),
     }
 }
 
 /// Adjoins the `Set-Cookie` headers the flows of `req` queued and not yet written (each is
-/// written once). Called by the flows' responders and by the `WristbandAuth` fairing's
-/// `on_response`.
+/// written once). Called by the flows' responders; the session fairing's response phase
+/// writes what is left.
 pub(crate) fn adjoin_pending(req: &Request<'_>, res: &mut Response<'_>) {
-    for header in PendingCookies::of(req).take() {
+    let Some(session) = Session::of(req) else {
+        return;
+    };
+    for header in session.take_queued() {
         res.adjoin_raw_header("Set-Cookie", header);
     }
 }

@@ -7,11 +7,10 @@ use std::ops::Deref;
 use rocket::http::{ContentType, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{catch, catchers, Catcher, Ignite, Rocket, Sentinel};
-use time::OffsetDateTime;
 
 use crate::session::csrf;
 use crate::session::error::SessionError;
-use crate::session::guard::{missing_fairing, Session};
+use crate::session::guard::{missing_fairing, unix_now, Session};
 use crate::session::refresh_hook::{Refreshed, TokenRefresher};
 
 /// The session of a logged-in Wristband user: a request guard.
@@ -233,7 +232,7 @@ impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
 
 /// Milliseconds since the Unix epoch, now.
 fn now_ms() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    i64::try_from(unix_now().as_millis()).unwrap_or(i64::MAX)
 }
 
 /// With a refresher managed (`WristbandAuth` attached), renews the session's tokens when it

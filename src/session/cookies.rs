@@ -190,19 +190,21 @@ impl SessionConfig {
         &self,
         jar: &'j CookieJar<'_>,
     ) -> Option<std::borrow::Cow<'j, str>> {
-        let first = jar.get(&self.chunk_names[0]);
-        let present = self.chunks_present(jar);
-        match (first, present) {
-            (None, _) => self.any_chunk_present(jar).then(|| "".into()),
-            (Some(first), 1) => Some(first.value().into()),
-            (Some(_), n) => Some(
-                self.chunk_names[..n]
-                    .iter()
-                    .filter_map(|name| jar.get(name).map(|c| c.value()))
-                    .collect::<String>()
-                    .into(),
-            ),
+        let Some(first) = jar.get(&self.chunk_names[0]) else {
+            return self.any_chunk_present(jar).then(|| "".into());
+        };
+        // The common case, one cookie: two look-ups, nothing copied.
+        if self.chunk_names.get(1).is_none_or(|second| jar.get(second).is_none()) {
+            return Some(first.value().into());
         }
+        let n = self.chunks_present(jar);
+        Some(
+            self.chunk_names[..n]
+                .iter()
+                .filter_map(|name| jar.get(name).map(|c| c.value()))
+                .collect::<String>()
+                .into(),
+        )
     }
 
     pub(crate) fn chunk_count(&self) -> usize {

@@ -174,12 +174,18 @@ impl Fairing for WristbandSession {
         let Some(config) = req.rocket().state::<SessionConfig>() else {
             return;
         };
+        let state = req.local_cache(SessionState::default);
+        let mut inner = state.lock();
+        // What another layer queued and no responder wrote (the `auth` layer's login-state
+        // cookies: a callback's removal of its cookie must reach the browser whatever the app
+        // answered), on every response.
+        for header in inner.take_queued() {
+            res.adjoin_raw_header("Set-Cookie", header);
+        }
         // A failed request keeps the client's previous session.
         if res.status().class() == StatusClass::ServerError {
             return;
         }
-        let state = req.local_cache(SessionState::default);
-        let mut inner = state.lock();
         match inner.pending() {
             Pending::Nothing if inner.loaded() == Loaded::Invalid => {
                 // A refused or expired cookie goes, and its CSRF cookie with it.

@@ -188,8 +188,7 @@ impl<'r> Session<'r> {
         let Some(value) = self.config.presented_value(self.jar) else {
             return Some(Opened::empty());
         };
-        let now = OffsetDateTime::now_utc();
-        let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+        let now_secs = unix_now().as_secs();
         if let Some(hit) = self.config.opened.get(&value, now_secs, self.config.codec.max_age()) {
             if let Some(verdict) = self.hit_verdict(&hit, now_secs) {
                 return verdict;
@@ -201,7 +200,7 @@ impl<'r> Session<'r> {
                 uncached_expiry: None,
             });
         }
-        match self.config.codec.unseal(&value, now) {
+        match self.config.codec.unseal(&value, OffsetDateTime::now_utc()) {
             Ok(Unsealed { session, key_index, json_len, issued_at, expires_at }) => {
                 if let Some(verdict) = self.revocation_verdict(&session, issued_at, now_secs) {
                     return verdict;
@@ -275,6 +274,20 @@ impl<'r> Session<'r> {
             // instance has caught up.
             Verdict::Withheld => Some(Some(Opened::empty())),
         }
+    }
+
+    /// Queues a raw `Set-Cookie` header for this response, without reading the session: the
+    /// `auth` layer's login-state cookies, whose names Rocket's jar would percent-encode.
+    /// Written once, by [`Session::take_queued`]'s caller or else by the fairing.
+    #[cfg_attr(not(feature = "auth"), allow(dead_code))]
+    pub(crate) fn queue_set_cookie(&self, header: String) {
+        self.state.lock().queue(header);
+    }
+
+    /// The `Set-Cookie` headers queued and not yet written (each is handed out once).
+    #[cfg_attr(not(feature = "auth"), allow(dead_code))]
+    pub(crate) fn take_queued(&self) -> Vec<String> {
+        self.state.lock().take_queued()
     }
 
     /// Runs `f` on the (loaded) data under the lock.
@@ -680,7 +693,7 @@ impl<'r> Session<'r> {
     /// already decided to write or destroy stands.
     pub(crate) fn renew_if_due(&self) {
         let renew_after = u64::try_from(self.config.options.renew_after).unwrap_or(0);
-        let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+        let now = unix_now().as_secs();
         self.with(|inner| {
             let due = inner.issued_at().is_none_or(|at| now.saturating_sub(at) >= renew_after);
             if due && inner.pending() == Pending::Nothing {
@@ -943,6 +956,13 @@ impl<'r> Session<'r> {
     pub fn expires_at(&self) -> Option<i64> {
         self.with(|inner| inner.data().get(keys::EXPIRES_AT).and_then(Value::as_i64))
     }
+}
+
+/// The time since the Unix epoch (zero for a clock set before it). Cheaper than
+/// `OffsetDateTime::now_utc()`, which also works out the calendar date, for the checks of every
+/// request that need only seconds or milliseconds.
+pub(crate) fn unix_now() -> std::time::Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
 }
 
 /// The message for a route that uses a session guard without the fairing.

@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     uncached_expiry: Option<u64>,
     loaded: Loaded,
     pending: Pending,
+    /// `Set-Cookie` headers another layer queued for this response (the `auth` layer's
+    /// login-state cookies), written by the fairing's response phase if no responder took them.
+    queued: Vec<String>,
 }
 
 /// A presented cookie, opened (or the empty session of a request without one).
@@ -219,6 +222,16 @@ impl Inner {
         let issued_at = self.issued_at?;
         let json_len = self.json_len?;
         Some(Cached::new(std::mem::take(&mut self.data), json_len, issued_at, expires_at))
+    }
+
+    /// Queues a raw `Set-Cookie` header for this response.
+    pub(crate) fn queue(&mut self, header: String) {
+        self.queued.push(header);
+    }
+
+    /// The queued `Set-Cookie` headers, each handed out once.
+    pub(crate) fn take_queued(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.queued)
     }
 
     /// The length of the data's JSON text if known without counting.
