@@ -9,10 +9,12 @@
 //!    allocated per request. The goal is no allocation of ours on an open-cache hit, so the
 //!    two should be equal.
 //! 2. **The open cache at its budget (8 MiB).** Distinct sessions are read once each until the
-//!    cache is full; the live heap before and after, per cached session and in all.
+//!    cache is full; the live heap before and after, per session read, in all and as a share
+//!    of the budget. With `--bench`, a live heap above the budget fails the run.
 //! 3. **The verified-token cache at its budget (4 MiB).** Distinct bearer tokens (signed before
 //!    the baseline is taken) are checked once each by `WristbandJwt`; the live heap before and
-//!    after.
+//!    after, in all and as a share of the budget. With `--bench`, a live heap above the budget
+//!    fails the run.
 
 #[macro_use]
 extern crate rocket;
@@ -29,6 +31,11 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 
 const SECRET: &str = "memory-bench-secret-0123456789-abcdefghij";
 const REQUESTS: u64 = 2_000;
+const MIB: f64 = 1_048_576.0;
+/// The open cache's budget (`BUDGET_BYTES` in `src/session/open_cache.rs`), in MiB.
+const OPEN_CACHE_BUDGET_MIB: f64 = 8.0;
+/// The verified-token cache's budget (`VERIFIED_BUDGET_BYTES` in `src/auth/jwks.rs`), in MiB.
+const VERIFIED_BUDGET_MIB: f64 = 4.0;
 
 #[post("/login?<user>")]
 fn login(session: Session<'_>, user: &str) {
@@ -116,11 +123,14 @@ async fn main() {
     let grown = stats().curr_bytes as f64 - before as f64;
     println!(
         "open cache: {sessions} distinct sessions of {} bytes of cookie each read once: live heap \
-         +{:.2} MiB (budget 8 MiB), {:.0} bytes per session read",
+         +{:.2} MiB, {:.1} % of the {OPEN_CACHE_BUDGET_MIB} MiB budget, {:.0} bytes per session \
+         read",
         cookies[0].value().len(),
-        grown / 1_048_576.0,
+        grown / MIB,
+        100.0 * grown / (OPEN_CACHE_BUDGET_MIB * MIB),
         grown / sessions as f64
     );
+    assert!(quick || grown <= OPEN_CACHE_BUDGET_MIB * MIB, "the open cache outgrew its budget");
     drop(cookies);
 
     // 3. The verified-token cache at its budget.
@@ -145,11 +155,16 @@ async fn main() {
     }
     let grown = stats().curr_bytes as f64 - before as f64;
     println!(
-        "verified-token cache: {} distinct tokens of {} bytes checked once: live heap +{:.2} MiB \
-         (budget 4 MiB), {:.0} bytes per token",
+        "verified-token cache: {} distinct tokens of {} bytes checked once: live heap +{:.2} MiB, \
+         {:.1} % of the {VERIFIED_BUDGET_MIB} MiB budget, {:.0} bytes per token",
         tokens_n - 1,
         tokens[0].len(),
-        grown / 1_048_576.0,
+        grown / MIB,
+        100.0 * grown / (VERIFIED_BUDGET_MIB * MIB),
         grown / (tokens_n - 1) as f64
+    );
+    assert!(
+        quick || grown <= VERIFIED_BUDGET_MIB * MIB,
+        "the verified-token cache outgrew its budget"
     );
 }

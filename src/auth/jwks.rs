@@ -54,7 +54,8 @@ use serde_json::Value;
 use super::client::HttpClient;
 use super::jwt::is_access_token_type;
 use super::options::DEFAULT_JWKS_CACHE_MAX_SIZE;
-use crate::session::open_cache::ValueCache;
+use crate::session::heap_size;
+use crate::session::open_cache::{entry_weight, ValueCache};
 
 /// How many JWKS fetches the budget holds: made at once after a quiet spell.
 pub(crate) const FETCH_BURST: u32 = 3;
@@ -98,6 +99,13 @@ impl VerifiedToken {
         now < self.exp.saturating_add(leeway)
             && self.nbf.is_none_or(|nbf| nbf.saturating_sub(leeway) <= now)
     }
+}
+
+/// Bytes counted against [`VERIFIED_BUDGET_BYTES`] for remembering `token`: the cache entry's
+/// own parts (the token, the `Arc`, the table's share: see `entry_weight`) and the claims, the
+/// map and the `Arc` around it.
+fn weight(token: &str, verified: &VerifiedToken) -> usize {
+    entry_weight::<VerifiedToken>(token, heap_size::shared_map(&verified.claims))
 }
 
 /// The JWKS fetch budget, a token bucket of [`FETCH_BURST`] fetches refilled by one every
@@ -249,8 +257,8 @@ impl JwksCache {
             header.alg == Algorithm::RS256 && is_access_token_type(header.typ.as_deref())
         });
         if access {
-            // The token twice (key and the claims it holds) plus bookkeeping.
-            self.verified.insert(token, verified, 2 * token.len() + 256);
+            let weight = weight(token, &verified);
+            self.verified.insert(token, verified, weight);
         }
         access
     }
@@ -487,6 +495,30 @@ mod tests {
             assert!(cache.remember(&token, verified()), "{typ}");
             assert!(cache.verified(&token, 0, 0).is_some(), "{typ}");
         }
+    }
+
+    /// A verification whose claims are `n` string claims.
+    fn with_claims(n: usize) -> VerifiedToken {
+        let claims = (0..n).map(|i| (format!("claim_{i:02}"), Value::from(format!("v{i}"))));
+        VerifiedToken { claims: Arc::new(claims.collect()), ..verified() }
+    }
+
+    #[test]
+    fn a_remembered_token_weighs_its_text_and_its_claims() {
+        let token = token_with_header(serde_json::json!({ "alg": "RS256", "typ": "at+JWT" }));
+        let plain = weight(&token, &verified());
+        assert!(plain > token.len());
+        assert_eq!(weight(&format!("{token}x"), &verified()), plain + 1);
+        let mut last = plain;
+        for n in 1..30 {
+            let now = weight(&token, &with_claims(n));
+            assert!(now > last, "{n} claims: {now} <= {last}");
+            last = now;
+        }
+        // Wristband's 13 claims take three B-tree nodes (room for 11 entries each): far more
+        // than the token's text.
+        let claims = weight(&token, &with_claims(13)) - plain;
+        assert!(claims > 3 * 11 * (size_of::<String>() + size_of::<Value>()), "{claims}");
     }
 
     #[test]

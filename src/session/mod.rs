@@ -16,6 +16,7 @@ pub(crate) mod csrf;
 pub(crate) mod error;
 pub(crate) mod fairing;
 pub(crate) mod guard;
+pub(crate) mod heap_size;
 pub(crate) mod log_text;
 pub(crate) mod login_data;
 pub(crate) mod open_cache;

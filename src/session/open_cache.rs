@@ -13,9 +13,11 @@
 //! - **Expiry on every request**: a hit is used only while its sealed expires-at and its
 //!   issued-at plus the configured `max_age` lie in the future; otherwise the entry is dropped
 //!   and the value goes through the full open (and is refused there).
-//! - **Bounded**: the entries' cookie values and JSON texts add up to at most
-//!   [`BUDGET_BYTES`] (each entry counts its value, twice its JSON text for the parsed map,
-//!   and [`ENTRY_OVERHEAD`]); a full cache drops arbitrary entries until the new one fits.
+//! - **Bounded**: the heap the entries keep alive adds up to at most [`BUDGET_BYTES`], as an
+//!   allocator counts it: each entry counts its cookie value, its parsed map (strings, B-tree
+//!   nodes, the `Arc` around it: see `heap_size`), its own `Arc`, its bucket and its share of
+//!   the hash table (see [`entry_weight`]), each block with the allocator's overhead. A full
+//!   cache drops arbitrary entries until the new one fits.
 //!
 //! The configuration (secrets, `max_age`, attributes) does not change while the process runs,
 //! so an entry can never outlive a rule it passed, except expiry, which is checked each time.
@@ -27,10 +29,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
+use super::heap_size;
+
 /// The most bytes the cache accounts for: 8 MiB.
 pub(crate) const BUDGET_BYTES: usize = 8 * 1024 * 1024;
-/// Bytes counted per entry besides its value and JSON (map nodes, `Arc`, bookkeeping).
-pub(crate) const ENTRY_OVERHEAD: usize = 256;
 /// How many bytes at the end of a value are hashed to find its bucket (22 base64url
 /// characters hold the 16-byte tag).
 pub(crate) const HASHED_SUFFIX: usize = 32;
@@ -206,8 +208,40 @@ impl Default for OpenCache {
     }
 }
 
-fn cost(value: &str, json_len: usize) -> usize {
-    value.len() + 2 * json_len + ENTRY_OVERHEAD
+/// How many elements std's `Vec` makes room for at its first allocation when they are at most
+/// 1 KiB each (`MIN_NON_ZERO_CAP` in `alloc::raw_vec`): a bucket's first entry allocates room
+/// for this many.
+const BUCKET_FIRST_CAPACITY: usize = 4;
+
+/// Bytes counted for a [`ValueCache`] entry that keeps `value` and a `V` holding `held` bytes on
+/// the heap besides itself: `held`, and what the table allocates for the entry:
+///
+/// - the key, `value` as a `Box<str>`;
+/// - the `Arc<V>`'s block;
+/// - its bucket's vector as first allocated (room for [`BUCKET_FIRST_CAPACITY`] entries): an
+///   entry has a bucket to itself unless the 64-bit hashes of two values collide;
+/// - its share of the hash table's one block: a `(hash, bucket)` slot and a control byte for
+///   each of 16/7 slots, since hashbrown fills at most 7/8 of its slots and doubles them when
+///   they are, so that right after growing 7/16 of them are in use (the table never shrinks).
+pub(crate) fn entry_weight<V>(value: &str, held: usize) -> usize {
+    let slot = size_of::<(u64, Bucket<V>)>() + 1;
+    heap_size::block(value.len())
+        + heap_size::arc::<V>()
+        + held
+        + first_block(Bucket::<V>::new)
+        + slot * 16 / 7
+}
+
+/// Bytes counted for the first block of a `Vec<T>` (made by `new`): room for
+/// [`BUCKET_FIRST_CAPACITY`] elements.
+fn first_block<T>(_new: fn() -> Vec<T>) -> usize {
+    heap_size::block(BUCKET_FIRST_CAPACITY * size_of::<T>())
+}
+
+/// Bytes counted for the entry of `value` that opened to `entry`: the entry's own parts (see
+/// [`entry_weight`]) and its data, the map and the `Arc` around it.
+fn weight(value: &str, entry: &Cached) -> usize {
+    entry_weight::<Cached>(value, heap_size::shared_map(&entry.data))
 }
 
 impl OpenCache {
@@ -225,7 +259,7 @@ impl OpenCache {
 
     /// Remembers that `value` opened to `entry`.
     pub(crate) fn insert(&self, value: &str, entry: Cached) {
-        let weight = cost(value, entry.json_len);
+        let weight = weight(value, &entry);
         self.0.insert(value, entry, weight);
     }
 
@@ -246,6 +280,28 @@ mod tests {
 
     fn entry(json_len: usize, issued_at: u64, expires_at: u64) -> Cached {
         Cached::new(Arc::default(), json_len, issued_at, expires_at)
+    }
+
+    /// An entry holding `data` (a JSON object).
+    fn holding(data: Value) -> Cached {
+        let json_len = data.to_string().len();
+        let Value::Object(map) = data else { unreachable!("an object") };
+        Cached::new(Arc::new(map), json_len, 0, u64::MAX)
+    }
+
+    /// A session as a Wristband login leaves it.
+    fn wristband_session() -> Value {
+        serde_json::json!({
+            "isAuthenticated": true,
+            "accessToken": "a".repeat(40),
+            "expiresAt": 1_767_225_600_000_u64,
+            "userId": "user-000001",
+            "tenantId": "bench-tenant",
+            "tenantName": "test-tenant",
+            "identityProviderName": "wristband",
+            "refreshToken": "r".repeat(40),
+            "csrfToken": "c".repeat(32),
+        })
     }
 
     #[test]
@@ -283,7 +339,7 @@ mod tests {
 
     #[test]
     fn the_byte_budget_is_never_exceeded() {
-        let budget = 10 * cost("value-00", 100);
+        let budget = 10 * weight("value-00", &entry(100, 0, u64::MAX));
         let cache = OpenCache::with_budget(budget);
         for i in 0..100 {
             cache.insert(&format!("value-{i:02}"), entry(100, 0, u64::MAX));
@@ -313,7 +369,67 @@ mod tests {
     fn replacing_an_entry_keeps_the_count_exact() {
         let cache = OpenCache::default();
         cache.insert("v", entry(10, 0, 100));
-        cache.insert("v", entry(20, 0, 100));
-        assert_eq!(cache.bytes(), cost("v", 20));
+        let bigger = holding(wristband_session());
+        let expected = weight("v", &bigger);
+        assert!(expected > weight("v", &entry(10, 0, 100)));
+        cache.insert("v", bigger);
+        assert_eq!(cache.bytes(), expected);
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_weight_counts_the_value_byte_for_byte() {
+        let data = holding(wristband_session());
+        let short = weight(&"v".repeat(300), &data);
+        assert_eq!(weight(&"v".repeat(301), &data), short + 1);
+        assert_eq!(weight(&"v".repeat(400), &data), short + 100);
+        assert!(short > 300 + heap_size::map(&data.data));
+    }
+
+    #[test]
+    fn a_weight_grows_with_the_data() {
+        let value = "v".repeat(374);
+        let mut data = wristband_session();
+        let mut last = weight(&value, &holding(Value::Object(Map::new())));
+        for i in 0..30 {
+            data[format!("custom-{i:02}")] = Value::String("x".repeat(i));
+            let now = weight(&value, &holding(data.clone()));
+            assert!(now > last, "field {i}: {now} <= {last}");
+            last = now;
+        }
+        let nested = |text: &str| holding(serde_json::json!({ "a": { "b": [text] } }));
+        assert!(weight(&value, &nested("longer")) > weight(&value, &nested("short")));
+    }
+
+    #[test]
+    fn a_wristband_session_weighs_what_it_holds() {
+        // At least: the cookie value, the strings of the map (keys and values), its one B-tree
+        // node (room for 11 entries), the entry's `Arc` and the bucket (room for 4); at most
+        // twice that.
+        let value = "v".repeat(374);
+        let data = wristband_session();
+        let strings: usize = data
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(key, item)| key.len() + item.as_str().map_or(0, str::len))
+            .sum();
+        let node = 11 * (size_of::<String>() + size_of::<Value>());
+        let slot = size_of::<(Box<str>, Arc<Cached>, usize)>();
+        let least = value.len() + strings + node + size_of::<Cached>() + 4 * slot;
+        let counted = weight(&value, &holding(data));
+        assert!((least..2 * least).contains(&counted), "{counted} for at least {least}");
+    }
+
+    #[test]
+    fn a_bucket_s_first_block_has_the_room_counted() {
+        let mut bucket = Bucket::<Cached>::new();
+        assert_eq!(bucket.capacity(), 0, "no block before the first entry");
+        bucket.push(("v".into(), Arc::new(entry(0, 0, 1)), 0));
+        assert_eq!(bucket.capacity(), BUCKET_FIRST_CAPACITY);
+        assert_eq!(
+            first_block(Bucket::<Cached>::new),
+            heap_size::block(BUCKET_FIRST_CAPACITY * size_of::<(Box<str>, Arc<Cached>, usize)>())
+        );
     }
 }
