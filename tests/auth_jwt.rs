@@ -117,8 +117,12 @@ async fn missing_or_malformed_authorization_is_401() {
     let client = client(fake.auth_options()).await;
     assert_eq!(client.get("/api/jwt").dispatch().await.status(), Status::Unauthorized);
     let token = fake.issue_access_token("u", "t", 1800);
+    // Remembered once verified: the malformed forms below are refused all the same.
+    assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Ok);
     for bad in [
         format!("Basic {token}"),
+        format!("Bearer {token}\u{a0}extra"),
+        format!("Bearer extra {token}"),
         token.clone(),
         "Bearer".to_string(),
         "Bearer ".to_string(),

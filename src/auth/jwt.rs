@@ -11,11 +11,11 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use super::client::HttpClient;
 use super::config::AuthState;
 use super::jwks::{JwksCache, VerifiedToken};
+use crate::session::guard::unix_now;
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 pub(crate) const LEEWAY_SECS: u64 = 60;
@@ -350,7 +350,7 @@ impl WristbandJwtValidator {
     ) -> Result<WristbandJwt<'t>, WristbandJwtError> {
         let inner = &*self.inner;
         let allowed_clients = inner.allowed_client_ids.as_deref();
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = i64::try_from(unix_now().as_secs()).unwrap_or(i64::MAX);
         let leeway = LEEWAY_SECS as i64;
         // Only access tokens are ever remembered (`JwksCache::remember` reads the token's own
         // `typ`), so a hit passed the type check; the client list is checked again anyway.
@@ -360,6 +360,10 @@ impl WristbandJwtValidator {
             } else {
                 Err(WristbandJwtError::ClientNotAllowed)
             };
+        }
+        // One word only (see `bearer`): checked before anything is decoded or remembered.
+        if token.contains(char::is_whitespace) {
+            return Err(WristbandJwtError::Malformed);
         }
         let header = decode_header(token).map_err(|_| WristbandJwtError::Malformed)?;
         if !is_access_token_type(header.typ.as_deref()) {
@@ -430,10 +434,10 @@ fn bearer<'r>(req: &'r Request<'_>) -> Option<&'r str> {
     }
     let (scheme, token) = value.trim().split_once(|c: char| c.is_ascii_whitespace())?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer")
-        && !token.is_empty()
-        && !token.contains(char::is_whitespace))
-    .then_some(token)
+    // A token with whitespace inside (`Bearer a b`) is refused by `validate` before it is
+    // decoded; it is never remembered, so the look-up of a remembered token needs no scan of
+    // the whole token here.
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 #[rocket::async_trait]
