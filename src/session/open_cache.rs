@@ -23,7 +23,7 @@
 //! so an entry can never outlive a rule it passed, except expiry, which is checked each time.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -78,16 +78,38 @@ impl Cached {
 /// The entries whose values' suffixes hash alike: each with its whole value and its weight.
 type Bucket<V> = Vec<(Box<str>, Arc<V>, usize)>;
 
+/// The table's hasher: its keys are already the keyed SipHash of a suffix
+/// ([`ValueCache::hash`]), so they are used as they are rather than hashed a second time.
+#[derive(Default)]
+struct Hashed(u64);
+
+impl Hasher for Hashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed (`write_u64`); anything else is folded in all the same.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+}
+
 /// Entries by the hash of their value's suffix.
 struct Table<V> {
-    buckets: HashMap<u64, Bucket<V>>,
+    buckets: HashMap<u64, Bucket<V>, BuildHasherDefault<Hashed>>,
     len: usize,
     bytes: usize,
 }
 
 impl<V> Default for Table<V> {
     fn default() -> Self {
-        Table { buckets: HashMap::new(), len: 0, bytes: 0 }
+        Table { buckets: HashMap::default(), len: 0, bytes: 0 }
     }
 }
 

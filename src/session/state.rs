@@ -1,7 +1,7 @@
 //! Request-local session state: loaded at most once, and one place that decides what the
 //! response must write.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -37,7 +37,7 @@ pub(crate) enum Loaded {
 pub(crate) struct SessionState(Mutex<Inner>);
 
 /// The data behind the lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Inner {
     /// Shared with the open cache until the first change (copy on write), so a request that
     /// only reads a cached session copies nothing.
@@ -60,6 +60,27 @@ pub(crate) struct Inner {
     queued: Vec<String>,
 }
 
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            data: empty_data(),
+            json_len: None,
+            issued_at: None,
+            uncached_expiry: None,
+            loaded: Loaded::default(),
+            pending: Pending::default(),
+            queued: Vec::new(),
+        }
+    }
+}
+
+/// The empty session, shared: a request that never loads its session, or finds no cookie,
+/// allocates nothing for it (the first change copies it, as for any shared data).
+pub(crate) fn empty_data() -> Arc<Map<String, Value>> {
+    static EMPTY: OnceLock<Arc<Map<String, Value>>> = OnceLock::new();
+    EMPTY.get_or_init(Arc::default).clone()
+}
+
 /// A presented cookie, opened (or the empty session of a request without one).
 pub(crate) struct Opened {
     pub(crate) data: Arc<Map<String, Value>>,
@@ -75,7 +96,7 @@ pub(crate) struct Opened {
 impl Opened {
     /// The session of a request that carried no cookie.
     pub(crate) fn empty() -> Self {
-        Opened { data: Arc::default(), json_len: 2, issued_at: None, uncached_expiry: None }
+        Opened { data: empty_data(), json_len: 2, issued_at: None, uncached_expiry: None }
     }
 }
 
@@ -185,7 +206,7 @@ impl Inner {
 
     /// Destroys the session: no data, removal cookies in the response.
     pub(crate) fn destroy(&mut self) {
-        self.data = Arc::default();
+        self.data = empty_data();
         self.json_len = None;
         if self.loaded == Loaded::No {
             self.loaded = Loaded::Valid;
@@ -221,7 +242,8 @@ impl Inner {
         let expires_at = self.uncached_expiry.take()?;
         let issued_at = self.issued_at?;
         let json_len = self.json_len?;
-        Some(Cached::new(std::mem::take(&mut self.data), json_len, issued_at, expires_at))
+        let data = std::mem::replace(&mut self.data, empty_data());
+        Some(Cached::new(data, json_len, issued_at, expires_at))
     }
 
     /// Queues a raw `Set-Cookie` header for this response.
