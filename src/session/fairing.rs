@@ -174,7 +174,10 @@ impl Fairing for WristbandSession {
         let Some(config) = req.rocket().state::<SessionConfig>() else {
             return;
         };
-        let state = req.local_cache(SessionState::default);
+        // Nothing to do for a request that never touched its session (no guard ran).
+        let Some(state) = SessionState::existing(req) else {
+            return;
+        };
         let mut inner = state.lock();
         // What another layer queued and no responder wrote (the `auth` layer's login-state
         // cookies: a callback's removal of its cookie must reach the browser whatever the app

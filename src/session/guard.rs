@@ -163,7 +163,7 @@ impl<'r> Session<'r> {
     /// The guard for `req`, or `None` when the fairing is not attached.
     pub(crate) fn of(req: &'r Request<'_>) -> Option<Self> {
         let config = req.rocket().state::<SessionConfig>()?;
-        Some(Session { state: req.local_cache(SessionState::default), config, jar: req.cookies() })
+        Some(Session { state: SessionState::of(req), config, jar: req.cookies() })
     }
 
     pub(crate) fn config(&self) -> &'r SessionConfig {

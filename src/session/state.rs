@@ -1,8 +1,10 @@
 //! Request-local session state: loaded at most once, and one place that decides what the
 //! response must write.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use rocket::Request;
 use serde_json::{Map, Value};
 
 use crate::session::open_cache::Cached;
@@ -34,7 +36,52 @@ pub(crate) enum Loaded {
 /// The session of one request, kept in `Request::local_cache` and shared by every guard of
 /// that request and by the response fairing.
 #[derive(Debug, Default)]
-pub(crate) struct SessionState(Mutex<Inner>);
+pub(crate) struct SessionState(Mutex<Inner>, Option<usize>);
+
+/// The number of slots of [`LIVE`].
+const SLOTS: usize = 64;
+
+/// How many request-local session states are alive, per slot of the requests' addresses
+/// ([`slot`]): a request whose slot counts none has no session state, so the response phase of
+/// a request that never touched its session (a static file, a bearer-token API) leaves
+/// Rocket's request-local cache alone instead of creating an empty state in it (an allocation
+/// of the cache's table and one of the state, and their release). A state counts from its
+/// creation until it is dropped with its request, whatever ends the request; two requests
+/// sharing a slot only send the other one down the full path. Process-wide, as request
+/// addresses are.
+static LIVE: [AtomicU32; SLOTS] = [const { AtomicU32::new(0) }; SLOTS];
+
+/// `req`'s slot of [`LIVE`]: its address, mixed (Fibonacci hashing).
+fn slot(req: &Request<'_>) -> usize {
+    let address = std::ptr::from_ref(req) as usize;
+    // The top 6 bits of the product.
+    (address.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - 6)) % SLOTS
+}
+
+impl SessionState {
+    /// `req`'s session state, created (and counted in [`LIVE`]) if it has none yet.
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> &'r SessionState {
+        req.local_cache(|| {
+            let slot = slot(req);
+            LIVE[slot].fetch_add(1, Ordering::AcqRel);
+            SessionState(Mutex::default(), Some(slot))
+        })
+    }
+
+    /// `req`'s session state if it may have one; `None` when nothing of this request created
+    /// one (see [`LIVE`]).
+    pub(crate) fn existing<'r>(req: &'r Request<'_>) -> Option<&'r SessionState> {
+        (LIVE[slot(req)].load(Ordering::Acquire) > 0).then(|| SessionState::of(req))
+    }
+}
+
+impl Drop for SessionState {
+    fn drop(&mut self) {
+        if let Some(slot) = self.1 {
+            LIVE[slot].fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
 
 /// The data behind the lock.
 #[derive(Debug)]
