@@ -26,6 +26,35 @@
 //! JWT_PROFILE_ITERS=<n>` runs exactly `n` iterations of one body and exits (for callgrind).
 //! See `docs/benchmarks.md`.
 //!
+//! All of the above send the same token on every request, and the crate remembers tokens that
+//! verified (a bounded cache keyed by the whole token): after the warm-up, `guard` measures a
+//! cache *hit*, with no RSA check. The *miss* path is measured apart, after the interleaved
+//! pass above (same `JWT_INTERLEAVED=0` to skip):
+//!
+//! - `miss guard/bare`: the same interleaved scheme, but every request carries a token that
+//!   was never sent before, so on `/a` the verified-token cache misses every time and the full
+//!   check runs (`decode_header`, the key lookup, the RS256 `decode`, the claim checks, and
+//!   remembering the token). `/b` also gets a fresh token each time, from its own part of the
+//!   pool (its cost does not depend on the token; this keeps the two sides alike). The tokens
+//!   are signed before any timing by the fake (`issue_access_token("u<i>", "t", 3600)`: a
+//!   distinct `sub` each), [`MISS_ROUNDS`] rounds of a batch chosen like the hit pass's
+//!   (about 1 ms of `/a` misses, at most [`MISS_MAX_BATCH`] requests), and the pool is sized
+//!   by counting: `rounds × batch` tokens per side; taking a token from an empty pool panics.
+//!   The signing time is printed. A first request with a fresh token must answer 200 on both
+//!   routes. The verified-token cache holds a few thousand tokens (4 MiB, about 1.2 KB each):
+//!   once a pass has sent more, each later miss also evicts, as on a busy server that keeps
+//!   seeing new tokens.
+//! - `JWT_PROFILE=guard_miss JWT_PROFILE_ITERS=<n>`: `n` `/a` requests, each with a fresh
+//!   token, all signed before the loop. Subtracting a 0-iteration run does not isolate the
+//!   loop here (the `n` signatures are set-up too, and the fake's RSA key generation at start
+//!   varies from run to run by hundreds of millions of instructions); count only the loop's
+//!   iterations instead, for this side and the one it is compared with:
+//!   `valgrind --tool=callgrind --toggle-collect='jwt::profile_loop::{{closure}}' <bench binary>`
+//!   (the binary that `cargo bench --no-run` names), divided by `n`.
+//!
+//! Under `cargo test` the miss pass still runs, as a smoke test: a handful of tokens (the
+//! 200 check, then [`SMOKE_MISS_ROUNDS`] rounds of one request per side).
+//!
 //! ```sh
 //! cargo bench --features fake-wristband --bench jwt
 //! cargo test --features fake-wristband --bench jwt    # one pass of each body, as a smoke test
@@ -92,7 +121,7 @@ fn dispatch_only() -> &'static str {
 /// The fake, the client, the `Authorization` value and the token; the runtime the fake runs on.
 struct Setup {
     _runtime: rocket::tokio::runtime::Runtime,
-    _fake: FakeWristband,
+    fake: FakeWristband,
     client: Client,
     authorization: String,
     token: String,
@@ -134,7 +163,7 @@ fn setup() -> Setup {
         .mount("/", routes![guarded, bare, dispatch_only]);
     let client = Client::untracked(rocket).expect("valid app");
     let authorization = format!("Bearer {token}");
-    let setup = Setup { _runtime: runtime, _fake: fake, client, authorization, token };
+    let setup = Setup { _runtime: runtime, fake, client, authorization, token };
     // Warm-up: the guard fetches the JWKS now; every side answers 200 `ok`.
     for path in ["/a", "/b", "/c"] {
         assert_eq!(get(&setup, path), "ok", "{path}");
@@ -144,13 +173,55 @@ fn setup() -> Setup {
 
 /// One GET of `path` with the token; the body (`ok` for a 200).
 fn get(setup: &Setup, path: &str) -> String {
-    let response = setup
-        .client
-        .get(path)
-        .header(Header::new("Authorization", setup.authorization.clone()))
-        .dispatch();
+    get_with(setup, path, setup.authorization.clone())
+}
+
+/// One GET of `path` with this `Authorization` value; the body (`ok` for a 200).
+fn get_with(setup: &Setup, path: &str, authorization: String) -> String {
+    let response =
+        setup.client.get(path).header(Header::new("Authorization", authorization)).dispatch();
     assert_eq!(response.status(), Status::Ok, "{path}");
     response.into_string().unwrap_or_default()
+}
+
+/// `count` distinct `Authorization: Bearer` values, each an access token that was never sent
+/// (`sub` = `u<first + i>`), in the order they are to be sent.
+fn fresh_tokens(setup: &Setup, first: usize, count: usize) -> std::vec::IntoIter<String> {
+    let tokens: Vec<String> = (first..first + count)
+        .map(|i| format!("Bearer {}", setup.fake.issue_access_token(&format!("u{i}"), "t", 3600)))
+        .collect();
+    tokens.into_iter()
+}
+
+/// Signs tokens for the miss measurement: hands them out once each, never the same twice, and
+/// counts how many it signed and how long that took.
+struct TokenMint<'s> {
+    setup: &'s Setup,
+    next_sub: usize,
+    signed: usize,
+    signing: Duration,
+}
+
+impl<'s> TokenMint<'s> {
+    fn new(setup: &'s Setup) -> Self {
+        // `sub`s `u0`, `u1`, ... are not the warm-up's `u`, so none was ever sent.
+        TokenMint { setup, next_sub: 0, signed: 0, signing: Duration::ZERO }
+    }
+
+    /// A pool of `count` fresh tokens, signed now (before any timing).
+    fn pool(&mut self, count: usize) -> std::vec::IntoIter<String> {
+        let start = Instant::now();
+        let pool = fresh_tokens(self.setup, self.next_sub, count);
+        self.signing += start.elapsed();
+        self.next_sub += count;
+        self.signed += count;
+        pool
+    }
+}
+
+/// The next token of a pool; a pool never runs out, by construction (sized by counting).
+fn take(pool: &mut std::vec::IntoIter<String>) -> String {
+    pool.next().expect("the miss pool is sized to the requests it serves")
 }
 
 fn decode_alone(setup: &Setup) {
@@ -192,18 +263,37 @@ criterion_group! {
     targets = jwt
 }
 
-/// Times `a` and `b` in alternating batches of about 1 ms each (`a` first in even rounds) and
-/// returns the quartiles of the per-round ratios `time(a) / time(b)`.
-fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), rounds: usize) -> [f64; 3] {
-    fn time(f: &mut impl FnMut(), n: u32) -> f64 {
-        let start = Instant::now();
-        (0..n).for_each(|_| f());
-        start.elapsed().as_secs_f64()
-    }
+/// Seconds that `n` calls of `f` take.
+fn time(f: &mut impl FnMut(), n: u32) -> f64 {
+    let start = Instant::now();
+    (0..n).for_each(|_| f());
+    start.elapsed().as_secs_f64()
+}
+
+/// The batch size for [`interleaved_batches`]: doubled from 1 until a batch of `a` takes about
+/// 1 ms or reaches `max` (`a` runs `2 × batch - 1` times here).
+fn batch_for(a: &mut impl FnMut(), max: u32) -> u32 {
     let mut batch = 1;
-    while time(&mut a, batch) < 1e-3 && batch < 1 << 20 {
+    while time(a, batch) < 1e-3 && batch < max {
         batch *= 2;
     }
+    batch
+}
+
+/// Times `a` and `b` in alternating batches of about 1 ms each (`a` first in even rounds) and
+/// returns the quartiles of the per-round ratios `time(a) / time(b)`.
+fn interleaved(mut a: impl FnMut(), b: impl FnMut(), rounds: usize) -> [f64; 3] {
+    let batch = batch_for(&mut a, 1 << 20);
+    interleaved_batches(a, b, batch, rounds)
+}
+
+/// [`interleaved`] with a given batch size: `a` and `b` each run `rounds × batch` times.
+fn interleaved_batches(
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+    batch: u32,
+    rounds: usize,
+) -> [f64; 3] {
     let mut ratios: Vec<f64> = (0..rounds)
         .map(|round| {
             if round % 2 == 0 {
@@ -235,11 +325,59 @@ fn interleaved_ratios() {
     }
 }
 
+/// Rounds of the interleaved miss pass under `cargo bench` (each one signs `2 × batch` tokens).
+const MISS_ROUNDS: usize = 201;
+/// The largest batch of the miss pass (a batch is about 1 ms of `/a` misses, fewer if slower).
+const MISS_MAX_BATCH: u32 = 64;
+/// Rounds of the miss pass under `cargo test` (batch 1: one request per side and round).
+const SMOKE_MISS_ROUNDS: usize = 3;
+
+/// `miss guard/bare`: `guard / bare` interleaved with a never-sent token on every request (see
+/// the module docs); `rounds` rounds of at most `max_batch` requests per side.
+fn miss_ratios(rounds: usize, max_batch: u32) {
+    let setup = setup_once();
+    let mut mint = TokenMint::new(setup);
+    // A fresh token answers 200 on both routes (on `/a`, through the full check).
+    let mut check = mint.pool(2);
+    for path in ["/a", "/b"] {
+        assert_eq!(get_with(setup, path, take(&mut check)), "ok", "fresh token on {path}");
+    }
+    // The batch: calibrated on `/a` misses, with their own tokens (`2 × max - 1` at most).
+    let mut calibration = mint.pool(2 * max_batch as usize - 1);
+    let batch = batch_for(
+        &mut || drop(black_box(get_with(setup, "/a", take(&mut calibration)))),
+        max_batch,
+    );
+    // Exactly what the pass sends: `rounds × batch` requests per side.
+    let per_side = rounds * batch as usize;
+    let mut guard_pool = mint.pool(per_side);
+    let mut bare_pool = mint.pool(per_side);
+    println!(
+        "\nMiss pass: signed {} fresh tokens in {:.2} s ({:.2} ms each); batch {batch}, \
+         {rounds} rounds, {per_side} requests per side",
+        mint.signed,
+        mint.signing.as_secs_f64(),
+        mint.signing.as_secs_f64() * 1e3 / mint.signed as f64,
+    );
+    let [p25, median, p75] = interleaved_batches(
+        || drop(black_box(get_with(setup, "/a", take(&mut guard_pool)))),
+        || drop(black_box(get_with(setup, "/b", take(&mut bare_pool)))),
+        batch,
+        rounds,
+    );
+    assert_eq!((guard_pool.len(), bare_pool.len()), (0, 0), "every token sent once");
+    let name = "miss guard/bare";
+    println!("ratio {name:<16} median {median:.3}  (p25 {p25:.3}, p75 {p75:.3})");
+}
+
 /// `JWT_PROFILE=<side> JWT_PROFILE_ITERS=<n>`: exactly `n` iterations of one side, then exit.
 fn profile_loop(side: &str, n: usize) {
     let setup = setup_once();
+    // `guard_miss`: one fresh token per iteration, all signed here, before the loop.
+    let mut pool = fresh_tokens(setup, 0, if side == "guard_miss" { n } else { 0 });
     let mut body: Box<dyn FnMut()> = match side {
         "guard" => Box::new(|| drop(black_box(get(setup, "/a")))),
+        "guard_miss" => Box::new(|| drop(black_box(get_with(setup, "/a", take(&mut pool))))),
         "bare" => Box::new(|| drop(black_box(get(setup, "/b")))),
         "dispatch" => Box::new(|| drop(black_box(get(setup, "/c")))),
         "decode_alone" => Box::new(|| decode_alone(setup)),
@@ -258,12 +396,17 @@ fn main() {
         return;
     }
     benches();
-    // Only under `cargo bench` (not `cargo test --bench jwt`, nor criterion's `--profile-time`).
+    // The interleaved passes only under `cargo bench` (not `cargo test --bench jwt`, nor
+    // criterion's `--profile-time`); under `cargo test`, a short miss pass.
     let args: Vec<String> = std::env::args().collect();
     let benching = args.iter().any(|a| a == "--bench");
     let profiling = args.iter().any(|a| a == "--profile-time");
     if benching && !profiling && std::env::var("JWT_INTERLEAVED").as_deref() != Ok("0") {
         interleaved_ratios();
+        miss_ratios(MISS_ROUNDS, MISS_MAX_BATCH);
+    } else if !benching && !profiling {
+        // `cargo test --bench jwt`: the miss pass with a handful of tokens, as a smoke test.
+        miss_ratios(SMOKE_MISS_ROUNDS, 1);
     }
     Criterion::default().configure_from_args().final_summary();
 }
