@@ -36,7 +36,11 @@ pub(crate) enum Loaded {
 /// The session of one request, kept in `Request::local_cache` and shared by every guard of
 /// that request and by the response fairing.
 #[derive(Debug, Default)]
-pub(crate) struct SessionState(Mutex<Inner>, Option<usize>);
+pub(crate) struct SessionState {
+    inner: Mutex<Inner>,
+    /// Its slot of [`LIVE`], where it is counted (`None`: not counted, in unit tests).
+    slot: Option<usize>,
+}
 
 /// The number of slots of [`LIVE`].
 const SLOTS: usize = 64;
@@ -64,7 +68,7 @@ impl SessionState {
         req.local_cache(|| {
             let slot = slot(req);
             LIVE[slot].fetch_add(1, Ordering::AcqRel);
-            SessionState(Mutex::default(), Some(slot))
+            SessionState { inner: Mutex::default(), slot: Some(slot) }
         })
     }
 
@@ -77,7 +81,7 @@ impl SessionState {
 
 impl Drop for SessionState {
     fn drop(&mut self) {
-        if let Some(slot) = self.1 {
+        if let Some(slot) = self.slot {
             LIVE[slot].fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -177,7 +181,7 @@ impl SessionState {
     /// Locks the state. A poisoned lock (a handler panicked while holding it) still yields the
     /// data: the response is a 500 then, and 5xx responses write no cookie.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
