@@ -362,7 +362,7 @@ impl WristbandJwtValidator {
             };
         }
         // One word only (see `bearer`): checked before anything is decoded or remembered.
-        if token.contains(char::is_whitespace) {
+        if has_whitespace(token) {
             return Err(WristbandJwtError::Malformed);
         }
         let header = decode_header(token).map_err(|_| WristbandJwtError::Malformed)?;
@@ -425,6 +425,16 @@ fn client_allowed(claims: &Map<String, Value>, allowed: Option<&[String]>) -> bo
     })
 }
 
+/// Whether `token` holds whitespace (Unicode `White_Space`). A JWT is ASCII, so the common case
+/// looks at bytes, not decoded characters.
+fn has_whitespace(token: &str) -> bool {
+    if token.is_ascii() {
+        token.bytes().any(|b| char::from(b).is_whitespace())
+    } else {
+        token.contains(char::is_whitespace)
+    }
+}
+
 /// The token of the request's one `Authorization: Bearer <token>` header.
 fn bearer<'r>(req: &'r Request<'_>) -> Option<&'r str> {
     let mut headers = req.headers().get("Authorization");
@@ -455,5 +465,22 @@ impl<'r> FromRequest<'r> for WristbandJwt<'r> {
 impl Sentinel for WristbandJwt<'_> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
         super::user::auth_missing(rocket, "WristbandJwt")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_whitespace;
+
+    #[test]
+    fn the_byte_scan_agrees_with_unicode_white_space() {
+        for byte in 0u8..=127 {
+            let text = format!("ab{}cd", char::from(byte));
+            assert_eq!(has_whitespace(&text), text.contains(char::is_whitespace), "byte {byte}");
+        }
+        for text in ["a\u{a0}b", "a\u{2003}b", "\u{3000}", "é.jwt", "ünïcödé", "a\u{85}b"] {
+            assert_eq!(has_whitespace(text), text.contains(char::is_whitespace), "{text:?}");
+        }
+        assert!(!has_whitespace("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln"));
     }
 }

@@ -171,11 +171,11 @@ impl Fairing for WristbandSession {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let Some(config) = req.rocket().state::<SessionConfig>() else {
-            return;
-        };
         // Nothing to do for a request that never touched its session (no guard ran).
         let Some(state) = SessionState::existing(req) else {
+            return;
+        };
+        let Some(config) = req.rocket().state::<SessionConfig>() else {
             return;
         };
         let mut inner = state.lock();
