@@ -79,6 +79,30 @@ async fn client() -> Client {
     Client::untracked(rocket).await.unwrap()
 }
 
+/// A request fairing that writes to the session of `/plain?mark` requests, before routing
+/// (Rocket's local client moves the request between its request fairings and its dispatch).
+#[rocket::async_test]
+async fn a_change_made_by_a_request_fairing_is_written() {
+    let options = SessionOptions { secrets: SECRET.into(), ..SessionOptions::default() };
+    let rocket = rocket::build()
+        .attach(WristbandSession::custom(options))
+        .attach(rocket::fairing::AdHoc::on_request("mark", |req, _| {
+            Box::pin(async move {
+                if req.uri().query().is_some_and(|q| q.as_str() == "mark") {
+                    let session = req.guard::<Session<'_>>().await.unwrap();
+                    session.insert("marked", true).unwrap();
+                }
+            })
+        }))
+        .mount("/", routes![plain]);
+    let client = Client::untracked(rocket).await.unwrap();
+    let response = client.get("/plain?mark").dispatch().await;
+    let cookies = session_cookies(&response);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let response = client.get("/plain").dispatch().await;
+    assert!(session_cookies(&response).is_empty());
+}
+
 fn session_cookies(response: &LocalResponse<'_>) -> Vec<String> {
     response
         .headers()

@@ -40,6 +40,8 @@ pub(crate) struct SessionState {
     inner: Mutex<Inner>,
     /// Its slot of [`LIVE`], where it is counted (`None`: not counted, in unit tests).
     slot: Option<usize>,
+    /// Whether it is also counted in [`UNROUTED`].
+    unrouted: bool,
 }
 
 /// The number of slots of [`LIVE`].
@@ -55,6 +57,12 @@ const SLOTS: usize = 64;
 /// addresses are.
 static LIVE: [AtomicU32; SLOTS] = [const { AtomicU32::new(0) }; SLOTS];
 
+/// How many live session states were created before their request was routed (by a request
+/// fairing, or a catcher of a request no route matched). Rocket's local client moves a request
+/// after its request fairings ran, so such a state may be counted under another address than
+/// the one its response phase sees: while any is alive, every response phase looks.
+static UNROUTED: AtomicU32 = AtomicU32::new(0);
+
 /// `req`'s slot of [`LIVE`]: its address, mixed (Fibonacci hashing).
 fn slot(req: &Request<'_>) -> usize {
     let address = std::ptr::from_ref(req) as usize;
@@ -68,14 +76,20 @@ impl SessionState {
         req.local_cache(|| {
             let slot = slot(req);
             LIVE[slot].fetch_add(1, Ordering::AcqRel);
-            SessionState { inner: Mutex::default(), slot: Some(slot) }
+            let unrouted = req.route().is_none();
+            if unrouted {
+                UNROUTED.fetch_add(1, Ordering::AcqRel);
+            }
+            SessionState { inner: Mutex::default(), slot: Some(slot), unrouted }
         })
     }
 
     /// `req`'s session state if it may have one; `None` when nothing of this request created
     /// one (see [`LIVE`]).
     pub(crate) fn existing<'r>(req: &'r Request<'_>) -> Option<&'r SessionState> {
-        (LIVE[slot(req)].load(Ordering::Acquire) > 0).then(|| SessionState::of(req))
+        let may_have_one =
+            LIVE[slot(req)].load(Ordering::Acquire) > 0 || UNROUTED.load(Ordering::Acquire) > 0;
+        may_have_one.then(|| SessionState::of(req))
     }
 }
 
@@ -83,6 +97,9 @@ impl Drop for SessionState {
     fn drop(&mut self) {
         if let Some(slot) = self.slot {
             LIVE[slot].fetch_sub(1, Ordering::AcqRel);
+        }
+        if self.unrouted {
+            UNROUTED.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
