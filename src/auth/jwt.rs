@@ -304,6 +304,8 @@ struct ValidatorInner {
     /// `{scheme}://{vanity}`.
     issuer: String,
     allowed_client_ids: Option<Vec<String>>,
+    /// What `decode` checks besides the signature (built once: it is the same for every token).
+    validation: Validation,
 }
 
 impl fmt::Debug for WristbandJwtValidator {
@@ -323,8 +325,14 @@ impl WristbandJwtValidator {
         allowed_client_ids: Option<Vec<String>>,
     ) -> Self {
         let issuer = http.base().to_string();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_issuer(&[issuer.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         WristbandJwtValidator {
-            inner: Arc::new(ValidatorInner { jwks, http, issuer, allowed_client_ids }),
+            inner: Arc::new(ValidatorInner { jwks, http, issuer, allowed_client_ids, validation }),
         }
     }
 
@@ -362,7 +370,7 @@ impl WristbandJwtValidator {
             };
         }
         // One word only (see `bearer`): checked before anything is decoded or remembered.
-        if has_whitespace(token) {
+        if not_one_word(token) {
             return Err(WristbandJwtError::Malformed);
         }
         let header = decode_header(token).map_err(|_| WristbandJwtError::Malformed)?;
@@ -375,13 +383,7 @@ impl WristbandJwtValidator {
         let kid = header.kid.as_deref().ok_or(WristbandJwtError::UnknownKey)?;
         let key =
             inner.jwks.fetched_key(&inner.http, kid).await.ok_or(WristbandJwtError::UnknownKey)?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_nbf = true;
-        validation.validate_aud = false;
-        validation.set_issuer(&[inner.issuer.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let claims = match decode::<Map<String, Value>>(token, &key.key, &validation) {
+        let claims = match decode::<Map<String, Value>>(token, &key.key, &inner.validation) {
             Ok(data) => data.claims,
             Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                 return Err(WristbandJwtError::Expired)
@@ -425,14 +427,13 @@ fn client_allowed(claims: &Map<String, Value>, allowed: Option<&[String]>) -> bo
     })
 }
 
-/// Whether `token` holds whitespace (Unicode `White_Space`). A JWT is ASCII, so the common case
-/// looks at bytes, not decoded characters.
-fn has_whitespace(token: &str) -> bool {
-    if token.is_ascii() {
-        token.bytes().any(|b| char::from(b).is_whitespace())
-    } else {
-        token.contains(char::is_whitespace)
-    }
+/// Whether `token` is not one word: it holds whitespace (Unicode `White_Space`) or an ASCII
+/// control character (none belongs in a JWT, whose decoding would refuse it anyway). The bytes
+/// are compared without an early exit, which the compiler turns into wide comparisons; only a
+/// token with non-ASCII text is decoded into characters.
+fn not_one_word(token: &str) -> bool {
+    let control_or_space = token.bytes().fold(false, |found, b| found | (b <= b' '));
+    control_or_space || (!token.is_ascii() && token.contains(char::is_whitespace))
 }
 
 /// The token of the request's one `Authorization: Bearer <token>` header.
@@ -470,17 +471,21 @@ impl Sentinel for WristbandJwt<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::has_whitespace;
+    use super::not_one_word;
 
     #[test]
-    fn the_byte_scan_agrees_with_unicode_white_space() {
+    fn one_word_means_no_white_space_and_no_ascii_control() {
         for byte in 0u8..=127 {
             let text = format!("ab{}cd", char::from(byte));
-            assert_eq!(has_whitespace(&text), text.contains(char::is_whitespace), "byte {byte}");
+            let c = char::from(byte);
+            let expected = c.is_whitespace() || (c.is_ascii_control() && byte != 0x7f);
+            assert_eq!(not_one_word(&text), expected, "byte {byte}");
         }
-        for text in ["a\u{a0}b", "a\u{2003}b", "\u{3000}", "é.jwt", "ünïcödé", "a\u{85}b"] {
-            assert_eq!(has_whitespace(text), text.contains(char::is_whitespace), "{text:?}");
+        for text in ["a\u{a0}b", "a\u{2003}b", "\u{3000}", "a\u{85}b"] {
+            assert!(not_one_word(text), "{text:?}");
         }
-        assert!(!has_whitespace("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln"));
+        for text in ["é.jwt", "ünïcödé", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln"] {
+            assert!(!not_one_word(text), "{text:?}");
+        }
     }
 }
