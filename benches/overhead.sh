@@ -2,13 +2,14 @@
 # What each layer adds to a request, as five target / baseline pairs on the bench server
 # (issue 19), each measured with wrk in alternating rounds:
 #
-#   P1 read / hello_plain_cookie   opening the session: `session` /read against Rocket alone
-#                                  (`plain` /hello), the same Cookie header
+#   P1 read / read_plain           opening the session: `session` /read against Rocket alone
+#                                  (`plain` /read, which answers `hello`), the same Cookie header
 #   P2 read_revocation / read      the revocation check: `session-revocation` /read against
 #                                  `session` /read, the same cookie
 #   P3 me_auth / me                WristbandAuth's refresh check: `session-auth` /me against
 #                                  `session` /me (`AuthenticatedSession`), the same fresh cookie
-#   P4 jwt / noguard               the WristbandJwt guard: `jwt` /jwt against /noguard, the same
+#   P4 jwt / jwt_noguard           the WristbandJwt guard: `jwt` /jwt against `jwt-noguard` /jwt
+#                                  (the same app, the route unguarded), the same
 #                                  `Authorization: Bearer` header
 #   P5 hello_all / hello_plain     an untouched route with every fairing attached (`all`: sessions,
 #                                  revocation, WristbandAuth) against none (`plain`), no cookie
@@ -27,7 +28,8 @@
 # it during them: `renew_after` is 60 s, keep 2 × DURATION well below) and checked again after.
 # The P4 token comes from the `jwt` server's /token. Before measuring, curl checks once that
 # every target answers 2xx without a Set-Cookie. Each pair's first run alternates by round.
-# Prints requests/s per round, the medians, and for each pair the ratio of medians and the
+# Each target and its baseline sit at the same place in their route tables (see the bench
+# server's modes), so routing costs both the same. Prints requests/s per round, the medians, and for each pair the ratio of medians and the
 # per-round ratios (target / baseline: below 1 is what the layer costs). Servers listen on
 # 127.0.0.1 only and are killed on exit. The shared parts are in benches/lib.sh.
 
@@ -38,22 +40,23 @@ REVOCATION_PORT=${REVOCATION_PORT:-18033}
 AUTH_PORT=${AUTH_PORT:-18034}
 JWT_PORT=${JWT_PORT:-18035}
 ALL_PORT=${ALL_PORT:-18036}
+JWT_NOGUARD_PORT=${JWT_NOGUARD_PORT:-18037}
 source "$(dirname "$0")/lib.sh"
 
 # Each pair: its target, its baseline, and the servers they need (`session-revocation` for P1
 # too: it seeds the cookie).
 declare -A TARGET=([P1]=read [P2]=read_revocation [P3]=me_auth [P4]=jwt [P5]=hello_all)
-declare -A BASELINE=([P1]=hello_plain_cookie [P2]=read [P3]=me [P4]=noguard [P5]=hello_plain)
+declare -A BASELINE=([P1]=read_plain [P2]=read [P3]=me [P4]=jwt_noguard [P5]=hello_plain)
 declare -A NEEDS=(
     [P1]="plain session session-revocation"
     [P2]="session session-revocation"
     [P3]="session session-auth"
-    [P4]="jwt"
+    [P4]="jwt jwt-noguard"
     [P5]="plain all"
 )
 declare -A PORT=(
     [plain]=$PLAIN_PORT [session]=$SESSION_PORT [session-revocation]=$REVOCATION_PORT
-    [session-auth]=$AUTH_PORT [jwt]=$JWT_PORT [all]=$ALL_PORT
+    [session-auth]=$AUTH_PORT [jwt]=$JWT_PORT [all]=$ALL_PORT [jwt-noguard]=$JWT_NOGUARD_PORT
 )
 declare -A WANTED=()
 for pair in $PAIRS; do
@@ -80,7 +83,7 @@ if [ -n "${WANTED[session-revocation]:-}${WANTED[all]:-}" ]; then
 fi
 
 echo "== starting servers (their output in the temporary directory)"
-for mode in plain session session-revocation session-auth jwt all; do
+for mode in plain session session-revocation session-auth jwt jwt-noguard all; do
     [ -n "${WANTED[$mode]:-}" ] || continue
     echo "$mode on ${PORT[$mode]}"
     start env REDIS_URL="${REDIS_URL:-}" bash -c 'exec "$@" >"$0" 2>&1' "$WORK/$mode.log" \
@@ -117,12 +120,12 @@ fi
 define() {
     case $1 in
         read) URL=$(url session /read) HEADER="Cookie: $COOKIE" ;;
-        hello_plain_cookie) URL=$(url plain /hello) HEADER="Cookie: $COOKIE" ;;
+        read_plain) URL=$(url plain /read) HEADER="Cookie: $COOKIE" ;;
         read_revocation) URL=$(url session-revocation /read) HEADER="Cookie: $COOKIE" ;;
         me_auth) URL=$(url session-auth /me) HEADER="Cookie: $AUTH_COOKIE" ;;
         me) URL=$(url session /me) HEADER="Cookie: $AUTH_COOKIE" ;;
         jwt) URL=$(url jwt /jwt) HEADER="Authorization: Bearer $TOKEN" ;;
-        noguard) URL=$(url jwt /noguard) HEADER="Authorization: Bearer $TOKEN" ;;
+        jwt_noguard) URL=$(url jwt-noguard /jwt) HEADER="Authorization: Bearer $TOKEN" ;;
         hello_all) URL=$(url all /hello) HEADER="" ;;
         hello_plain) URL=$(url plain /hello) HEADER="" ;;
         *) echo "no target $1" >&2; exit 2 ;;

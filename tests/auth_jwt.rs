@@ -141,6 +141,21 @@ async fn missing_or_malformed_authorization_is_401() {
         .dispatch()
         .await;
     assert_eq!(response.status(), Status::Unauthorized);
+    // The header's name in any case is the same header: alone it is read, beside another
+    // one it is the second of two.
+    let lower = client
+        .get("/api/jwt")
+        .header(Header::new("authorization", format!("Bearer {token}")))
+        .dispatch()
+        .await;
+    assert_eq!(lower.status(), Status::Ok);
+    let two_cases = client
+        .get("/api/jwt")
+        .header(Header::new("AUTHORIZATION", format!("Bearer {token}")))
+        .header(Header::new("authorization", "Bearer other"))
+        .dispatch()
+        .await;
+    assert_eq!(two_cases.status(), Status::Unauthorized);
 }
 
 #[rocket::async_test]

@@ -2,6 +2,7 @@
 //! Wristband's JWKS; and [`WristbandJwtValidator`], the same check for a token that did not
 //! come in an `Authorization` header (a websocket's first message, a queue consumer).
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
@@ -356,19 +357,36 @@ impl WristbandJwtValidator {
         &self,
         token: &'t str,
     ) -> Result<WristbandJwt<'t>, WristbandJwtError> {
+        if let Some(remembered) = self.remembered(token) {
+            return remembered;
+        }
+        // The first sight of a token is boxed apart: a request whose token was remembered
+        // (most of them) then awaits a future of a few words, not one as large as the JWKS
+        // fetch (over 1 KB, beyond the allocator's small-block caches).
+        Box::pin(self.verify(token)).await
+    }
+
+    /// What a remembered (already verified) `token` gives, or `None` when it is not
+    /// remembered or no longer valid. Only access tokens are ever remembered
+    /// (`JwksCache::remember` reads the token's own `typ`), so a hit passed the type check;
+    /// the client list is checked again anyway.
+    fn remembered<'t>(
+        &self,
+        token: &'t str,
+    ) -> Option<Result<WristbandJwt<'t>, WristbandJwtError>> {
+        let inner = &*self.inner;
+        let hit = inner.jwks.verified(token, now_secs(), LEEWAY_SECS as i64)?;
+        Some(if client_allowed(&hit.claims, inner.allowed_client_ids.as_deref()) {
+            Ok(WristbandJwt { token, claims: hit.claims.clone() })
+        } else {
+            Err(WristbandJwtError::ClientNotAllowed)
+        })
+    }
+
+    /// The full check of a token that is not remembered; remembers it if it passes.
+    async fn verify<'t>(&self, token: &'t str) -> Result<WristbandJwt<'t>, WristbandJwtError> {
         let inner = &*self.inner;
         let allowed_clients = inner.allowed_client_ids.as_deref();
-        let now = i64::try_from(unix_now().as_secs()).unwrap_or(i64::MAX);
-        let leeway = LEEWAY_SECS as i64;
-        // Only access tokens are ever remembered (`JwksCache::remember` reads the token's own
-        // `typ`), so a hit passed the type check; the client list is checked again anyway.
-        if let Some(hit) = inner.jwks.verified(token, now, leeway) {
-            return if client_allowed(&hit.claims, allowed_clients) {
-                Ok(WristbandJwt { token, claims: hit.claims.clone() })
-            } else {
-                Err(WristbandJwtError::ClientNotAllowed)
-            };
-        }
         // One word only (see `bearer`): checked before anything is decoded or remembered.
         if not_one_word(token) {
             return Err(WristbandJwtError::Malformed);
@@ -417,6 +435,11 @@ pub(crate) fn is_access_token_type(typ: Option<&str>) -> bool {
     })
 }
 
+/// Unix seconds, now.
+fn now_secs() -> i64 {
+    i64::try_from(unix_now().as_secs()).unwrap_or(i64::MAX)
+}
+
 /// Whether the `client_id` claim is on `allowed` (always, when there is no list).
 fn client_allowed(claims: &Map<String, Value>, allowed: Option<&[String]>) -> bool {
     allowed.is_none_or(|allowed| {
@@ -438,17 +461,39 @@ fn not_one_word(token: &str) -> bool {
 
 /// The token of the request's one `Authorization: Bearer <token>` header.
 fn bearer<'r>(req: &'r Request<'_>) -> Option<&'r str> {
-    let mut headers = req.headers().get("Authorization");
-    let value = headers.next()?;
-    if headers.next().is_some() {
-        return None;
-    }
+    let value = single_header(req, "Authorization")?;
     let (scheme, token) = value.trim().split_once(|c: char| c.is_ascii_whitespace())?;
     let token = token.trim();
     // A token with whitespace inside (`Bearer a b`) is refused by `validate` before it is
     // decoded; it is never remembered, so the look-up of a remembered token needs no scan of
     // the whole token here.
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The value of the request's header `name` (compared without regard to ASCII case): `None`
+/// when the request has none or more than one. The headers are walked rather than looked up:
+/// Rocket's look-up hashes the name byte by byte with SipHash, which costs more than comparing
+/// the lengths of the few headers a request carries (hyper accepts at most 100).
+fn single_header<'r>(req: &'r Request<'_>, name: &str) -> Option<&'r str> {
+    let mut found = None;
+    for header in req.headers().iter() {
+        if header.name.len() != name.len() || !header.name.as_str().eq_ignore_ascii_case(name) {
+            continue;
+        }
+        if found.is_some() {
+            return None;
+        }
+        found = Some(match header.value {
+            Cow::Borrowed(value) => value,
+            // Never for a request's own headers (borrowed from the map); looked up instead.
+            Cow::Owned(_) => {
+                let mut values = req.headers().get(name);
+                let value = values.next()?;
+                return values.next().is_none().then_some(value);
+            }
+        });
+    }
+    found
 }
 
 #[rocket::async_trait]

@@ -9,6 +9,8 @@
 //! target/release/bench_server jwt 18004       # WristbandJwt on /jwt, no guard on /noguard
 //! REDIS_URL=redis://127.0.0.1:6379 target/release/bench_server session-revocation 18005
 //! REDIS_URL=redis://127.0.0.1:6379 target/release/bench_server all 18006  # every fairing
+//! target/release/bench_server jwt-noguard 18007  # the jwt mode's app, /jwt unguarded
+//! REDIS_URL=redis://127.0.0.1:6379 target/release/bench_server pairs 18010  # 18010-18016
 //! target/release/bench_server payload         # prints the session JSON and exits
 //! target/release/bench_server payload-large   # the ~2.7 KB one (with custom fields)
 //! ```
@@ -21,6 +23,7 @@
 //! | every mode but `payload*` | `/hello` | a plain string; in the session modes the fairings are attached but untouched |
 //! | `session` | `/seed` | writes the ~1.1 KB Wristband-shaped session (gives the bench cookie) |
 //! | `session` | `/read` | reads the session (`isAuthenticated`, `userId`): no cookie written |
+//! | `plain` | `/read` | answers `hello`: `/hello` at `/read`'s place in the route table (the session modes mount `/read` second too) |
 //! | `session` | `/write` | reads and increments a counter: the session is re-sealed |
 //! | `session` | `/me` | `AuthenticatedSession` guard, answers `userId`: re-sealed only when the guard renews (`renew_after`) |
 //! | `plain` | `/private/seed` | the same payload as JSON in a Rocket private cookie |
@@ -32,8 +35,10 @@
 //! | `jwt` | `/jwt` | `WristbandJwt` guard (RS256 against the fake's JWKS, cached after the first request), answers `ok` |
 //! | `jwt` | `/noguard` | no guard, answers `ok` (the baseline for `/jwt`, same headers) |
 //! | `jwt` | `/token` | a fresh access token from the fake (`sub` `u`, `tnt_id` `t`, valid 24 h) |
+//! | `jwt-noguard` | `/jwt` | the `jwt` mode's app (same fairings, same place in the route table) with `/jwt` unguarded: answers `ok` |
+//! | `pairs` | all of the above | the modes `plain`, `session`, `session-revocation`, `session-auth`, `all`, `jwt` and `jwt-noguard` in one process, on the given port and the six after it (`REDIS_URL` required) |
 //!
-//! The `jwt`, `session-auth` and `all` modes start a `FakeWristband` (crate feature
+//! The `jwt`, `jwt-noguard`, `session-auth` and `all` modes start a `FakeWristband` (crate feature
 //! `fake-wristband`) on another port of 127.0.0.1 in the same process; it serves the JWKS and the
 //! SDK configuration. The `session-revocation` and `all` modes need a Redis (crate feature
 //! `redis`) at `REDIS_URL` and refuse to start without it.
@@ -94,6 +99,14 @@ fn seed_fresh(session: Session<'_>) -> Result<&'static str, Status> {
     Ok("seeded")
 }
 
+/// `/read` of the `plain` mode: `/hello` at the place of the session modes' `/read` in the
+/// route table, so that a request to it is routed exactly as one to theirs: `/read`'s
+/// baseline (P1).
+#[get("/read")]
+fn read_plain() -> &'static str {
+    "hello"
+}
+
 /// Read-only use: opens the cookie, writes nothing.
 #[get("/read")]
 fn read(session: Session<'_>) -> Result<String, Status> {
@@ -131,7 +144,14 @@ fn jwt(_jwt: WristbandJwt<'_>) -> &'static str {
     "ok"
 }
 
-/// The baseline for `/jwt`: the same answer, no guard (the `Authorization` header is ignored).
+/// `/jwt` of the `jwt-noguard` mode: the same route without the guard (the `Authorization`
+/// header is ignored), at the same place in the same route table: `/jwt`'s baseline (P4).
+#[get("/jwt")]
+fn jwt_unguarded() -> &'static str {
+    "ok"
+}
+
+/// The same answer as `/jwt`, no guard (the `Authorization` header is ignored).
 #[get("/noguard")]
 fn noguard() -> &'static str {
     "ok"
@@ -204,7 +224,7 @@ async fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
     // The fake first: building a Rocket raises the process-wide log level until it ignites,
     // and ours (log level off) ignites last.
     let fake = match mode {
-        "jwt" | "session-auth" | "all" => Some(FakeWristband::start().await),
+        "jwt" | "jwt-noguard" | "session-auth" | "all" => Some(FakeWristband::start().await),
         _ => None,
     };
     let figment = rocket::Config::figment()
@@ -215,31 +235,36 @@ async fn server(mode: &str, port: u16) -> Result<Rocket<Build>, String> {
         .merge(("secret_key", ROCKET_SECRET_KEY));
     let rocket = rocket::custom(figment);
     match (mode, fake, revocation) {
-        ("plain", _, _) => Ok(rocket.mount("/", routes![hello, private_seed, private])),
+        ("plain", _, _) => Ok(rocket.mount("/", routes![hello, read_plain, private_seed, private])),
         ("session", _, _) => Ok(rocket
             .attach(WristbandSession::custom(session_options()))
-            .mount("/", routes![hello, seed, read, write, me])),
+            .mount("/", routes![hello, read, seed, write, me])),
         ("session-revocation", _, Some(options)) => Ok(rocket
             .attach(WristbandSession::custom(options))
-            .mount("/", routes![hello, seed, read, write, me])),
+            .mount("/", routes![hello, read, seed, write, me])),
         ("session-auth", Some(fake), _) => Ok(rocket
             .attach(WristbandSession::custom(session_options()))
             .attach(WristbandAuth::custom(fake.auth_options()))
             .manage(Fake(fake))
-            .mount("/", routes![hello, seed_fresh, read, write, me])),
+            .mount("/", routes![hello, read, seed_fresh, write, me])),
         ("all", Some(fake), Some(options)) => Ok(rocket
             .attach(WristbandSession::custom(options))
             .attach(WristbandAuth::custom(fake.auth_options()))
             .manage(Fake(fake))
-            .mount("/", routes![hello, seed_fresh, read, write, me])),
+            .mount("/", routes![hello, read, seed_fresh, write, me])),
         ("jwt", Some(fake), _) => Ok(rocket
             .attach(WristbandSession::custom(session_options()))
             .attach(WristbandAuth::custom(fake.auth_options()))
             .manage(Fake(fake))
-            .mount("/", routes![hello, jwt, noguard, token])),
+            .mount("/", routes![hello, jwt, token, noguard])),
+        ("jwt-noguard", Some(fake), _) => Ok(rocket
+            .attach(WristbandSession::custom(session_options()))
+            .attach(WristbandAuth::custom(fake.auth_options()))
+            .manage(Fake(fake))
+            .mount("/", routes![hello, jwt_unguarded, token])),
         (other, _, _) => Err(format!(
             "unknown mode `{other}`: use plain, session, session-revocation, session-auth, all, \
-             jwt, payload or payload-large"
+             jwt, jwt-noguard, pairs, payload or payload-large"
         )),
     }
 }
@@ -262,12 +287,29 @@ async fn main() {
         .or_else(|| std::env::var("BENCH_PORT").ok())
         .map(|p| p.parse::<u16>().unwrap_or_else(|_| panic!("not a port: {p}")))
         .unwrap_or(8000);
-    let rocket = server(&mode, port).await.unwrap_or_else(|e| {
-        eprintln!("bench_server: {e}");
-        std::process::exit(2);
-    });
-    if let Err(e) = rocket.launch().await {
-        eprintln!("bench_server: launch failed: {e}");
-        std::process::exit(1);
+    let modes: Vec<(&str, u16)> = if mode == "pairs" {
+        PAIRS_MODES.iter().zip(port..).map(|(&mode, port)| (mode, port)).collect()
+    } else {
+        vec![(mode.as_str(), port)]
+    };
+    let mut launched = Vec::new();
+    for (mode, port) in modes {
+        let rocket = server(mode, port).await.unwrap_or_else(|e| {
+            eprintln!("bench_server: {e}");
+            std::process::exit(2);
+        });
+        launched.push(rocket::tokio::spawn(rocket.launch()));
+    }
+    for launch in launched {
+        if !matches!(launch.await, Ok(Ok(_))) {
+            eprintln!("bench_server: launch failed");
+            std::process::exit(1);
+        }
     }
 }
+
+/// The servers of the `pairs` mode, on consecutive ports from the one given: every server of
+/// `benches/profile_overhead.sh`'s pairs in one process, so that each target and its baseline
+/// are measured with the same allocator state and the same threads.
+const PAIRS_MODES: [&str; 7] =
+    ["plain", "session", "session-revocation", "session-auth", "all", "jwt", "jwt-noguard"];
