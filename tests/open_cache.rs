@@ -1,7 +1,9 @@
 //! The open cache (recently opened cookie values, kept per process) keeps every rule of
 //! `docs/cookie-format.md` §5: a value read again is still refused once it expires or once
 //! issued-at + `max_age` has passed, a value one character off a cached one is refused, and a
-//! value that was written over is not served from the cache as if it were still current.
+//! value that was written over is not served from the cache as if it were still current. The
+//! fields an open-cache hit answers without a look-up (`isAuthenticated`, `userId`,
+//! `tenantId`, `expiresAt`) follow every change the request makes.
 
 #[macro_use]
 extern crate rocket;
@@ -31,6 +33,41 @@ fn set(session: Session<'_>, who: &str) {
     session.insert("who", who).unwrap();
 }
 
+/// The four fields as the accessors give them.
+fn fields(session: &Session<'_>) -> String {
+    format!(
+        "{} {:?} {:?} {:?}",
+        session.is_authenticated(),
+        session.user_id(),
+        session.tenant_id(),
+        session.expires_at()
+    )
+}
+
+/// Reads the fields, changes them one way or another (`how`), reads them again.
+#[get("/change/<how>")]
+fn change(session: Session<'_>, how: &str) -> String {
+    let before = fields(&session);
+    match how {
+        "insert" => {
+            session.insert("isAuthenticated", false).unwrap();
+            session.insert("userId", "u2").unwrap();
+            session.insert("expiresAt", 42).unwrap();
+            session.remove("tenantId");
+        }
+        "clear" => session.clear(),
+        "destroy" => session.destroy(),
+        "login" => {
+            session.clear();
+            session.insert("isAuthenticated", true).unwrap();
+            session.insert("userId", "u3").unwrap();
+            session.insert("tenantId", "t3").unwrap();
+        }
+        _ => {}
+    }
+    format!("{before} | {}", fields(&session))
+}
+
 fn options(max_age: i64) -> SessionOptions {
     SessionOptions { secrets: SECRET.into(), max_age, ..SessionOptions::default() }
 }
@@ -38,15 +75,16 @@ fn options(max_age: i64) -> SessionOptions {
 async fn client(options: SessionOptions) -> Client {
     let rocket = rocket::custom(rocket::Config::figment().merge(("log_level", "off")))
         .attach(WristbandSession::custom(options))
-        .mount("/", routes![read, me, set]);
+        .mount("/", routes![read, me, set, change]);
     Client::untracked(rocket).await.unwrap()
 }
 
 fn data() -> Map<String, Value> {
-    json!({ "who": "ada", "isAuthenticated": true, "userId": "u1", "tenantId": "t1" })
-        .as_object()
-        .unwrap()
-        .clone()
+    json!({ "who": "ada", "isAuthenticated": true, "userId": "u1", "tenantId": "t1",
+            "expiresAt": 1_767_225_600_000_i64 })
+    .as_object()
+    .unwrap()
+    .clone()
 }
 
 async fn read_with(client: &Client, value: &str) -> (String, bool) {
@@ -116,4 +154,27 @@ async fn a_written_session_is_read_back_new_and_the_old_value_still_opens_as_it_
     assert_eq!(read_with(&client, &new).await.0, "grace");
     // The old value is a valid cookie too (stateless sessions): it still opens, unchanged.
     assert_eq!(read_with(&client, &old).await.0, "ada");
+}
+
+#[rocket::async_test]
+async fn the_fields_of_a_cached_session_follow_the_requests_changes() {
+    let options = options(3600);
+    let value = SessionCodec::new(&options).unwrap().seal(&data()).unwrap();
+    let client = client(options).await;
+    let before = "true Some(\"u1\") Some(\"t1\") Some(1767225600000)";
+    for (how, after) in [
+        ("none", before),
+        ("insert", "false Some(\"u2\") None Some(42)"),
+        ("clear", "false None None None"),
+        ("destroy", "false None None None"),
+        ("login", "true Some(\"u3\") Some(\"t3\") None"),
+    ] {
+        // The first request opens the value in full and caches it; the second is a hit.
+        for _ in 0..2 {
+            let response = client.get(format!("/change/{how}")).cookie(("session", value.clone()));
+            let body = response.dispatch().await.into_string().await.unwrap();
+            assert_eq!(body, format!("{before} | {after}"), "{how}");
+        }
+    }
+    assert_eq!(read_with(&client, &value).await.0, "ada");
 }

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::session::codec::{SessionCodec, Unsealed, MAX_FUTURE_SKEW_SECS};
 use crate::session::cookies::SessionConfig;
 use crate::session::error::SessionError;
+use crate::session::known::{self, Known};
 use crate::session::open_cache::Cached;
 use crate::session::refresh_hook::FreshTokens;
 use crate::session::revocation_hook::{Identity, Target, Verdict};
@@ -198,6 +199,7 @@ impl<'r> Session<'r> {
                 json_len: hit.json_len,
                 issued_at: Some(hit.issued_at),
                 uncached_expiry: None,
+                hit: Some(hit),
             });
         }
         match self.config.codec.unseal(&value, OffsetDateTime::now_utc()) {
@@ -220,6 +222,7 @@ impl<'r> Session<'r> {
                     json_len,
                     issued_at: Some(issued_at),
                     uncached_expiry: Some(expires_at),
+                    hit: None,
                 })
             }
             Err(reason) => {
@@ -703,7 +706,19 @@ impl<'r> Session<'r> {
     }
 
     fn string(&self, key: &str) -> Option<String> {
-        self.with(|inner| inner.data().get(key).and_then(Value::as_str).map(str::to_string))
+        self.with(|inner| known::string(inner.data(), key).map(str::to_string))
+    }
+
+    /// `known`'s field of an open-cache hit (see `known`), or else `look_up` on the data.
+    fn known_or<R>(
+        &self,
+        field: impl FnOnce(&Known) -> R,
+        look_up: impl FnOnce(&Map<String, Value>) -> R,
+    ) -> R {
+        self.with(|inner| match inner.known() {
+            Some(known) => field(known),
+            None => look_up(inner.data()),
+        })
     }
 
     /// Whether a Wristband login marked the session authenticated (`isAuthenticated`).
@@ -728,7 +743,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(response.into_string().as_deref(), Some("anonymous"));
     /// ```
     pub fn is_authenticated(&self) -> bool {
-        self.with(|inner| inner.data().get(keys::IS_AUTHENTICATED) == Some(&Value::Bool(true)))
+        self.known_or(|known| known.is_authenticated, known::is_authenticated)
     }
 
     /// The Wristband user id (`userId`). [`AuthenticatedSession::user_id()`] returns it
@@ -754,7 +769,10 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/user").dispatch().status(), Status::NotFound);
     /// ```
     pub fn user_id(&self) -> Option<String> {
-        self.string(keys::USER_ID)
+        self.known_or(
+            |known| known.user_id.as_deref().map(str::to_string),
+            |data| known::string(data, keys::USER_ID).map(str::to_string),
+        )
     }
 
     /// The Wristband tenant id (`tenantId`). [`AuthenticatedSession::tenant_id()`] returns it
@@ -780,7 +798,10 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/tenant").dispatch().status(), Status::NotFound);
     /// ```
     pub fn tenant_id(&self) -> Option<String> {
-        self.string(keys::TENANT_ID)
+        self.known_or(
+            |known| known.tenant_id.as_deref().map(str::to_string),
+            |data| known::string(data, keys::TENANT_ID).map(str::to_string),
+        )
     }
 
     /// The Wristband tenant name (`tenantName`).
@@ -954,7 +975,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/expiry").dispatch().status(), Status::NotFound);
     /// ```
     pub fn expires_at(&self) -> Option<i64> {
-        self.with(|inner| inner.data().get(keys::EXPIRES_AT).and_then(Value::as_i64))
+        self.known_or(|known| known.expires_at, known::expires_at)
     }
 }
 

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Map, Value};
 
 use super::heap_size;
+use super::known::Known;
 
 /// The most bytes the cache accounts for: 8 MiB.
 pub(crate) const BUDGET_BYTES: usize = 8 * 1024 * 1024;
@@ -45,6 +46,8 @@ pub(crate) struct Cached {
     pub(crate) json_len: usize,
     pub(crate) issued_at: u64,
     pub(crate) expires_at: u64,
+    /// `data`'s fields that nearly every request reads, looked up once.
+    pub(crate) known: Known,
     /// The revocation stamp under which this session was last found valid ([`NOT_CHECKED`]
     /// before that): see `RevocationCheck::stamp`.
     valid_under: AtomicU64,
@@ -61,7 +64,15 @@ impl Cached {
         issued_at: u64,
         expires_at: u64,
     ) -> Self {
-        Cached { data, json_len, issued_at, expires_at, valid_under: AtomicU64::new(NOT_CHECKED) }
+        let known = Known::of(&data);
+        Cached {
+            data,
+            json_len,
+            issued_at,
+            expires_at,
+            known,
+            valid_under: AtomicU64::new(NOT_CHECKED),
+        }
     }
 
     /// Whether the session was found valid under the revocation stamp `stamp`.
@@ -261,9 +272,9 @@ fn first_block<T>(_new: fn() -> Vec<T>) -> usize {
 }
 
 /// Bytes counted for the entry of `value` that opened to `entry`: the entry's own parts (see
-/// [`entry_weight`]) and its data, the map and the `Arc` around it.
+/// [`entry_weight`]), its data (the map and the `Arc` around it) and its known fields' strings.
 fn weight(value: &str, entry: &Cached) -> usize {
-    entry_weight::<Cached>(value, heap_size::shared_map(&entry.data))
+    entry_weight::<Cached>(value, heap_size::shared_map(&entry.data) + entry.known.heap_bytes())
 }
 
 impl OpenCache {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use rocket::Request;
 use serde_json::{Map, Value};
 
+use crate::session::known::Known;
 use crate::session::open_cache::Cached;
 
 /// What the response phase must do with the session cookie.
@@ -121,6 +122,8 @@ pub(crate) struct Inner {
     issued_at: Option<u64>,
     /// See [`Opened::uncached_expiry`].
     uncached_expiry: Option<u64>,
+    /// See [`Opened::hit`].
+    hit: Option<Arc<Cached>>,
     loaded: Loaded,
     pending: Pending,
     /// `Set-Cookie` headers another layer queued for this response (the `auth` layer's
@@ -135,6 +138,7 @@ impl Default for Inner {
             json_len: None,
             issued_at: None,
             uncached_expiry: None,
+            hit: None,
             loaded: Loaded::default(),
             pending: Pending::default(),
             queued: Vec::new(),
@@ -159,12 +163,21 @@ pub(crate) struct Opened {
     /// Its sealed expires-at, when it was opened in full (not found in the open cache): the
     /// response phase may cache it then.
     pub(crate) uncached_expiry: Option<u64>,
+    /// The open-cache entry it was found in (its `data` is that entry's): the accessors read
+    /// the entry's [`Known`] fields while the request's data is still that map.
+    pub(crate) hit: Option<Arc<Cached>>,
 }
 
 impl Opened {
     /// The session of a request that carried no cookie.
     pub(crate) fn empty() -> Self {
-        Opened { data: empty_data(), json_len: 2, issued_at: None, uncached_expiry: None }
+        Opened {
+            data: empty_data(),
+            json_len: 2,
+            issued_at: None,
+            uncached_expiry: None,
+            hit: None,
+        }
     }
 }
 
@@ -213,6 +226,7 @@ impl Inner {
                     self.json_len = Some(opened.json_len);
                     self.issued_at = opened.issued_at;
                     self.uncached_expiry = opened.uncached_expiry;
+                    self.hit = opened.hit;
                     self.loaded = Loaded::Valid;
                 }
                 None => self.loaded = Loaded::Invalid,
@@ -295,6 +309,13 @@ impl Inner {
         &self.data
     }
 
+    /// The fields of the open-cache entry the data came from, while the data is still that
+    /// entry's map: `None` once this request changed it (the first change copies the map,
+    /// since the entry holds it too, so it is another map from then on) or replaced it.
+    pub(crate) fn known(&self) -> Option<&Known> {
+        self.hit.as_deref().filter(|hit| Arc::ptr_eq(&hit.data, &self.data)).map(|hit| &hit.known)
+    }
+
     /// When the presented cookie was sealed, if one was presented and opened.
     pub(crate) fn issued_at(&self) -> Option<u64> {
         self.issued_at
@@ -341,6 +362,7 @@ mod tests {
             json_len,
             issued_at: Some(1),
             uncached_expiry: Some(2),
+            hit: None,
         }
     }
 
