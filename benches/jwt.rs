@@ -27,23 +27,22 @@
 //! See `docs/benchmarks.md`.
 //!
 //! All of the above send the same token on every request, and the crate remembers tokens that
-//! verified (a bounded cache keyed by the whole token): after the warm-up, `guard` measures a
+//! verified twice (a bounded cache keyed by the whole token): after the warm-up, `guard` measures a
 //! cache *hit*, with no RSA check. The *miss* path is measured apart, after the interleaved
 //! pass above (same `JWT_INTERLEAVED=0` to skip):
 //!
 //! - `miss guard/bare`: the same interleaved scheme, but every request carries a token that
 //!   was never sent before, so on `/a` the verified-token cache misses every time and the full
 //!   check runs (`decode_header`, the key lookup, the RS256 `decode`, the claim checks, and
-//!   remembering the token). `/b` also gets a fresh token each time, from its own part of the
-//!   pool (its cost does not depend on the token; this keeps the two sides alike). The tokens
+//!   noting the token's fingerprint: a token is remembered at its second verification). `/b`
+//!   also gets a fresh token each time, from its own part of the pool (its cost does not
+//!   depend on the token; this keeps the two sides alike). The tokens
 //!   are signed before any timing by the fake (`issue_access_token("u<i>", "t", 3600)`: a
 //!   distinct `sub` each), [`MISS_ROUNDS`] rounds of a batch chosen like the hit pass's
 //!   (about 1 ms of `/a` misses, at most [`MISS_MAX_BATCH`] requests), and the pool is sized
 //!   by counting: `rounds × batch` tokens per side; taking a token from an empty pool panics.
 //!   The signing time is printed. A first request with a fresh token must answer 200 on both
-//!   routes. The verified-token cache holds a few thousand tokens (4 MiB, about 1.2 KB each):
-//!   once a pass has sent more, each later miss also evicts, as on a busy server that keeps
-//!   seeing new tokens.
+//!   routes. Tokens sent once never enter the verified-token cache, so no miss evicts.
 //! - `JWT_PROFILE=guard_miss JWT_PROFILE_ITERS=<n>`: `n` `/a` requests, each with a fresh
 //!   token, all signed before the loop. Subtracting a 0-iteration run does not isolate the
 //!   loop here (the `n` signatures are set-up too, and the fake's RSA key generation at start

@@ -5,7 +5,7 @@
 # (after setting any default of its own that differs from the ones below, such as ROUNDS).
 # Sourcing turns on `set -euo pipefail`, moves to the repository root, sets the wrk defaults a
 # script has not set already (ROUNDS 5, DURATION 5s, THREADS 2, CONNECTIONS 32), makes a
-# temporary directory WORK (RESULTS, the wrk results file, lives in it) and installs an EXIT trap
+# temporary directory WORK (RESULTS, the wrk results file, and CPU_RESULTS live in it) and installs an EXIT trap
 # that runs the script's `on_cleanup` function if it defines one, stops every process started
 # with `start`, and removes WORK.
 
@@ -18,6 +18,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 WORK=$(mktemp -d)
 RESULTS="$WORK/results.tsv"
+CPU_RESULTS="$WORK/cpu.tsv"
 PIDS=()
 
 bench_cleanup() {
@@ -101,11 +102,20 @@ probe() {
     SETS=$(grep -ci '^set-cookie:' <<<"$HEADERS" || true)
 }
 
+# `cpu_ticks PID`: the CPU time process PID has used so far, user and system, in clock ticks
+# (fields 14 and 15 of /proc/PID/stat).
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
 # `wrk_run ROUND NAME URL [HEADER]`: one wrk run (-t$THREADS -c$CONNECTIONS -d$DURATION) on URL,
 # with HEADER when given and not empty. Any non-2xx answer or socket error stops the script;
-# otherwise `ROUND<TAB>NAME<TAB>requests/s` is appended to RESULTS and printed.
+# otherwise `ROUND<TAB>NAME<TAB>requests/s` is appended to RESULTS and printed. With CPU_PID set
+# (the pid of the server process), also `ROUND<TAB>NAME<TAB>µs` to CPU_RESULTS: the CPU time
+# (user + system, from /proc) that process used during the run, per request wrk completed.
 wrk_run() {
-    local round=$1 name=$2 url=$3 header=${4:-} out rps
+    local round=$1 name=$2 url=$3 header=${4:-} out rps ticks=0 requests us
+    [ -n "${CPU_PID:-}" ] && ticks=$(cpu_ticks "$CPU_PID")
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" ${header:+-H "$header"} "$url")
     if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
         echo "$name: errors during the run:" >&2
@@ -113,7 +123,17 @@ wrk_run() {
         exit 1
     fi
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\n' "$round" "$name" "$rps" | tee -a "$RESULTS"
+    if [ -n "${CPU_PID:-}" ]; then
+        ticks=$(($(cpu_ticks "$CPU_PID") - ticks))
+        requests=$(awk '/ requests in / {print $1}' <<<"$out")
+        us=$(awk -v t="$ticks" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+            'BEGIN { printf "%.4f", t / hz * 1e6 / n }')
+        printf '%s\t%s\t%s\n' "$round" "$name" "$us" >>"$CPU_RESULTS"
+        printf '%s\t%s\t%s\t(server CPU %s µs/request)\n' "$round" "$name" "$rps" "$us"
+        printf '%s\t%s\t%s\n' "$round" "$name" "$rps" >>"$RESULTS"
+    else
+        printf '%s\t%s\t%s\n' "$round" "$name" "$rps" | tee -a "$RESULTS"
+    fi
 }
 
 # `wrk_pair ROUND NAME1 URL1 HEADER1 NAME2 URL2 HEADER2`: `wrk_run` on both, the first one first

@@ -17,9 +17,11 @@
 #   bash benches/overhead.sh                          # every pair, 5 rounds of wrk -t2 -c32 -d5s
 #   PAIRS="P1 P2" ROUNDS=3 DURATION=3s bash benches/overhead.sh
 #
-# PAIRS picks the pairs (default all five, in that order); only the servers they need are
-# started. The revocation modes get a throwaway redis-server started on a free port of 127.0.0.1
-# (no persistence, in the temporary directory). The cookie of P1 and P2 comes from the
+# PAIRS picks the pairs (default all five, in that order). Every server runs in one process, the
+# bench server's `pairs` mode (ports BASE_PORT to BASE_PORT + 6), so that each wrk run also gives
+# the CPU time that process used per request (user + system, from /proc: what the server spent,
+# whatever wrk and the scheduler did meanwhile). The revocation modes get a throwaway
+# redis-server started on a free port of 127.0.0.1 (no persistence, in the temporary directory). The cookie of P1 and P2 comes from the
 # `session-revocation` server's /seed (so it carries a `sessionId`, as every session written with
 # revocation on does; the sessions-only servers open it too: same secret and cookie name); P2 also
 # checks that a cookie without one (from `session`'s /seed) is accepted there. The P3 cookie is
@@ -29,44 +31,31 @@
 # The P4 token comes from the `jwt` server's /token. Before measuring, curl checks once that
 # every target answers 2xx without a Set-Cookie. Each pair's first run alternates by round.
 # Each target and its baseline sit at the same place in their route tables (see the bench
-# server's modes), so routing costs both the same. Prints requests/s per round, the medians, and for each pair the ratio of medians and the
-# per-round ratios (target / baseline: below 1 is what the layer costs). Servers listen on
-# 127.0.0.1 only and are killed on exit. The shared parts are in benches/lib.sh.
+# server's modes), so routing costs both the same. Prints requests/s per round, the medians,
+# and for each pair the ratio of medians and the per-round ratios (target / baseline: below 1
+# is what the layer costs); then the same for the server's CPU time per request (baseline /
+# target, so below 1 is again what the layer costs). Servers listen on 127.0.0.1 only and are
+# killed on exit. The shared parts are in benches/lib.sh.
 
 PAIRS=${PAIRS:-P1 P2 P3 P4 P5}
-PLAIN_PORT=${PLAIN_PORT:-18031}
-SESSION_PORT=${SESSION_PORT:-18032}
-REVOCATION_PORT=${REVOCATION_PORT:-18033}
-AUTH_PORT=${AUTH_PORT:-18034}
-JWT_PORT=${JWT_PORT:-18035}
-ALL_PORT=${ALL_PORT:-18036}
-JWT_NOGUARD_PORT=${JWT_NOGUARD_PORT:-18037}
+# The `pairs` server's first port; its servers take this one and the six after it.
+BASE_PORT=${BASE_PORT:-18031}
 source "$(dirname "$0")/lib.sh"
 
-# Each pair: its target, its baseline, and the servers they need (`session-revocation` for P1
-# too: it seeds the cookie).
+# Each pair: its target and its baseline.
 declare -A TARGET=([P1]=read [P2]=read_revocation [P3]=me_auth [P4]=jwt [P5]=hello_all)
 declare -A BASELINE=([P1]=read_plain [P2]=read [P3]=me [P4]=jwt_noguard [P5]=hello_plain)
-declare -A NEEDS=(
-    [P1]="plain session session-revocation"
-    [P2]="session session-revocation"
-    [P3]="session session-auth"
-    [P4]="jwt jwt-noguard"
-    [P5]="plain all"
-)
+# The port of each server of the `pairs` process (its order in the bench server's PAIRS_MODES).
 declare -A PORT=(
-    [plain]=$PLAIN_PORT [session]=$SESSION_PORT [session-revocation]=$REVOCATION_PORT
-    [session-auth]=$AUTH_PORT [jwt]=$JWT_PORT [all]=$ALL_PORT [jwt-noguard]=$JWT_NOGUARD_PORT
+    [plain]=$BASE_PORT [session]=$((BASE_PORT + 1)) [session-revocation]=$((BASE_PORT + 2))
+    [session-auth]=$((BASE_PORT + 3)) [all]=$((BASE_PORT + 4)) [jwt]=$((BASE_PORT + 5))
+    [jwt-noguard]=$((BASE_PORT + 6))
 )
-declare -A WANTED=()
 for pair in $PAIRS; do
-    if [ -z "${NEEDS[$pair]:-}" ]; then
+    if [ -z "${TARGET[$pair]:-}" ]; then
         echo "unknown pair '$pair' in PAIRS: use any of P1 P2 P3 P4 P5" >&2
         exit 2
     fi
-    for mode in ${NEEDS[$pair]}; do
-        WANTED[$mode]=1
-    done
 done
 selected() {
     [[ " $PAIRS " == *" $1 "* ]]
@@ -77,20 +66,17 @@ need wrk
 echo "== building the bench server (release)"
 build_bench_server
 
-if [ -n "${WANTED[session-revocation]:-}${WANTED[all]:-}" ]; then
-    start_redis
-    echo "== redis-server on 127.0.0.1:$REDIS_PORT"
-fi
+start_redis
+echo "== redis-server on 127.0.0.1:$REDIS_PORT"
 
-echo "== starting servers (their output in the temporary directory)"
-for mode in plain session session-revocation session-auth jwt jwt-noguard all; do
-    [ -n "${WANTED[$mode]:-}" ] || continue
-    echo "$mode on ${PORT[$mode]}"
-    start env REDIS_URL="${REDIS_URL:-}" bash -c 'exec "$@" >"$0" 2>&1' "$WORK/$mode.log" \
-        "$BENCH_SERVER" "$mode" "${PORT[$mode]}"
-done
-for mode in "${!WANTED[@]}"; do
-    wait_for "${PORT[$mode]}" || { cat "$WORK/$mode.log" >&2; exit 1; }
+echo "== starting the servers: bench_server pairs on ports $BASE_PORT-$((BASE_PORT + 6))" \
+    "(one process; its output in the temporary directory)"
+start env REDIS_URL="$REDIS_URL" bash -c 'exec "$@" >"$0" 2>&1' "$WORK/pairs.log" \
+    "$BENCH_SERVER" pairs "$BASE_PORT"
+# wrk_run's CPU measure: the server process (`env` and `bash` exec'd it: the same pid).
+CPU_PID=${PIDS[-1]}
+for mode in "${!PORT[@]}"; do
+    wait_for "${PORT[$mode]}" 300 || { cat "$WORK/pairs.log" >&2; exit 1; }
 done
 
 # `url MODE PATH`
@@ -197,6 +183,26 @@ for target, baseline in zip(names[::2], names[1::2]):
     b = baseline.split(":")[1]
     per_round = [runs[target][r] / runs[baseline][r] for r in sorted(runs[target])]
     print(f"| {pair} | {t} / {b} | {med[target] / med[baseline]:.3f} | "
+          f"{', '.join(f'{x:.3f}' for x in per_round)} | {statistics.median(per_round):.3f} "
+          f"({min(per_round):.3f}-{max(per_round):.3f}) |")
+
+cpu = defaultdict(dict)
+for line in open(sys.argv[1].replace("results.tsv", "cpu.tsv")):
+    rnd, name, us = line.split()
+    cpu[name][int(rnd)] = float(us)
+print()
+print("Server CPU time per request (µs; user + system of the server process during each run):")
+print()
+print("| pair | target / baseline | median µs (target, baseline) | baseline / target | per round "
+      "| median per round (min-max) |")
+print("| --- | --- | --- | ---: | --- | --- |")
+for target, baseline in zip(names[::2], names[1::2]):
+    pair, t = target.split(":")
+    b = baseline.split(":")[1]
+    tm = statistics.median(cpu[target].values())
+    bm = statistics.median(cpu[baseline].values())
+    per_round = [cpu[baseline][r] / cpu[target][r] for r in sorted(cpu[target])]
+    print(f"| {pair} | {t} / {b} | {tm:.2f}, {bm:.2f} | {bm / tm:.3f} | "
           f"{', '.join(f'{x:.3f}' for x in per_round)} | {statistics.median(per_round):.3f} "
           f"({min(per_round):.3f}-{max(per_round):.3f}) |")
 PY

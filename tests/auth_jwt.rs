@@ -117,8 +117,11 @@ async fn missing_or_malformed_authorization_is_401() {
     let client = client(fake.auth_options()).await;
     assert_eq!(client.get("/api/jwt").dispatch().await.status(), Status::Unauthorized);
     let token = fake.issue_access_token("u", "t", 1800);
-    // Remembered once verified: the malformed forms below are refused all the same.
-    assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Ok);
+    // Remembered from its second verification on: the malformed forms below are refused all
+    // the same.
+    for _ in 0..2 {
+        assert_eq!(status_with(&client, &format!("Bearer {token}")).await, Status::Ok);
+    }
     for bad in [
         format!("Basic {token}"),
         format!("Bearer {token}\u{a0}extra"),
@@ -250,7 +253,10 @@ async fn remembered_tokens_are_forgotten_when_their_key_leaves_the_jwks() {
     let fake = FakeWristband::start().await;
     let client = client(fake.auth_options()).await;
     let old = fake.issue_access_token("u", "t", 1800);
-    assert_eq!(status_with(&client, &format!("Bearer {old}")).await, Status::Ok);
+    // Twice: remembered from its second verification on.
+    for _ in 0..2 {
+        assert_eq!(status_with(&client, &format!("Bearer {old}")).await, Status::Ok);
+    }
     // Wristband withdraws the old key; a token with the new key makes this app fetch again.
     fake.rotate_signing_key();
     fake.retire_old_signing_keys();

@@ -51,6 +51,7 @@ use jsonwebtoken::{decode_header, Algorithm, DecodingKey};
 use rocket::tokio::sync::Mutex;
 use serde_json::Value;
 
+use super::admission::SeenOnce;
 use super::client::HttpClient;
 use super::jwt::is_access_token_type;
 use super::options::DEFAULT_JWKS_CACHE_MAX_SIZE;
@@ -172,6 +173,8 @@ pub(crate) struct JwksCache {
     uses: AtomicU64,
     /// Access tokens that verified with one of `keys` (only through [`JwksCache::remember`]).
     verified: ValueCache<VerifiedToken>,
+    /// Tokens verified once: the next verification remembers them (see `admission`).
+    seen_once: SeenOnce,
     /// Held while fetching (single flight); the fetch budget.
     fetches: Mutex<FetchBudget>,
     /// How many fetches have finished (a waiter that saw one finish does not fetch again).
@@ -205,6 +208,7 @@ impl JwksCache {
             ttl,
             uses: AtomicU64::default(),
             verified: ValueCache::with_budget(VERIFIED_BUDGET_BYTES),
+            seen_once: SeenOnce::default(),
             fetches: Mutex::default(),
             finished: AtomicU64::default(),
         }
@@ -249,10 +253,14 @@ impl JwksCache {
             .get(token, |t| t.valid_at(now, leeway) && !self.expired(t.key_fetched, instant))
     }
 
-    /// Remembers that `token` verified, if its own header says it is an RS256 access token
-    /// (`typ` `at+JWT`): whatever the caller checked, a token of another type never enters the
-    /// cache, so a cache hit never skips the type check. Whether it is remembered.
+    /// Remembers that `token` verified, if this is its second verification (the first one is
+    /// only noted: see `admission`) and its own header says it is an RS256 access token (`typ`
+    /// `at+JWT`): whatever the caller checked, a token of another type never enters the cache,
+    /// so a cache hit never skips the type check. Whether it is remembered.
     pub(crate) fn remember(&self, token: &str, verified: VerifiedToken) -> bool {
+        if !self.seen_once.second_sight(token) {
+            return false;
+        }
         let access = decode_header(token).is_ok_and(|header| {
             header.alg == Algorithm::RS256 && is_access_token_type(header.typ.as_deref())
         });
@@ -486,12 +494,19 @@ mod tests {
             serde_json::json!({ "alg": "HS256", "typ": "at+JWT", "kid": "k" }),
         ] {
             let token = token_with_header(header.clone());
-            assert!(!cache.remember(&token, verified()), "{header}");
+            for _ in 0..3 {
+                assert!(!cache.remember(&token, verified()), "{header}");
+            }
             assert!(cache.verified(&token, 0, 0).is_none(), "{header}");
         }
-        assert!(!cache.remember("not a jwt", verified()));
+        for _ in 0..3 {
+            assert!(!cache.remember("not a jwt", verified()));
+        }
         for typ in ["at+JWT", "AT+jwt", "application/at+jwt"] {
             let token = token_with_header(serde_json::json!({ "alg": "RS256", "typ": typ }));
+            // The first verification is only noted; the second one remembers.
+            assert!(!cache.remember(&token, verified()), "{typ}");
+            assert!(cache.verified(&token, 0, 0).is_none(), "{typ}");
             assert!(cache.remember(&token, verified()), "{typ}");
             assert!(cache.verified(&token, 0, 0).is_some(), "{typ}");
         }
@@ -551,8 +566,10 @@ mod tests {
 
         let token = token_with_header(serde_json::json!({ "alg": "RS256", "typ": "at+JWT" }));
         let Some(old) = now.checked_sub(ttl) else { return };
+        assert!(!cache.remember(&token, verified()), "the first verification is only noted");
         assert!(cache.remember(&token, VerifiedToken { key_fetched: old, ..verified() }));
         assert!(cache.verified(&token, 0, 0).is_none(), "verified with a key past its TTL");
+        assert!(!cache.remember(&token, verified()));
         assert!(cache.remember(&token, verified()));
         assert!(cache.verified(&token, 0, 0).is_some());
     }

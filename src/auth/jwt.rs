@@ -51,11 +51,13 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// with the new key are accepted within 8 s plus one fetch even while forged key ids keep the
 /// budget spent (§H, "JWKS refetch cannot be starved").
 ///
-/// A token that verified is remembered (the whole token compared, 4 MiB at most), so an API
-/// client's next requests with it skip the RSA signature check, by far the largest cost;
-/// `exp`, `nbf` and `jwt_allowed_client_ids` are checked again on every request, only access
-/// tokens (by their own header) are ever remembered, and the remembered tokens are forgotten
-/// as soon as a key leaves Wristband's JWKS.
+/// A token that verified twice is remembered (the whole token compared, 4 MiB at most), so an
+/// API client's next requests with it skip the RSA signature check, by far the largest cost;
+/// its first verification only notes it, so that tokens sent once (a client that fetches a
+/// token per call) cost the cache nothing. `exp`, `nbf` and `jwt_allowed_client_ids` are
+/// checked again on every request, only access tokens (by their own header) are ever
+/// remembered, and the remembered tokens are forgotten as soon as a key leaves Wristband's
+/// JWKS.
 ///
 /// It needs [`WristbandAuth`](crate::WristbandAuth) attached: a route using it without aborts
 /// launch (`Sentinel`).

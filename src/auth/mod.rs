@@ -5,6 +5,7 @@
 //! This layer depends on the session layer (codec, [`Session`](crate::Session), options); the
 //! session layer never imports it.
 
+mod admission;
 mod callback;
 mod client;
 mod config;
