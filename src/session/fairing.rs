@@ -175,9 +175,9 @@ impl Fairing for WristbandSession {
         let Some(state) = SessionState::existing(req) else {
             return;
         };
-        let Some(config) = req.rocket().state::<SessionConfig>() else {
-            return;
-        };
+        // The configuration is looked up where it is used: a read-only request served from the
+        // open cache needs none.
+        let config = || req.rocket().state::<SessionConfig>();
         let mut inner = state.lock();
         // What another layer queued and no responder wrote (the `auth` layer's login-state
         // cookies: a callback's removal of its cookie must reach the browser whatever the app
@@ -189,14 +189,17 @@ impl Fairing for WristbandSession {
         if res.status().class() == StatusClass::ServerError {
             return;
         }
+        if inner.pending() == Pending::Nothing && inner.loaded() != Loaded::Invalid {
+            cache_unchanged(config, &mut inner, req);
+            return;
+        }
+        let Some(config) = config() else {
+            return;
+        };
         match inner.pending() {
-            Pending::Nothing if inner.loaded() == Loaded::Invalid => {
-                // A refused or expired cookie goes, and its CSRF cookie with it.
-                remove_chunks(config, 0, res);
-                remove_csrf(config, req, res);
-            }
-            Pending::Nothing => cache_unchanged(config, &mut inner, req),
-            Pending::Destroy => {
+            // A destroyed session goes, and so does a refused or expired cookie (the only
+            // unchanged one that gets here), each with its CSRF cookie.
+            Pending::Nothing | Pending::Destroy => {
                 remove_chunks(config, 0, res);
                 remove_csrf(config, req, res);
             }
@@ -206,9 +209,17 @@ impl Fairing for WristbandSession {
 }
 
 /// Remembers a cookie that this request opened in full and only read, so that the browser's
-/// next requests with it skip base64, AES-GCM and JSON (see `open_cache`).
-fn cache_unchanged(config: &SessionConfig, inner: &mut Inner, req: &Request<'_>) {
+/// next requests with it skip base64, AES-GCM and JSON (see `open_cache`). `config` is called
+/// only then.
+fn cache_unchanged<'c>(
+    config: impl FnOnce() -> Option<&'c SessionConfig>,
+    inner: &mut Inner,
+    req: &Request<'_>,
+) {
     if let Some(entry) = inner.take_unchanged_for_cache() {
+        let Some(config) = config() else {
+            return;
+        };
         if let Some(value) = config.presented_value(req.cookies()) {
             config.opened.insert(&value, entry);
         }
