@@ -248,9 +248,11 @@ impl JwksCache {
         now: i64,
         leeway: i64,
     ) -> Option<Arc<VerifiedToken>> {
-        let instant = Instant::now();
-        self.verified
-            .get(token, |t| t.valid_at(now, leeway) && !self.expired(t.key_fetched, instant))
+        // The clock of key ages is read only when keys age (`jwks_cache_ttl` set).
+        self.verified.get(token, |t| {
+            t.valid_at(now, leeway)
+                && (self.ttl.is_none() || !self.expired(t.key_fetched, Instant::now()))
+        })
     }
 
     /// Remembers that `token` verified, if this is its second verification (the first one is

@@ -385,7 +385,8 @@ impl WristbandJwtValidator {
         })
     }
 
-    /// The full check of a token that is not remembered; remembers it if it passes.
+    /// The full check of a token that is not remembered; if it passes, the token is noted, or
+    /// remembered if it passed before (see `JwksCache::remember`).
     async fn verify<'t>(&self, token: &'t str) -> Result<WristbandJwt<'t>, WristbandJwtError> {
         let inner = &*self.inner;
         let allowed_clients = inner.allowed_client_ids.as_deref();

@@ -6,9 +6,9 @@
 //!   and goes through the full open.
 //! - **The whole value is the key**: a lookup compares the complete cookie value byte for
 //!   byte, not a prefix or a digest. To find the candidates it hashes only the value's last
-//!   [`HASHED_SUFFIX`] bytes (std's randomly keyed SipHash): they hold the AES-GCM tag, which
-//!   differs for every seal, and hashing 1.6 KB of cookie on every request would cost more
-//!   than the rest of the lookup. Only values that opened are ever stored, so a client cannot
+//!   [`HASHED_SUFFIX`] bytes (std's randomly keyed SipHash): they are the end of the AES-GCM
+//!   tag, which differs for every seal, and hashing 1.6 KB of cookie on every request would
+//!   cost more than the rest of the lookup. Only values that opened are ever stored, so a client cannot
 //!   fill a bucket; a forged value at most lands in one and fails the full comparison.
 //! - **Expiry on every request**: a hit is used only while its sealed expires-at and its
 //!   issued-at plus the configured `max_age` lie in the future; otherwise the entry is dropped
@@ -34,9 +34,10 @@ use super::known::Known;
 
 /// The most bytes the cache accounts for: 8 MiB.
 pub(crate) const BUDGET_BYTES: usize = 8 * 1024 * 1024;
-/// How many bytes at the end of a value are hashed to find its bucket (22 base64url
-/// characters hold the 16-byte tag).
-pub(crate) const HASHED_SUFFIX: usize = 32;
+/// How many bytes at the end of a value are hashed to find its bucket: 16 base64url characters,
+/// 96 of the AES-GCM tag's 128 bits (of an RS256 signature's, for a bearer token). Two SipHash
+/// blocks; 32 bytes took two more.
+pub(crate) const HASHED_SUFFIX: usize = 16;
 
 /// A value that opened, as it opened.
 #[derive(Debug)]
