@@ -5,9 +5,9 @@
 # (after setting any default of its own that differs from the ones below, such as ROUNDS).
 # Sourcing turns on `set -euo pipefail`, moves to the repository root, sets the wrk defaults a
 # script has not set already (ROUNDS 5, DURATION 5s, THREADS 2, CONNECTIONS 32), makes a
-# temporary directory WORK (RESULTS, the wrk results file, and CPU_RESULTS live in it) and installs an EXIT trap
-# that runs the script's `on_cleanup` function if it defines one, stops every process started
-# with `start`, and removes WORK.
+# temporary directory WORK (the wrk results files RESULTS and CPU_RESULTS live in it) and
+# installs an EXIT trap that runs the script's `on_cleanup` function if it defines one, stops
+# every process started with `start`, and removes WORK.
 
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

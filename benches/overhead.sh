@@ -21,10 +21,11 @@
 # bench server's `pairs` mode (ports BASE_PORT to BASE_PORT + 6), so that each wrk run also gives
 # the CPU time that process used per request (user + system, from /proc: what the server spent,
 # whatever wrk and the scheduler did meanwhile). The revocation modes get a throwaway
-# redis-server started on a free port of 127.0.0.1 (no persistence, in the temporary directory). The cookie of P1 and P2 comes from the
-# `session-revocation` server's /seed (so it carries a `sessionId`, as every session written with
-# revocation on does; the sessions-only servers open it too: same secret and cookie name); P2 also
-# checks that a cookie without one (from `session`'s /seed) is accepted there. The P3 cookie is
+# redis-server started on a free port of 127.0.0.1 (no persistence, in the temporary
+# directory). The cookie of P1 and P2 comes from the `session-revocation` server's /seed (so it
+# carries a `sessionId`, as every session written with revocation on does; the sessions-only
+# servers open it too: same secret and cookie name); P2 also checks that a cookie without one
+# (from `session`'s /seed) is accepted there. The P3 cookie is
 # seeded afresh from the `session-auth` server's /seed right before each round's P3 runs
 # (`expiresAt` a year ahead, so the refresh check does not fire; fresh, so neither server renews
 # it during them: `renew_after` is 60 s, keep 2 × DURATION well below) and checked again after.

@@ -88,7 +88,8 @@ target() {
             HEADER="Cookie: $(cookie_from "http://127.0.0.1:$SEED_AUTH_PORT/seed" session)"
             ;;
         jwt | jwt_noguard)
-            HEADER="Authorization: Bearer $(curl -fsS "http://127.0.0.1:$((PORT + OFFSET[jwt]))/token")"
+            local token_url="http://127.0.0.1:$((PORT + OFFSET[jwt]))/token"
+            HEADER="Authorization: Bearer $(curl -fsS "$token_url")"
             ;;
     esac
 }
@@ -99,7 +100,8 @@ declare -A FILE
 # The targets in the order measured: each pair's baseline, then its target.
 TARGETS=(read_plain read read_revocation me me_auth jwt_noguard jwt hello_plain hello_all)
 
-echo "== instructions per request (callgrind, one process, $N requests on one connection per target)"
+echo "== instructions per request (callgrind, one process, $N requests on one connection" \
+    "per target)"
 valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$WORK/pairs.cg" "$SERVER" pairs "$PORT" >"$WORK/pairs.log" 2>&1 &
 VPID=$!

@@ -1,8 +1,9 @@
 //! The session layer: the sealed cookie (`codec`, `cookies`), its options and their validation
 //! (`options`, `error`), the fairing that reads and writes it (`fairing`), the request guards
 //! (`guard` for [`Session`](crate::Session), `authenticated` for
-//! [`AuthenticatedSession`](crate::AuthenticatedSession)), CSRF, the open cache (and the fields it looks up once: `known`), and the data a
-//! Wristband login leaves in a session (`login_data`).
+//! [`AuthenticatedSession`](crate::AuthenticatedSession)), CSRF, the open cache (and the
+//! fields it looks up once: `known`), and the data a Wristband login leaves in a session
+//! (`login_data`).
 //!
 //! It needs no optional feature. The `auth` layer (`crate::auth`, Wristband sign-in) and the
 //! `redis` layer (`crate::revocation`) build on it; it never imports them: it reaches them

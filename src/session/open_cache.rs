@@ -8,8 +8,9 @@
 //!   byte, not a prefix or a digest. To find the candidates it hashes only the value's last
 //!   [`HASHED_SUFFIX`] bytes (std's randomly keyed SipHash): they are the end of the AES-GCM
 //!   tag, which differs for every seal, and hashing 1.6 KB of cookie on every request would
-//!   cost more than the rest of the lookup. Only values that opened are ever stored, so a client cannot
-//!   fill a bucket; a forged value at most lands in one and fails the full comparison.
+//!   cost more than the rest of the lookup. Only values that opened are ever stored, so a
+//!   client cannot fill a bucket; a forged value at most lands in one and fails the full
+//!   comparison.
 //! - **Expiry on every request**: a hit is used only while its sealed expires-at and its
 //!   issued-at plus the configured `max_age` lie in the future; otherwise the entry is dropped
 //!   and the value goes through the full open (and is refused there).
