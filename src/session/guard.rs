@@ -709,6 +709,19 @@ impl<'r> Session<'r> {
         self.with(|inner| known::string(inner.data(), key).map(str::to_string))
     }
 
+    /// The string that `known` holds as `field` on an open-cache hit, or else the one under
+    /// `key` in the data.
+    fn known_string(
+        &self,
+        field: impl FnOnce(&Known) -> Option<&str>,
+        key: &str,
+    ) -> Option<String> {
+        self.known_or(
+            |known| field(known).map(str::to_string),
+            |data| known::string(data, key).map(str::to_string),
+        )
+    }
+
     /// `known`'s field of an open-cache hit (see `known`), or else `look_up` on the data.
     fn known_or<R>(
         &self,
@@ -769,10 +782,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/user").dispatch().status(), Status::NotFound);
     /// ```
     pub fn user_id(&self) -> Option<String> {
-        self.known_or(
-            |known| known.user_id.as_deref().map(str::to_string),
-            |data| known::string(data, keys::USER_ID).map(str::to_string),
-        )
+        self.known_string(|known| known.user_id.as_deref(), keys::USER_ID)
     }
 
     /// The Wristband tenant id (`tenantId`). [`AuthenticatedSession::tenant_id()`] returns it
@@ -798,10 +808,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/tenant").dispatch().status(), Status::NotFound);
     /// ```
     pub fn tenant_id(&self) -> Option<String> {
-        self.known_or(
-            |known| known.tenant_id.as_deref().map(str::to_string),
-            |data| known::string(data, keys::TENANT_ID).map(str::to_string),
-        )
+        self.known_string(|known| known.tenant_id.as_deref(), keys::TENANT_ID)
     }
 
     /// The Wristband tenant name (`tenantName`).
