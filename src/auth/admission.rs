@@ -17,13 +17,14 @@
 //!   token that verified anyway. Admission is a matter of cost, never of trust: every check of
 //!   `WristbandJwt` runs on a token that is not remembered, and a remembered one keeps the
 //!   checks the cache keeps (see `jwks`).
-//! - **Keyed**: std's randomly keyed SipHash of the token's last [`HASHED_SUFFIX`] bytes (the
-//!   end of its RS256 signature, different for every token), as the value cache hashes them.
+//! - **Keyed**: std's randomly keyed SipHash of the token's last 16 bytes (the end of its RS256
+//!   signature, different for every token), hashed as the value cache hashes them
+//!   ([`suffix_hash`]).
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::session::open_cache::HASHED_SUFFIX;
+use crate::session::open_cache::suffix_hash;
 
 /// How many fingerprints the table holds.
 pub(crate) const SLOTS: usize = 4096;
@@ -54,9 +55,8 @@ impl SeenOnce {
     /// taken out: the caller remembers the token), `false` if this is its first verification
     /// as far as the table knows (its fingerprint is noted).
     pub(crate) fn second_sight(&self, token: &str) -> bool {
-        let bytes = token.as_bytes();
         // Never 0, the empty slot.
-        let print = self.hasher.hash_one(&bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..]) | 1;
+        let print = suffix_hash(&self.hasher, token) | 1;
         let slot = &self.slots[(print >> 32) as usize % SLOTS];
         if slot.load(Ordering::Relaxed) == print {
             slot.store(0, Ordering::Relaxed);

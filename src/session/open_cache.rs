@@ -36,9 +36,21 @@ use super::known::Known;
 /// The most bytes the cache accounts for: 8 MiB.
 pub(crate) const BUDGET_BYTES: usize = 8 * 1024 * 1024;
 /// How many bytes at the end of a value are hashed to find its bucket: 16 base64url characters,
-/// 96 of the AES-GCM tag's 128 bits (of an RS256 signature's, for a bearer token). Two SipHash
-/// blocks; 32 bytes took two more.
+/// 96 of the AES-GCM tag's 128 bits (of an RS256 signature's, for a bearer token), hashed as
+/// one `u128` ([`suffix_hash`]). Two SipHash blocks; 32 bytes took two more.
 pub(crate) const HASHED_SUFFIX: usize = 16;
+
+/// `hasher`'s hash of `value`'s last [`HASHED_SUFFIX`] bytes, taken as one 128-bit integer (a
+/// shorter value is padded with zero bytes in front): two SipHash blocks and no length prefix.
+/// Values that differ only in their padding hash alike, which costs a comparison, never a
+/// wrong answer (the whole value is compared).
+pub(crate) fn suffix_hash(hasher: &RandomState, value: &str) -> u64 {
+    let bytes = value.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..];
+    let mut suffix = [0; HASHED_SUFFIX];
+    suffix[HASHED_SUFFIX - tail.len()..].copy_from_slice(tail);
+    hasher.hash_one(u128::from_le_bytes(suffix))
+}
 
 /// A value that opened, as it opened.
 #[derive(Debug)]
@@ -172,8 +184,7 @@ impl<V> ValueCache<V> {
     }
 
     fn hash(&self, value: &str) -> u64 {
-        let bytes = value.as_bytes();
-        self.hasher.hash_one(&bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..])
+        suffix_hash(&self.hasher, value)
     }
 
     fn lock(&self) -> MutexGuard<'_, Table<V>> {
