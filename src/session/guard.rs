@@ -1,6 +1,7 @@
 //! The [`Session`] request guard: lazy, typed access to the session's data.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use rocket::http::{CookieJar, Status};
 use rocket::request::{FromRequest, Outcome, Request};
@@ -17,7 +18,7 @@ use crate::session::known::{self, Known};
 use crate::session::open_cache::Cached;
 use crate::session::refresh_hook::FreshTokens;
 use crate::session::revocation_hook::{Identity, Target, Verdict};
-use crate::session::state::{Inner, Opened, Pending, SessionState};
+use crate::session::state::{Inner, Loaded, Opened, Pending, SessionState};
 
 /// Session keys under which Wristband's SDKs store their fields.
 pub(crate) mod keys {
@@ -140,18 +141,31 @@ const CSRF_ENTRY_LEN: usize =
 /// assert!(Client::untracked(rocket).is_ok());
 /// ```
 pub struct Session<'r> {
-    state: &'r SessionState,
+    req: &'r Request<'r>,
     config: &'r SessionConfig,
     jar: &'r CookieJar<'r>,
+    /// The request's shared state, once this guard has used it (see [`Session::read`]).
+    state: OnceLock<&'r SessionState>,
+    /// The session as this guard loaded it without the shared state, when the response phase
+    /// has nothing to do for it (see [`Session::view`]).
+    view: OnceLock<Inner>,
 }
 
 impl fmt::Debug for Session<'_> {
     /// Shows the state only: session data holds tokens and is never printed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = self.state.lock();
+        let (loaded, pending) = match self.shared() {
+            Some(state) => {
+                let inner = state.lock();
+                (inner.loaded(), inner.pending())
+            }
+            None => self.view.get().map_or((Loaded::No, Pending::Nothing), |view| {
+                (view.loaded(), view.pending())
+            }),
+        };
         f.debug_struct("Session")
-            .field("loaded", &inner.loaded())
-            .field("pending", &inner.pending())
+            .field("loaded", &loaded)
+            .field("pending", &pending)
             .finish_non_exhaustive()
     }
 }
@@ -164,7 +178,28 @@ impl<'r> Session<'r> {
     /// The guard for `req`, or `None` when the fairing is not attached.
     pub(crate) fn of(req: &'r Request<'_>) -> Option<Self> {
         let config = req.rocket().state::<SessionConfig>()?;
-        Some(Session { state: SessionState::of(req), config, jar: req.cookies() })
+        Some(Session {
+            req,
+            config,
+            jar: req.cookies(),
+            state: OnceLock::new(),
+            view: OnceLock::new(),
+        })
+    }
+
+    /// The request's shared state, created if it has none yet.
+    fn state(&self) -> &'r SessionState {
+        self.state.get_or_init(|| SessionState::of(self.req))
+    }
+
+    /// The request's shared state if this guard used it or another part of the request may
+    /// have created it; `None` when none exists for certain.
+    fn shared(&self) -> Option<&'r SessionState> {
+        match self.state.get() {
+            Some(state) => Some(state),
+            None if SessionState::may_exist(self.req) => Some(self.state()),
+            None => None,
+        }
     }
 
     pub(crate) fn config(&self) -> &'r SessionConfig {
@@ -178,7 +213,7 @@ impl<'r> Session<'r> {
 
     /// Replaces the whole session without reading the presented cookie.
     pub(crate) fn replace(&self, data: Map<String, Value>, json_len: Option<usize>) {
-        self.state.lock().replace(data, json_len);
+        self.state().lock().replace(data, json_len);
     }
 
     /// Opens the presented cookie: `Some(empty)` if there is none, `None` if it was refused.
@@ -284,20 +319,58 @@ impl<'r> Session<'r> {
     /// Written once, by [`Session::take_queued`]'s caller or else by the fairing.
     #[cfg_attr(not(feature = "auth"), allow(dead_code))]
     pub(crate) fn queue_set_cookie(&self, header: String) {
-        self.state.lock().queue(header);
+        self.state().lock().queue(header);
     }
 
     /// The `Set-Cookie` headers queued and not yet written (each is handed out once).
     #[cfg_attr(not(feature = "auth"), allow(dead_code))]
     pub(crate) fn take_queued(&self) -> Vec<String> {
-        self.state.lock().take_queued()
+        self.state().lock().take_queued()
     }
 
-    /// Runs `f` on the (loaded) data under the lock.
+    /// Runs `f` on the (loaded) data under the lock of the request's shared state, which every
+    /// guard of the request and the response phase see: the way to change the session.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        let mut inner = self.state.lock();
-        inner.load(|| self.load());
+        let mut inner = self.state().lock();
+        inner.load(|| match self.view.get() {
+            Some(view) => Some(view.reopened()),
+            None => self.load(),
+        });
         f(&mut inner)
+    }
+
+    /// Runs `f` on the (loaded) session to read it. While no shared state exists for the
+    /// request (no guard of it changed, queued or loaded anything the response phase acts on;
+    /// see `SessionState::may_exist`), `f` reads this guard's own [`view`](Session::view) and
+    /// the request creates no state: a request that only reads a session found in the open
+    /// cache, or carrying no cookie, leaves Rocket's request-local cache alone. Once a state
+    /// exists, every read goes through it (and so sees every change).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Inner) -> R) -> R {
+        if self.state.get().is_none() && !SessionState::may_exist(self.req) {
+            if let Some(view) = self.view() {
+                return f(view);
+            }
+        }
+        self.with(|inner| f(inner))
+    }
+
+    /// This guard's session, loaded once, if the response phase would have nothing to do for it
+    /// (it came from the open cache, or there was no cookie); otherwise the load goes into the
+    /// shared state (a refused cookie is removed, a cookie opened in full is cached there) and
+    /// `None` is returned.
+    fn view(&self) -> Option<&Inner> {
+        if let Some(view) = self.view.get() {
+            return Some(view);
+        }
+        match self.load() {
+            Some(opened) if opened.uncached_expiry.is_none() => {
+                Some(self.view.get_or_init(|| Inner::opened(opened)))
+            }
+            opened => {
+                self.state().lock().load(|| opened);
+                None
+            }
+        }
     }
 
     /// Checks that the session `data` of `json_len` bytes of JSON, sealed, would fit in the
@@ -339,7 +412,7 @@ impl<'r> Session<'r> {
     /// }
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        self.with(|inner| match inner.data().get(key) {
+        self.read(|inner| match inner.data().get(key) {
             None => Ok(None),
             Some(value) => T::deserialize(value).map(Some).map_err(|_| json_error::<T>(key)),
         })
@@ -461,7 +534,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(client.get("/cart").dispatch().into_string().as_deref(), Some("no cart"));
     /// ```
     pub fn contains_key(&self, key: &str) -> bool {
-        self.with(|inner| inner.data().contains_key(key))
+        self.read(|inner| inner.data().contains_key(key))
     }
 
     /// Whether the session holds no data.
@@ -484,7 +557,7 @@ impl<'r> Session<'r> {
     /// assert_eq!(response.into_string().as_deref(), Some("false"));
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.with(|inner| {
+        self.read(|inner| {
             let data = inner.data();
             data.is_empty() || (data.len() == 2 && self.hides_identity() && has_session_id(data))
         })
@@ -515,7 +588,7 @@ impl<'r> Session<'r> {
     /// ```
     pub fn keys(&self) -> Vec<String> {
         let hide = self.hides_identity();
-        self.with(|inner| {
+        self.read(|inner| {
             let data = inner.data().keys();
             data.filter(|k| !hide || (*k != keys::SESSION_ID && *k != keys::SESSION_ISSUED_AT))
                 .cloned()
@@ -562,7 +635,7 @@ impl<'r> Session<'r> {
     /// }
     /// ```
     pub fn destroy(&self) {
-        self.state.lock().destroy();
+        self.state().lock().destroy();
     }
 
     /// The session's random id (`sessionId`), when revocation is on and the session has been
@@ -697,16 +770,22 @@ impl<'r> Session<'r> {
     pub(crate) fn renew_if_due(&self) {
         let renew_after = u64::try_from(self.config.options.renew_after).unwrap_or(0);
         let now = unix_now().as_secs();
-        self.with(|inner| {
-            let due = inner.issued_at().is_none_or(|at| now.saturating_sub(at) >= renew_after);
-            if due && inner.pending() == Pending::Nothing {
-                inner.mark(Pending::Write);
-            }
-        });
+        let due = |inner: &Inner| {
+            inner.pending() == Pending::Nothing
+                && inner.issued_at().is_none_or(|at| now.saturating_sub(at) >= renew_after)
+        };
+        // Read first: a session that is not due stays read-only.
+        if self.read(due) {
+            self.with(|inner| {
+                if due(inner) {
+                    inner.mark(Pending::Write);
+                }
+            });
+        }
     }
 
     fn string(&self, key: &str) -> Option<String> {
-        self.with(|inner| known::string(inner.data(), key).map(str::to_string))
+        self.read(|inner| known::string(inner.data(), key).map(str::to_string))
     }
 
     /// The string that `known` holds as `field` on an open-cache hit, or else the one under
@@ -728,7 +807,7 @@ impl<'r> Session<'r> {
         field: impl FnOnce(&Known) -> R,
         look_up: impl FnOnce(&Map<String, Value>) -> R,
     ) -> R {
-        self.with(|inner| match inner.known() {
+        self.read(|inner| match inner.known() {
             Some(known) => field(known),
             None => look_up(inner.data()),
         })

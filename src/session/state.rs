@@ -88,9 +88,12 @@ impl SessionState {
     /// `req`'s session state if it may have one; `None` when nothing of this request created
     /// one (see [`LIVE`]).
     pub(crate) fn existing<'r>(req: &'r Request<'_>) -> Option<&'r SessionState> {
-        let may_have_one =
-            LIVE[slot(req)].load(Ordering::Acquire) > 0 || UNROUTED.load(Ordering::Acquire) > 0;
-        may_have_one.then(|| SessionState::of(req))
+        SessionState::may_exist(req).then(|| SessionState::of(req))
+    }
+
+    /// Whether `req` may have a session state: `false` only when it has none for certain.
+    pub(crate) fn may_exist(req: &Request<'_>) -> bool {
+        LIVE[slot(req)].load(Ordering::Acquire) > 0 || UNROUTED.load(Ordering::Acquire) > 0
     }
 }
 
@@ -231,6 +234,26 @@ impl Inner {
                 }
                 None => self.loaded = Loaded::Invalid,
             }
+        }
+    }
+
+    /// A state loaded with `opened`, as [`Inner::load`] leaves it: what a guard reads while the
+    /// request has no shared state (`Session::view`).
+    pub(crate) fn opened(opened: Opened) -> Self {
+        let mut inner = Inner::default();
+        inner.load(|| Some(opened));
+        inner
+    }
+
+    /// What loaded this state, again (the data shared, not copied), for the request's shared
+    /// state when a guard that read its own view goes on to change the session.
+    pub(crate) fn reopened(&self) -> Opened {
+        Opened {
+            data: self.data.clone(),
+            json_len: self.json_len.unwrap_or_else(|| json_len(&*self.data)),
+            issued_at: self.issued_at,
+            uncached_expiry: self.uncached_expiry,
+            hit: self.hit.clone(),
         }
     }
 
