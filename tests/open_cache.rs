@@ -3,7 +3,8 @@
 //! issued-at + `max_age` has passed, a value one character off a cached one is refused, and a
 //! value that was written over is not served from the cache as if it were still current. The
 //! fields an open-cache hit answers without a look-up (`isAuthenticated`, `userId`,
-//! `tenantId`, `expiresAt`) follow every change the request makes.
+//! `tenantId`, `expiresAt`) follow every change the request makes, whichever of its guards makes
+//! it.
 
 #[macro_use]
 extern crate rocket;
@@ -68,6 +69,21 @@ fn change(session: Session<'_>, how: &str) -> String {
     format!("{before} | {}", fields(&session))
 }
 
+/// Two guards of one request: `first` reads, one of them changes the session as `how` says,
+/// then both read again. A guard that read an open-cache hit on its own must see the other's
+/// change as soon as there is one.
+#[get("/two/<how>")]
+fn two(first: Session<'_>, second: AuthenticatedSession<'_>, how: &str) -> String {
+    let before = format!("{} {}", fields(&first), fields(&second));
+    match how {
+        "second-inserts" => second.insert("userId", "u2").unwrap(),
+        "second-destroys" => second.destroy(),
+        "first-inserts" => first.insert("userId", "u3").unwrap(),
+        _ => {}
+    }
+    format!("{before} | {} {}", fields(&first), fields(&second))
+}
+
 fn options(max_age: i64) -> SessionOptions {
     SessionOptions { secrets: SECRET.into(), max_age, ..SessionOptions::default() }
 }
@@ -75,7 +91,7 @@ fn options(max_age: i64) -> SessionOptions {
 async fn client(options: SessionOptions) -> Client {
     let rocket = rocket::custom(rocket::Config::figment().merge(("log_level", "off")))
         .attach(WristbandSession::custom(options))
-        .mount("/", routes![read, me, set, change]);
+        .mount("/", routes![read, me, set, change, two]);
     Client::untracked(rocket).await.unwrap()
 }
 
@@ -177,4 +193,31 @@ async fn the_fields_of_a_cached_session_follow_the_requests_changes() {
         }
     }
     assert_eq!(read_with(&client, &value).await.0, "ada");
+}
+
+#[rocket::async_test]
+async fn every_guard_of_a_request_sees_the_change_another_one_made() {
+    let options = options(3600);
+    let value = SessionCodec::new(&options).unwrap().seal(&data()).unwrap();
+    let client = client(options).await;
+    let was = "true Some(\"u1\") Some(\"t1\") Some(1767225600000)";
+    let before = format!("{was} {was}");
+    for (how, after, writes) in [
+        ("none", before.clone(), false),
+        ("second-inserts", before.replace("u1", "u2"), true),
+        ("second-destroys", "false None None None false None None None".to_string(), true),
+        ("first-inserts", before.replace("u1", "u3"), true),
+    ] {
+        // The first request opens the value in full and caches it; the second is a hit.
+        for round in 0..2 {
+            let request = client.get(format!("/two/{how}")).cookie(("session", value.clone()));
+            let response = request.dispatch().await;
+            assert_eq!(response.status(), Status::Ok, "{how} {round}");
+            let set_cookie =
+                response.headers().get("Set-Cookie").any(|h| h.starts_with("session="));
+            assert_eq!(set_cookie, writes, "{how} {round}");
+            let body = response.into_string().await.unwrap();
+            assert_eq!(body, format!("{before} | {after}"), "{how} {round}");
+        }
+    }
 }

@@ -159,9 +159,10 @@ impl fmt::Debug for Session<'_> {
                 let inner = state.lock();
                 (inner.loaded(), inner.pending())
             }
-            None => self.view.get().map_or((Loaded::No, Pending::Nothing), |view| {
-                (view.loaded(), view.pending())
-            }),
+            None => self
+                .view
+                .get()
+                .map_or((Loaded::No, Pending::Nothing), |view| (view.loaded(), view.pending())),
         };
         f.debug_struct("Session")
             .field("loaded", &loaded)
@@ -1102,5 +1103,100 @@ impl Sentinel for Session<'_> {
             missing_fairing("Session");
         }
         missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rocket::http::Status;
+    use rocket::local::blocking::Client;
+    use serde_json::json;
+
+    use super::*;
+    use crate::session::options::SessionOptions;
+    use crate::WristbandSession;
+
+    const SECRET: &str = "guard-view-test-secret-0123456789abcdefghij";
+
+    /// The request itself, for [`stateless`].
+    struct Probe<'r>(&'r Request<'r>);
+
+    #[rocket::async_trait]
+    impl<'r> FromRequest<'r> for Probe<'r> {
+        type Error = ();
+
+        async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+            Outcome::Success(Probe(req))
+        }
+    }
+
+    /// Whether `req` has no session state: Rocket's request-local cache runs the closure only
+    /// when it holds none (the state it then stores is not counted anywhere and does nothing).
+    fn stateless(req: &Request<'_>) -> bool {
+        let mut created = false;
+        req.local_cache(|| {
+            created = true;
+            SessionState::default()
+        });
+        created
+    }
+
+    /// Uses the session as `how` says, then tells whether the request created a session state.
+    #[rocket::get("/<how>")]
+    fn probe(session: Session<'_>, req: Probe<'_>, how: &str) -> String {
+        match how {
+            "read" => {
+                let _ = (session.is_authenticated(), session.user_id(), session.get::<u8>("n"));
+                let _ = (session.contains_key("n"), session.keys(), session.is_empty());
+            }
+            "write" => session.insert("n", 1).unwrap(),
+            _ => {}
+        }
+        stateless(req.0).to_string()
+    }
+
+    fn client() -> Client {
+        let options = SessionOptions { secrets: SECRET.into(), ..SessionOptions::default() };
+        let rocket = rocket::custom(rocket::Config::figment().merge(("log_level", "off")))
+            .attach(WristbandSession::custom(options))
+            .mount("/", rocket::routes![probe]);
+        Client::untracked(rocket).unwrap()
+    }
+
+    /// `(body, whether a Set-Cookie came)` of `/how` with `cookie` as the session cookie.
+    fn call(client: &Client, how: &str, cookie: Option<&str>) -> (String, bool) {
+        let mut request = client.get(format!("/{how}"));
+        if let Some(value) = cookie {
+            request = request.cookie(("session", value.to_string()));
+        }
+        let response = request.dispatch();
+        assert_eq!(response.status(), Status::Ok);
+        let set_cookie = response.headers().get_one("Set-Cookie").is_some();
+        (response.into_string().unwrap(), set_cookie)
+    }
+
+    #[test]
+    fn only_requests_the_response_phase_acts_on_create_a_session_state() {
+        let client = client();
+        let codec = SessionCodec::new(&SessionOptions {
+            secrets: SECRET.into(),
+            ..SessionOptions::default()
+        })
+        .unwrap();
+        let data = json!({"isAuthenticated": true, "userId": "u1", "n": 7});
+        let value = codec.seal(data.as_object().unwrap()).unwrap();
+        // No cookie: read from the guard's own view, nothing to write.
+        assert_eq!(call(&client, "read", None), ("true".into(), false));
+        assert_eq!(call(&client, "none", Some(&value)), ("true".into(), false));
+        // The first read opens the value in full: the state carries it to the open cache.
+        assert_eq!(call(&client, "read", Some(&value)), ("false".into(), false));
+        // From then on a read is an open-cache hit: no state.
+        assert_eq!(call(&client, "read", Some(&value)), ("true".into(), false));
+        assert_eq!(call(&client, "read", Some(&value)), ("true".into(), false));
+        // A change needs the state (and writes the cookie); so does a refused cookie (removed).
+        assert_eq!(call(&client, "write", Some(&value)), ("false".into(), true));
+        assert_eq!(call(&client, "write", None), ("false".into(), true));
+        let forged = format!("{}A", &value[..value.len() - 1]);
+        assert_eq!(call(&client, "read", Some(&forged)), ("false".into(), true));
     }
 }
