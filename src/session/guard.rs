@@ -18,7 +18,7 @@ use crate::session::known::{self, Known};
 use crate::session::open_cache::Cached;
 use crate::session::refresh_hook::FreshTokens;
 use crate::session::revocation_hook::{Identity, Target, Verdict};
-use crate::session::state::{Inner, Loaded, Opened, Pending, SessionState};
+use crate::session::state::{self, Inner, Loaded, Opened, Pending, Seen, SessionState, View};
 
 /// Session keys under which Wristband's SDKs store their fields.
 pub(crate) mod keys {
@@ -148,7 +148,7 @@ pub struct Session<'r> {
     state: OnceLock<&'r SessionState>,
     /// The session as this guard loaded it without the shared state, when the response phase
     /// has nothing to do for it (see [`Session::view`]).
-    view: OnceLock<Inner>,
+    view: OnceLock<View>,
 }
 
 impl fmt::Debug for Session<'_> {
@@ -159,10 +159,10 @@ impl fmt::Debug for Session<'_> {
                 let inner = state.lock();
                 (inner.loaded(), inner.pending())
             }
-            None => self
-                .view
-                .get()
-                .map_or((Loaded::No, Pending::Nothing), |view| (view.loaded(), view.pending())),
+            None => match self.view.get() {
+                Some(_) => (Loaded::Valid, Pending::Nothing),
+                None => (Loaded::No, Pending::Nothing),
+            },
         };
         f.debug_struct("Session")
             .field("loaded", &loaded)
@@ -230,13 +230,7 @@ impl<'r> Session<'r> {
             if let Some(verdict) = self.hit_verdict(&hit, now_secs) {
                 return verdict;
             }
-            return Some(Opened {
-                data: hit.data.clone(),
-                json_len: hit.json_len,
-                issued_at: Some(hit.issued_at),
-                uncached_expiry: None,
-                hit: Some(hit),
-            });
+            return Some(Opened::hit(hit));
         }
         match self.config.codec.unseal(&value, OffsetDateTime::now_utc()) {
             Ok(Unsealed { session, key_index, json_len, issued_at, expires_at }) => {
@@ -334,7 +328,7 @@ impl<'r> Session<'r> {
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         let mut inner = self.state().lock();
         inner.load(|| match self.view.get() {
-            Some(view) => Some(view.reopened()),
+            Some(view) => Some(Opened::of_view(view)),
             None => self.load(),
         });
         f(&mut inner)
@@ -346,29 +340,27 @@ impl<'r> Session<'r> {
     /// the request creates no state: a request that only reads a session found in the open
     /// cache, or carrying no cookie, leaves Rocket's request-local cache alone. Once a state
     /// exists, every read goes through it (and so sees every change).
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&Inner) -> R) -> R {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(Seen<'_>) -> R) -> R {
         if self.state.get().is_none() && !SessionState::may_exist(self.req) {
             if let Some(view) = self.view() {
-                return f(view);
+                return f(Seen::of_view(view));
             }
         }
-        self.with(|inner| f(inner))
+        self.with(|inner| f(Seen::Shared(inner)))
     }
 
     /// This guard's session, loaded once, if the response phase would have nothing to do for it
     /// (it came from the open cache, or there was no cookie); otherwise the load goes into the
     /// shared state (a refused cookie is removed, a cookie opened in full is cached there) and
     /// `None` is returned.
-    fn view(&self) -> Option<&Inner> {
+    fn view(&self) -> Option<&View> {
         if let Some(view) = self.view.get() {
             return Some(view);
         }
-        match self.load() {
-            Some(opened) if opened.uncached_expiry.is_none() => {
-                Some(self.view.get_or_init(|| Inner::opened(opened)))
-            }
+        match self.load().map(state::view) {
+            Some(Ok(view)) => Some(self.view.get_or_init(|| view)),
             opened => {
-                self.state().lock().load(|| opened);
+                self.state().lock().load(|| opened.and_then(Result::err));
                 None
             }
         }
@@ -771,14 +763,14 @@ impl<'r> Session<'r> {
     pub(crate) fn renew_if_due(&self) {
         let renew_after = u64::try_from(self.config.options.renew_after).unwrap_or(0);
         let now = unix_now().as_secs();
-        let due = |inner: &Inner| {
+        let due = |inner: Seen<'_>| {
             inner.pending() == Pending::Nothing
                 && inner.issued_at().is_none_or(|at| now.saturating_sub(at) >= renew_after)
         };
         // Read first: a session that is not due stays read-only.
         if self.read(due) {
             self.with(|inner| {
-                if due(inner) {
+                if due(Seen::Shared(inner)) {
                     inner.mark(Pending::Write);
                 }
             });

@@ -46,9 +46,14 @@ pub(crate) const HASHED_SUFFIX: usize = 16;
 /// wrong answer (the whole value is compared).
 pub(crate) fn suffix_hash(hasher: &RandomState, value: &str) -> u64 {
     let bytes = value.as_bytes();
-    let tail = &bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..];
-    let mut suffix = [0; HASHED_SUFFIX];
-    suffix[HASHED_SUFFIX - tail.len()..].copy_from_slice(tail);
+    let suffix = match bytes.last_chunk::<HASHED_SUFFIX>() {
+        Some(last) => *last,
+        None => {
+            let mut padded = [0; HASHED_SUFFIX];
+            padded[HASHED_SUFFIX - bytes.len()..].copy_from_slice(bytes);
+            padded
+        }
+    };
     hasher.hash_one(u128::from_le_bytes(suffix))
 }
 
@@ -396,6 +401,20 @@ mod tests {
         // An entry larger than the whole budget is not kept.
         cache.insert(&"x".repeat(budget), entry(0, 0, u64::MAX));
         assert!(cache.get(&"x".repeat(budget), 1, u64::MAX).is_none());
+    }
+
+    #[test]
+    fn the_bucket_hash_reads_exactly_the_last_suffix_bytes() {
+        let hasher = RandomState::new();
+        let hash = |value: &str| suffix_hash(&hasher, value);
+        let tail = "0123456789abcdef";
+        assert_eq!(tail.len(), HASHED_SUFFIX);
+        assert_eq!(hash(&format!("x{tail}")), hash(&format!("yy{tail}")));
+        assert_ne!(hash(&format!("{tail}x")), hash(&format!("{tail}y")));
+        // A shorter value is padded in front, never read past its end.
+        assert_ne!(hash("a"), hash("b"));
+        assert_eq!(hash("abc"), hash("\0abc"));
+        assert_ne!(hash(""), hash("\u{1}"));
     }
 
     #[test]

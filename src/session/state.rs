@@ -35,7 +35,11 @@ pub(crate) enum Loaded {
 }
 
 /// The session of one request, kept in `Request::local_cache` and shared by every guard of
-/// that request and by the response fairing.
+/// that request and by the response fairing. Created when the response phase may have
+/// something to do: a change, a queued header, a cookie opened in full (to be cached) or
+/// refused (to be removed). A guard that only reads a session found in the open cache, or a
+/// request without a cookie, reads its own copy of the loaded state instead (`Session::read`),
+/// until a state exists.
 #[derive(Debug, Default)]
 pub(crate) struct SessionState {
     inner: Mutex<Inner>,
@@ -156,6 +160,86 @@ pub(crate) fn empty_data() -> Arc<Map<String, Value>> {
     EMPTY.get_or_init(Arc::default).clone()
 }
 
+/// A session that one guard loaded on its own, to read it while the request has no shared
+/// state (see `Session::read`): one the response phase has nothing to do for, an open-cache
+/// hit (`Some`) or the empty session (`None`: no cookie, or one withheld by revocation).
+pub(crate) type View = Option<Arc<Cached>>;
+
+/// `opened` as a [`View`] if it is one (nothing for the response phase: not opened in full,
+/// so not to be cached), else `opened` back.
+pub(crate) fn view(opened: Opened) -> Result<View, Opened> {
+    match opened.hit {
+        Some(hit) if opened.uncached_expiry.is_none() && Arc::ptr_eq(&hit.data, &opened.data) => {
+            Ok(Some(hit))
+        }
+        None if opened.uncached_expiry.is_none()
+            && opened.issued_at.is_none()
+            && opened.data.is_empty() =>
+        {
+            Ok(None)
+        }
+        hit => Err(Opened { hit, ..opened }),
+    }
+}
+
+/// The session as a read sees it: a guard's own [`View`], or the request's shared state.
+pub(crate) enum Seen<'a> {
+    /// An open-cache hit read on its own.
+    Hit(&'a Cached),
+    /// The empty session read on its own.
+    Empty,
+    /// The request's shared state.
+    Shared(&'a Inner),
+}
+
+impl<'a> Seen<'a> {
+    /// What a guard's `view` shows.
+    pub(crate) fn of_view(view: &'a View) -> Self {
+        view.as_deref().map_or(Seen::Empty, Seen::Hit)
+    }
+
+    /// The data.
+    pub(crate) fn data(&self) -> &'a Map<String, Value> {
+        match self {
+            Seen::Hit(hit) => &hit.data,
+            Seen::Empty => empty_map(),
+            Seen::Shared(inner) => inner.data(),
+        }
+    }
+
+    /// The looked-up fields of the open-cache entry the data is (see [`Inner::known`]).
+    pub(crate) fn known(&self) -> Option<&'a Known> {
+        match self {
+            Seen::Hit(hit) => Some(&hit.known),
+            Seen::Empty => None,
+            Seen::Shared(inner) => inner.known(),
+        }
+    }
+
+    /// When the presented cookie was sealed (see [`Inner::issued_at`]).
+    pub(crate) fn issued_at(&self) -> Option<u64> {
+        match self {
+            Seen::Hit(hit) => Some(hit.issued_at),
+            Seen::Empty => None,
+            Seen::Shared(inner) => inner.issued_at(),
+        }
+    }
+
+    /// What the response phase will do: nothing for a view.
+    pub(crate) fn pending(&self) -> Pending {
+        match self {
+            Seen::Hit(_) | Seen::Empty => Pending::Nothing,
+            Seen::Shared(inner) => inner.pending(),
+        }
+    }
+}
+
+/// The empty session's map, borrowed.
+fn empty_map() -> &'static Map<String, Value> {
+    static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+    EMPTY.get_or_init(Map::new)
+}
+
 /// A presented cookie, opened (or the empty session of a request without one).
 pub(crate) struct Opened {
     pub(crate) data: Arc<Map<String, Value>>,
@@ -172,6 +256,22 @@ pub(crate) struct Opened {
 }
 
 impl Opened {
+    /// The session of the open-cache entry `hit`: its data shared, not copied.
+    pub(crate) fn hit(hit: Arc<Cached>) -> Self {
+        Opened {
+            data: hit.data.clone(),
+            json_len: hit.json_len,
+            issued_at: Some(hit.issued_at),
+            uncached_expiry: None,
+            hit: Some(hit),
+        }
+    }
+
+    /// The session a guard's [`View`] holds.
+    pub(crate) fn of_view(view: &View) -> Self {
+        view.clone().map_or_else(Opened::empty, Opened::hit)
+    }
+
     /// The session of a request that carried no cookie.
     pub(crate) fn empty() -> Self {
         Opened {
@@ -234,26 +334,6 @@ impl Inner {
                 }
                 None => self.loaded = Loaded::Invalid,
             }
-        }
-    }
-
-    /// A state loaded with `opened`, as [`Inner::load`] leaves it: what a guard reads while the
-    /// request has no shared state (`Session::view`).
-    pub(crate) fn opened(opened: Opened) -> Self {
-        let mut inner = Inner::default();
-        inner.load(|| Some(opened));
-        inner
-    }
-
-    /// What loaded this state, again (the data shared, not copied), for the request's shared
-    /// state when a guard that read its own view goes on to change the session.
-    pub(crate) fn reopened(&self) -> Opened {
-        Opened {
-            data: self.data.clone(),
-            json_len: self.json_len.unwrap_or_else(|| json_len(&*self.data)),
-            issued_at: self.issued_at,
-            uncached_expiry: self.uncached_expiry,
-            hit: self.hit.clone(),
         }
     }
 
