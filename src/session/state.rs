@@ -156,8 +156,13 @@ impl Default for Inner {
 /// The empty session, shared: a request that never loads its session, or finds no cookie,
 /// allocates nothing for it (the first change copies it, as for any shared data).
 pub(crate) fn empty_data() -> Arc<Map<String, Value>> {
+    the_empty_data().clone()
+}
+
+/// The one empty session behind [`empty_data`], borrowed.
+fn the_empty_data() -> &'static Arc<Map<String, Value>> {
     static EMPTY: OnceLock<Arc<Map<String, Value>>> = OnceLock::new();
-    EMPTY.get_or_init(Arc::default).clone()
+    EMPTY.get_or_init(Arc::default)
 }
 
 /// A session that one guard loaded on its own, to read it while the request has no shared
@@ -202,7 +207,7 @@ impl<'a> Seen<'a> {
     pub(crate) fn data(&self) -> &'a Map<String, Value> {
         match self {
             Seen::Hit(hit) => &hit.data,
-            Seen::Empty => empty_map(),
+            Seen::Empty => the_empty_data(),
             Seen::Shared(inner) => inner.data(),
         }
     }
@@ -232,12 +237,6 @@ impl<'a> Seen<'a> {
             Seen::Shared(inner) => inner.pending(),
         }
     }
-}
-
-/// The empty session's map, borrowed.
-fn empty_map() -> &'static Map<String, Value> {
-    static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
-    EMPTY.get_or_init(Map::new)
 }
 
 /// A presented cookie, opened (or the empty session of a request without one).
@@ -467,6 +466,27 @@ mod tests {
             uncached_expiry: Some(2),
             hit: None,
         }
+    }
+
+    #[test]
+    fn only_what_the_response_phase_ignores_is_a_view() {
+        let hit = Arc::new(Cached::new(Arc::new(Map::new()), 2, 1, 2));
+        assert!(matches!(view(Opened::hit(hit.clone())), Ok(Some(h)) if Arc::ptr_eq(&h, &hit)));
+        assert!(matches!(view(Opened::empty()), Ok(None)));
+        // Opened in full: the response phase caches it.
+        assert!(view(opened(json!({"a": 1}), 7)).is_err());
+        assert!(view(opened(json!({}), 2)).is_err());
+        // A hit whose data is not the entry's own map is not read as the entry.
+        let other = Opened { data: Arc::new(Map::new()), ..Opened::hit(hit.clone()) };
+        assert!(view(other).is_err());
+        // An empty session that came from a cookie (issued-at known) is not the no-cookie one.
+        let sealed_empty = Opened { issued_at: Some(1), ..Opened::empty() };
+        assert!(view(sealed_empty).is_err());
+        // What a view holds loads a state as the open did.
+        let reopened = Opened::of_view(&Some(hit.clone()));
+        assert!(Arc::ptr_eq(&reopened.data, &hit.data) && reopened.uncached_expiry.is_none());
+        assert_eq!((reopened.issued_at, reopened.json_len), (Some(1), 2));
+        assert!(Opened::of_view(&None).data.is_empty());
     }
 
     #[test]
