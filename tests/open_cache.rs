@@ -103,6 +103,16 @@ fn data() -> Map<String, Value> {
     .clone()
 }
 
+/// [`fields`] of [`data`].
+const DATA_FIELDS: &str = "true Some(\"u1\") Some(\"t1\") Some(1767225600000)";
+
+/// A client (`max_age` one hour) and a cookie value sealing [`data`].
+async fn client_and_value() -> (Client, String) {
+    let options = options(3600);
+    let value = SessionCodec::new(&options).unwrap().seal(&data()).unwrap();
+    (client(options).await, value)
+}
+
 async fn read_with(client: &Client, value: &str) -> (String, bool) {
     let response = client.get("/read").cookie(("session", value.to_string())).dispatch().await;
     let removed = response.headers().get("Set-Cookie").any(|h| h.starts_with("session=;"));
@@ -174,10 +184,8 @@ async fn a_written_session_is_read_back_new_and_the_old_value_still_opens_as_it_
 
 #[rocket::async_test]
 async fn the_fields_of_a_cached_session_follow_the_requests_changes() {
-    let options = options(3600);
-    let value = SessionCodec::new(&options).unwrap().seal(&data()).unwrap();
-    let client = client(options).await;
-    let before = "true Some(\"u1\") Some(\"t1\") Some(1767225600000)";
+    let (client, value) = client_and_value().await;
+    let before = DATA_FIELDS;
     for (how, after) in [
         ("none", before),
         ("insert", "false Some(\"u2\") None Some(42)"),
@@ -197,11 +205,8 @@ async fn the_fields_of_a_cached_session_follow_the_requests_changes() {
 
 #[rocket::async_test]
 async fn every_guard_of_a_request_sees_the_change_another_one_made() {
-    let options = options(3600);
-    let value = SessionCodec::new(&options).unwrap().seal(&data()).unwrap();
-    let client = client(options).await;
-    let was = "true Some(\"u1\") Some(\"t1\") Some(1767225600000)";
-    let before = format!("{was} {was}");
+    let (client, value) = client_and_value().await;
+    let before = format!("{DATA_FIELDS} {DATA_FIELDS}");
     for (how, after, writes) in [
         ("none", before.clone(), false),
         ("second-inserts", before.replace("u1", "u2"), true),
