@@ -27,7 +27,7 @@ use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 use rocket::State;
 use server::Server;
-use wristband_rocket_session::testing::{callback_data, Endpoint, FakeWristband};
+use wristband_rocket_session::testing::{callback_data, Endpoint, FakeWristband, Reply};
 use wristband_rocket_session::{
     AuthenticatedSession, RevocationOptions, Session, SessionError, SessionOptions,
     UnavailablePolicy, WristbandAuth, WristbandSession,
@@ -280,4 +280,216 @@ async fn refresh_coordination_can_be_turned_off_and_a_fresh_token_never_touches_
         assert_eq!(refresh_commands(&redis) - before, 0, "the fresh-token path sent commands");
         app.stop().await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The second security review: Redis is untrusted, and a slow Wristband must never make two
+// calls with one rotating refresh token, nor sign the user out.
+
+/// A command connection to the test's Redis.
+fn redis_connection(redis: &RedisServer) -> redis::Connection {
+    redis::Client::open(redis.url()).unwrap().get_connection().unwrap()
+}
+
+/// The Redis keys matching `pattern`.
+fn keys(redis: &RedisServer, pattern: &str) -> Vec<String> {
+    let mut keys: Vec<String> =
+        redis::cmd("KEYS").arg(pattern).query(&mut redis_connection(redis)).unwrap();
+    keys.sort();
+    keys
+}
+
+/// Waits (at most 5 s) until a key matching `pattern` exists, and returns it.
+async fn wait_for_key(redis: &RedisServer, pattern: &str) -> String {
+    for _ in 0..500 {
+        if let Some(key) = keys(redis, pattern).pop() {
+            return key;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no key {pattern} within 5 s");
+}
+
+/// Finding 1: whoever can write to Redis copies the victim's sealed refresh result onto the
+/// key of the attacker's spent refresh token; the attacker's old cookie, replayed on another
+/// instance, must not pick up the victim's tokens.
+#[rocket::async_test]
+async fn a_refresh_result_copied_onto_another_token_key_gives_the_attacker_nothing() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    let a = instance(&fake, Some(&redis)).await;
+    let b = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+
+    // The attacker refreshes on A and keeps the old cookie.
+    let attacker = seeded_cookie(&http, &a.base, &fake).await;
+    assert_eq!(get_token(&http, &a.base, &attacker).await.status, StatusCode::OK);
+    let attacker_key = keys(&redis, "*:refresh:*").pop().expect("the attacker's result");
+    // The victim refreshes on A.
+    let victim = seeded_cookie(&http, &a.base, &fake).await;
+    let victim_answer = get_token(&http, &a.base, &victim).await;
+    assert_eq!(victim_answer.status, StatusCode::OK);
+    let victim_key = keys(&redis, "*:refresh:*").into_iter().find(|k| *k != attacker_key).unwrap();
+
+    // Copy the victim's value onto the attacker's key.
+    let mut connection = redis_connection(&redis);
+    let value: String = redis::cmd("GET").arg(&victim_key).query(&mut connection).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&attacker_key)
+        .arg(value)
+        .arg("PX")
+        .arg(30_000)
+        .query(&mut connection)
+        .unwrap();
+
+    // The attacker replays the old cookie on B, which has no memory of its own of that token.
+    let replay = get_token(&http, &b.base, &attacker).await;
+    assert_ne!(replay.body, victim_answer.body, "the attacker got the victim's token: {replay:?}");
+    assert_ne!(replay.status, StatusCode::OK, "{replay:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Finding 2, as reproduced: Wristband answers in 6 s and fails once (503). Three instances
+/// share one expired session; the browser tries again after 10.5 s. One token call in all,
+/// and nobody is signed out.
+#[rocket::async_test]
+async fn a_slow_wristband_that_fails_once_never_gets_the_token_twice_nor_signs_out() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    let a = instance(&fake, Some(&redis)).await;
+    let b = instance(&fake, Some(&redis)).await;
+    let c = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+    let cookie = seeded_cookie(&http, &a.base, &fake).await;
+    fake.set_delay(Endpoint::Token, Duration::from_secs(6));
+    fake.script(Endpoint::Token, [Reply::Status(503)]);
+
+    let first = burst(&http, &[&a.base, &b.base, &c.base], &cookie, 1);
+    let again = async {
+        rocket::tokio::time::sleep(Duration::from_millis(10_500)).await;
+        burst(&http, &[&a.base, &b.base, &c.base], &cookie, 1).await
+    };
+    let (first, again) = rocket::tokio::join!(first, again);
+    for answer in first.iter().chain(&again) {
+        assert!(!answer.removes_session, "signed out: {first:?} {again:?}");
+    }
+    // Wait until no call can still be on its way, then count.
+    rocket::tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(fake.calls(Endpoint::Token), 1, "the refresh token was presented more than once");
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
+}
+
+/// Finding 2, on one instance: Wristband processes the refresh (the token is spent) but
+/// answers after the client's 10 s time-out. No second call with the spent token, and the
+/// session is kept.
+#[rocket::async_test]
+async fn a_refresh_answered_after_the_client_gave_up_is_not_retried_and_keeps_the_session() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    let a = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+    let cookie = seeded_cookie(&http, &a.base, &fake).await;
+    fake.script(Endpoint::Token, [Reply::LateAnswer(Duration::from_secs(12))]);
+    let answer = get_token(&http, &a.base, &cookie).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    assert!(!answer.removes_session, "a time-out signed the user out: {answer:?}");
+    assert_eq!(fake.refresh_tokens_spent(), 1);
+    // Within the window the spent token is not presented again, here or on another instance.
+    let b = instance(&fake, Some(&redis)).await;
+    for base in [&a.base, &b.base] {
+        let answer = get_token(&http, base, &cookie).await;
+        assert!(!answer.removes_session, "{answer:?}");
+    }
+    assert_eq!(fake.calls(Endpoint::Token), 1, "the spent refresh token was presented again");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Finding 2: a lock whose holder lost it (it lapsed, or a failover lost it, and another
+/// instance took it) is released only by its new owner.
+#[rocket::async_test]
+async fn a_lock_taken_over_by_another_owner_is_not_released_by_the_first() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    let a = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+    let cookie = seeded_cookie(&http, &a.base, &fake).await;
+    fake.set_delay(Endpoint::Token, Duration::from_millis(800));
+    let refresh = {
+        let (http, base, cookie) = (http.clone(), a.base.clone(), cookie.clone());
+        rocket::tokio::spawn(async move { get_token(&http, &base, &cookie).await })
+    };
+    let lock = wait_for_key(&redis, "*:refresh-lock:*").await;
+    let _: () = redis::cmd("SET")
+        .arg(&lock)
+        .arg("another-instance")
+        .query(&mut redis_connection(&redis))
+        .unwrap();
+    let answer = refresh.await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    let held: Option<String> =
+        redis::cmd("GET").arg(&lock).query(&mut redis_connection(&redis)).unwrap();
+    assert_eq!(held.as_deref(), Some("another-instance"), "another owner's lock was released");
+    a.stop().await;
+}
+
+/// Finding 2: the lock is lost while its holder calls Wristband (a failover to a replica that
+/// never got it), so a second instance calls too and gets `invalid_grant`. The first one's
+/// new tokens stay in Redis, and the second, looking once more, uses them: nobody signed out.
+#[rocket::async_test]
+async fn a_refusal_never_overwrites_new_tokens_nor_signs_out_when_the_lock_was_lost() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    let a = instance(&fake, Some(&redis)).await;
+    let b = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+    let cookie = seeded_cookie(&http, &a.base, &fake).await;
+    fake.set_delay(Endpoint::Token, Duration::from_millis(600));
+    let on_a = {
+        let (http, base, cookie) = (http.clone(), a.base.clone(), cookie.clone());
+        rocket::tokio::spawn(async move { get_token(&http, &base, &cookie).await })
+    };
+    let lock = wait_for_key(&redis, "*:refresh-lock:*").await;
+    let _: () = redis::cmd("DEL").arg(&lock).query(&mut redis_connection(&redis)).unwrap();
+    // B arrives 100 ms later: its call reaches Wristband after A's has spent the token.
+    rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    let on_b = get_token(&http, &b.base, &cookie).await;
+    let on_a = on_a.await.unwrap();
+    assert_eq!(fake.calls(Endpoint::Token), 2, "the lost lock let B call as well");
+    assert_eq!(on_a.status, StatusCode::OK, "{on_a:?}");
+    assert!(!on_b.removes_session, "B's refusal signed the user out: {on_b:?}");
+    assert_eq!((on_b.status, &on_b.body), (StatusCode::OK, &on_a.body), "B used A's tokens");
+    // A third instance finds A's tokens, not a refusal.
+    let c = instance(&fake, Some(&redis)).await;
+    let on_c = get_token(&http, &c.base, &cookie).await;
+    assert_eq!((on_c.status, &on_c.body), (StatusCode::OK, &on_a.body), "{on_c:?}");
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
+}
+
+/// Finding 2: Redis holds back writes (`CLIENT PAUSE … WRITE`) so the lock's `SET NX` times
+/// out on the instance, yet takes effect later. The instance must not call Wristband on a
+/// lock it cannot know it holds; the session is kept.
+#[rocket::async_test]
+async fn a_lock_command_that_timed_out_never_leads_to_a_token_call() {
+    let redis = RedisServer::start();
+    let fake = FakeWristband::start().await;
+    let a = instance(&fake, Some(&redis)).await;
+    let http = reqwest::Client::new();
+    let cookie = seeded_cookie(&http, &a.base, &fake).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(4_000)
+        .arg("WRITE")
+        .query(&mut redis_connection(&redis))
+        .unwrap();
+    let answer = get_token(&http, &a.base, &cookie).await;
+    assert!(!answer.removes_session, "{answer:?}");
+    assert_eq!(fake.calls(Endpoint::Token), 0, "called Wristband without knowing it held the lock");
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    a.stop().await;
 }

@@ -6,11 +6,14 @@
 //!     -> Result<TokenSet, WristbandError>`: authorization_code grant, HTTP Basic client
 //!   auth, form body, via `oauth2`. 5xx and network errors retried (3 tries, 100 ms apart),
 //!   never a 4xx. `invalid_grant` → `Err(WristbandError::InvalidGrant { .. })`.
-//! - `HttpClient::refresh(refresh_token).await -> Result<TokenSet, WristbandError>`: same
-//!   policy, refresh_token grant. `HttpClient::refresh_classified(refresh_token)` gives the
-//!   same call with a [`TokenFailure`] that says whether Wristband *refused* the grant (any
-//!   4xx) or could not be reached / answered 5xx. What a refusal means for the session is
-//!   decided in one place: the `refresh` module ("Which refusals end a session").
+//! - `HttpClient::refresh(refresh_token).await -> Result<TokenSet, WristbandError>`: the
+//!   refresh_token grant, retried only when the request certainly never reached Wristband
+//!   (it could not connect), within [`REFRESH_DEADLINE`] in all: Wristband rotates refresh
+//!   tokens, so a call it may have processed is never repeated with the same token.
+//!   `HttpClient::refresh_classified(refresh_token)` gives the same call with a
+//!   [`TokenFailure`] that says whether Wristband *refused* the grant (any 4xx) and whether
+//!   the request may have reached it. What a refusal means for the session is decided in one
+//!   place: the `refresh` module ("Which refusals end a session").
 //! - `HttpClient::userinfo(access_token).await -> Result<serde_json::Map<String, Value>,
 //!   WristbandError>`: `GET /api/v1/oauth2/userinfo` with a Bearer token.
 //! - `HttpClient::revoke(refresh_token).await -> Result<(), WristbandError>`: RFC 7009.
@@ -23,7 +26,8 @@
 //!
 //! | call | tries (100 ms apart) | retried on | never retried |
 //! | --- | --- | --- | --- |
-//! | token (code, refresh) | 3 | 5xx, network errors, timeouts | any 4xx; a 200 whose body is not a usable token answer (the grant may be spent) |
+//! | token (authorization code) | 3 | 5xx, network errors, timeouts | any 4xx; a 200 whose body is not a usable token answer (the grant may be spent) |
+//! | token (refresh), within [`REFRESH_DEADLINE`] | 3 | could not connect (the request was never sent) | everything else: any answer, a timeout, a broken connection (Wristband may have rotated the token) |
 //! | userinfo, sdk-configuration, `get_json` | 3 | 5xx, 408, 429, network errors, timeouts | other 4xx (404 = wrong `client_id` or vanity domain: retrying cannot help) |
 //! | revoke | 1 | — | everything (a failed revocation is logged by the caller, never fatal) |
 //!
@@ -59,6 +63,9 @@ pub(crate) const RETRY_DELAY: Duration = Duration::from_millis(100);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole request to Wristband may take.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a refresh may take in all, tries included: shorter than the fleet lock's hold
+/// (the `refresh` module's `LOCK_HOLD`), so a lock always outlives its holder's call.
+pub(crate) const REFRESH_DEADLINE: Duration = REQUEST_TIMEOUT;
 
 /// Tokens from a token endpoint answer.
 #[derive(Clone)]
@@ -86,6 +93,9 @@ pub(crate) struct TokenFailure {
     /// cannot help. `false`: network error, timeout, 5xx after every try, or an unreadable
     /// success answer. (What either means for a session: the `refresh` module.)
     pub(crate) refused: bool,
+    /// `true` only when no try of the call ever reached Wristband (every try failed to
+    /// connect): the grant is certainly not spent.
+    pub(crate) unsent: bool,
     /// The error (`InvalidGrant` for `invalid_grant`, `Unexpected` otherwise).
     pub(crate) error: WristbandError,
 }
@@ -129,7 +139,9 @@ type OAuthClient = oauth2::Client<
 /// Why one HTTP exchange handed to `oauth2` did not give it a response to parse.
 #[derive(Debug)]
 enum CallError {
-    /// Connecting, sending or reading failed (or timed out).
+    /// Connecting failed: the request was never sent.
+    Unsent(&'static str),
+    /// Sending or reading failed (or timed out): Wristband may have processed the request.
     Network(&'static str),
     /// Wristband answered with a status that is neither 200 nor 4xx (5xx, 3xx, …).
     Status(StatusCode),
@@ -138,7 +150,7 @@ enum CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::Network(what) => f.write_str(what),
+            CallError::Unsent(what) | CallError::Network(what) => f.write_str(what),
             CallError::Status(status) => write!(f, "HTTP {}", status.as_u16()),
         }
     }
@@ -273,12 +285,13 @@ impl HttpClient {
     ) -> Result<TokenSet, TokenFailure> {
         let redirect = RedirectUrl::new(redirect_uri.to_string()).map_err(|_| TokenFailure {
             refused: false,
+            unsent: true,
             error: WristbandError::Unexpected {
                 reason: "the redirect_uri is not an absolute URL".into(),
             },
         })?;
         let grant = Grant::Code { code, verifier: code_verifier, redirect };
-        self.token_call("authorization code exchange", &grant).await
+        self.token_call("authorization code exchange", &grant, true).await
     }
 
     /// The refresh_token grant (see the module docs).
@@ -295,12 +308,33 @@ impl HttpClient {
         refresh_token: &str,
     ) -> Result<TokenSet, TokenFailure> {
         let grant = Grant::Refresh(RefreshToken::new(refresh_token.to_string()));
-        self.token_call("token refresh", &grant).await
+        let call = self.token_call("token refresh", &grant, false);
+        match rocket::tokio::time::timeout(REFRESH_DEADLINE, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(TokenFailure {
+                refused: false,
+                unsent: false,
+                error: WristbandError::Unexpected {
+                    reason: format!(
+                        "the token refresh timed out (no answer within {} s)",
+                        REFRESH_DEADLINE.as_secs()
+                    ),
+                },
+            }),
+        }
     }
 
-    /// One token call through `oauth2`, tried up to [`MAX_TRIES`] times.
-    async fn token_call(&self, what: &str, grant: &Grant<'_>) -> Result<TokenSet, TokenFailure> {
+    /// One token call through `oauth2`, tried up to [`MAX_TRIES`] times: on 5xx, network
+    /// errors and timeouts when `retry_sent`, otherwise only when it could not connect.
+    async fn token_call(
+        &self,
+        what: &str,
+        grant: &Grant<'_>,
+        retry_sent: bool,
+    ) -> Result<TokenSet, TokenFailure> {
         let mut tries = 0;
+        // Whether any try may have reached Wristband.
+        let mut sent = false;
         loop {
             tries += 1;
             let status = Arc::new(AtomicU16::new(0));
@@ -312,10 +346,13 @@ impl HttpClient {
                 async move {
                     let req = reqwest::Request::try_from(req)
                         .map_err(|_| CallError::Network("the request could not be built"))?;
-                    let res = http
-                        .execute(req)
-                        .await
-                        .map_err(|e| CallError::Network(network_error(&e)))?;
+                    let res = http.execute(req).await.map_err(|e| {
+                        if e.is_connect() {
+                            CallError::Unsent(network_error(&e))
+                        } else {
+                            CallError::Network(network_error(&e))
+                        }
+                    })?;
                     let code = res.status();
                     seen.store(code.as_u16(), Ordering::Relaxed);
                     let mut builder = oauth2::http::Response::builder().status(code.as_u16());
@@ -353,12 +390,15 @@ impl HttpClient {
             };
             let status = StatusCode::from_u16(status.load(Ordering::Relaxed)).ok();
             let unexpected = |reason: String| WristbandError::Unexpected { reason };
+            let unsent = matches!(outcome, Err(RequestTokenError::Request(CallError::Unsent(_))));
+            sent |= !unsent;
             let failure = match outcome {
                 Ok(answer) => return token_set(answer, what),
                 Err(RequestTokenError::ServerResponse(e)) => {
                     if *e.error() == BasicErrorResponseType::InvalidGrant {
                         return Err(TokenFailure {
                             refused: true,
+                            unsent: false,
                             error: WristbandError::InvalidGrant {
                                 description: e.error_description().cloned(),
                             },
@@ -371,6 +411,7 @@ impl HttpClient {
                     let status = status.map_or(0, |s| s.as_u16());
                     TokenFailure {
                         refused: true,
+                        unsent: false,
                         error: unexpected(format!(
                             "Wristband refused the {what} with HTTP {status} ({code})"
                         )),
@@ -378,13 +419,17 @@ impl HttpClient {
                 }
                 Err(RequestTokenError::Request(CallError::Status(s))) => TokenFailure {
                     refused: false,
+                    unsent: false,
                     error: unexpected(format!(
                         "Wristband answered the {what} with HTTP {}",
                         s.as_u16()
                     )),
                 },
-                Err(RequestTokenError::Request(CallError::Network(why))) => TokenFailure {
+                Err(RequestTokenError::Request(
+                    CallError::Network(why) | CallError::Unsent(why),
+                )) => TokenFailure {
                     refused: false,
+                    unsent: false,
                     error: unexpected(format!("the {what} failed: {why}")),
                 },
                 // A body `oauth2` could not use: 4xx without an OAuth2 error, or a 200 that is
@@ -393,6 +438,7 @@ impl HttpClient {
                     match status {
                         Some(s) if s.is_client_error() => TokenFailure {
                             refused: true,
+                            unsent: false,
                             error: unexpected(format!(
                                 "Wristband refused the {what} with HTTP {}",
                                 s.as_u16()
@@ -400,6 +446,7 @@ impl HttpClient {
                         },
                         _ => TokenFailure {
                             refused: false,
+                            unsent: false,
                             error: unexpected(format!(
                                 "the {what} answer is not a usable token answer"
                             )),
@@ -409,14 +456,16 @@ impl HttpClient {
             };
             let retry = match &failure.error {
                 WristbandError::Unexpected { .. } if !failure.refused => {
-                    status.is_none_or(|s| s.is_server_error())
+                    unsent || (retry_sent && status.is_none_or(|s| s.is_server_error()))
                 }
                 _ => false,
             };
+            let failure = TokenFailure { unsent: !sent, ..failure };
             if !retry || tries >= MAX_TRIES {
                 if tries > 1 {
                     return Err(TokenFailure {
                         refused: failure.refused,
+                        unsent: failure.unsent,
                         error: match failure.error {
                             WristbandError::Unexpected { reason } => WristbandError::Unexpected {
                                 reason: format!("{reason} (after {tries} tries)"),
@@ -591,6 +640,7 @@ impl GetFailure {
 fn token_set(answer: TokenAnswer, what: &str) -> Result<TokenSet, TokenFailure> {
     let bad = |reason: String| TokenFailure {
         refused: false,
+        unsent: false,
         error: WristbandError::Unexpected { reason },
     };
     let access_token = answer.access_token().secret().clone();

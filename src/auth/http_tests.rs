@@ -172,31 +172,49 @@ async fn code_exchange_sends_basic_auth_and_pkce_and_reads_tokens() {
 }
 
 #[rocket::async_test]
-async fn token_retries_5xx_then_succeeds_on_the_third_try() {
+async fn a_code_exchange_retries_5xx_then_succeeds_on_the_third_try() {
     let (server, script) = start().await;
     script.queue("token", [(500, json!({})), (503, json!({"error": "server_error"}))]);
     script.set("token", 200, tokens());
     let client = HttpClient::new(&options(&server)).unwrap();
     let started = Instant::now();
-    let set = client.refresh(REFRESH).await.unwrap();
+    let set = client.exchange_code("c", "v", "https://a/cb").await.unwrap();
     assert_eq!(set.refresh_token.as_deref(), Some("refresh-2"));
     assert_eq!(script.calls("token"), 3);
     assert!(started.elapsed() >= Duration::from_millis(200), "100 ms between tries");
-    let (_, body) = script.last_token_request.lock().unwrap().clone().unwrap();
-    assert!(body.contains("grant_type=refresh_token"), "{body}");
     server.stop().await;
 }
 
 #[rocket::async_test]
-async fn token_gives_up_after_three_5xx() {
+async fn a_code_exchange_gives_up_after_three_5xx() {
     let (server, script) = start().await;
     script.set("token", 502, json!({}));
     let client = HttpClient::new(&options(&server)).unwrap();
-    let failure = client.refresh_classified(REFRESH).await.unwrap_err();
-    assert!(!failure.refused);
+    let failure = client.exchange_code_classified("c", "v", "https://a/cb").await.unwrap_err();
+    assert!(!failure.refused && !failure.unsent);
     assert!(matches!(failure.error, WristbandError::Unexpected { .. }), "{:?}", failure.error);
     assert_eq!(script.calls("token"), MAX_TRIES as usize);
     assert_no_secret(&failure.error);
+    server.stop().await;
+}
+
+/// Wristband rotates refresh tokens: a refresh that got an answer (any answer) may have spent
+/// its token, so it is never sent again with the same token.
+#[rocket::async_test]
+async fn a_refresh_that_reached_wristband_is_never_retried() {
+    let (server, script) = start().await;
+    let client = HttpClient::new(&options(&server)).unwrap();
+    for status in [500, 502, 503, 504] {
+        script.queue("token", [(status, json!({}))]);
+        script.set("token", 200, tokens());
+        let before = script.calls("token");
+        let failure = client.refresh_classified(REFRESH).await.unwrap_err();
+        assert!(!failure.refused && !failure.unsent, "HTTP {status}");
+        assert_eq!(script.calls("token"), before + 1, "HTTP {status} was retried");
+        assert_no_secret(&failure.error);
+    }
+    let (_, body) = script.last_token_request.lock().unwrap().clone().unwrap();
+    assert!(body.contains("grant_type=refresh_token"), "{body}");
     server.stop().await;
 }
 
@@ -261,6 +279,7 @@ async fn unreachable_wristband_is_unexpected_after_three_tries() {
     let started = Instant::now();
     let failure = client.refresh_classified(REFRESH).await.unwrap_err();
     assert!(!failure.refused);
+    assert!(failure.unsent, "no try reached Wristband: the refresh token is not spent");
     assert!(failure.error.to_string().contains("3 tries"), "{}", failure.error);
     assert!(started.elapsed() >= Duration::from_millis(200));
 }

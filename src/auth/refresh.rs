@@ -48,10 +48,12 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::callback::expiry;
-use super::client::HttpClient;
+use super::client::{HttpClient, REFRESH_DEADLINE};
 use super::error::WristbandError;
 use super::fairing::WristbandAuth;
-use crate::session::refresh_hook::{FreshTokens, RefreshTokens, Refreshed, SharedRefresh};
+use crate::session::refresh_hook::{
+    FreshTokens, RefreshTokens, Refreshed, SharedRefresh, SharedRefreshStore, SharedResult,
+};
 
 /// How long a refresh's result is given to requests carrying the same refresh token, counted
 /// from the start of the call (and kept in Redis across a fleet).
@@ -59,10 +61,16 @@ pub(crate) const REMEMBER_FOR: Duration = Duration::from_secs(30);
 /// The most refresh results kept at once.
 pub(crate) const MAX_ENTRIES: usize = 10_000;
 /// How long an instance holds the fleet-wide lock on one refresh token at most (a crashed
-/// holder's lock lapses after this).
-pub(crate) const LOCK_HOLD: Duration = Duration::from_secs(10);
-/// How long an instance waits for another's refresh result before answering 401.
-pub(crate) const WAIT_FOR_OTHERS: Duration = Duration::from_secs(5);
+/// holder's lock lapses after this): longer than the holder's whole call
+/// ([`REFRESH_DEADLINE`]) and the Redis commands around it, so the lock never lapses while
+/// its holder may still spend the token.
+pub(crate) const LOCK_HOLD: Duration = Duration::from_secs(15);
+/// How long an instance waits for another's refresh result before answering 401 (the session
+/// kept): as long as the holder's call may take, and a little more.
+pub(crate) const WAIT_FOR_OTHERS: Duration =
+    Duration::from_millis(REFRESH_DEADLINE.as_millis() as u64 + 1_000);
+// The lock outlives its holder's call with time to spare for the Redis commands around it.
+const _: () = assert!(LOCK_HOLD.as_millis() >= REFRESH_DEADLINE.as_millis() + 5_000);
 /// How often a waiting instance looks for that result.
 pub(crate) const POLL: Duration = Duration::from_millis(25);
 
@@ -70,7 +78,7 @@ type Key = [u8; 32];
 
 struct Entry {
     started: Instant,
-    result: Arc<OnceCell<Refreshed>>,
+    result: Arc<OnceCell<Called>>,
 }
 
 /// Refreshes tokens through Wristband's token endpoint, one call per refresh token.
@@ -124,7 +132,7 @@ impl SingleFlightRefresher {
     }
 
     /// The shared result slot for `key`: the live one, or a new one (making room first).
-    fn slot(&self, key: Key) -> Arc<OnceCell<Refreshed>> {
+    fn slot(&self, key: Key) -> Arc<OnceCell<Called>> {
         let now = Instant::now();
         let mut entries = self.lock();
         if let Some(entry) = entries.get(&key) {
@@ -147,7 +155,7 @@ impl SingleFlightRefresher {
     }
 
     /// Forgets `key`'s result if it is still `slot` (a failure: the next request retries).
-    fn forget(&self, key: &Key, slot: &Arc<OnceCell<Refreshed>>) {
+    fn forget(&self, key: &Key, slot: &Arc<OnceCell<Called>>) {
         let mut entries = self.lock();
         if entries.get(key).is_some_and(|entry| Arc::ptr_eq(&entry.result, slot)) {
             entries.remove(key);
@@ -155,13 +163,41 @@ impl SingleFlightRefresher {
     }
 }
 
-/// One call to Wristband's token endpoint (3 tries on 5xx and network errors, none on a 4xx:
-/// see `HttpClient`).
-async fn call(http: Arc<HttpClient>, buffer: i64, refresh_token: String) -> Refreshed {
+/// What one refresh came to, as this module keeps it: the guard's [`Refreshed`], with failures
+/// split by whether the refresh token may have been spent.
+#[derive(Debug, Clone)]
+enum Called {
+    /// New tokens.
+    Tokens(FreshTokens),
+    /// `invalid_grant`; `end_session` as in [`Refreshed::Refused`].
+    Refused { end_session: bool },
+    /// Failed, and the token is certainly not spent (the request never reached Wristband, or
+    /// Wristband refused the client rather than the grant, or this instance never called):
+    /// the next request may try again.
+    NotSpent,
+    /// Failed after the request may have reached Wristband (a time-out, a 5xx, a broken or
+    /// unreadable answer): Wristband may have rotated the token and its answer was lost, so
+    /// the token is not presented again while the result is kept (30 s); the session is kept.
+    MaybeSpent,
+}
+
+impl Called {
+    fn refreshed(&self) -> Refreshed {
+        match self {
+            Called::Tokens(tokens) => Refreshed::Tokens(tokens.clone()),
+            Called::Refused { end_session } => Refreshed::Refused { end_session: *end_session },
+            Called::NotSpent | Called::MaybeSpent => Refreshed::Failed,
+        }
+    }
+}
+
+/// One call to Wristband's token endpoint (retried only while it could not connect: see
+/// `HttpClient`).
+async fn call(http: Arc<HttpClient>, buffer: i64, refresh_token: String) -> Called {
     match http.refresh_classified(&refresh_token).await {
         Ok(tokens) => {
             let (_, expires_at) = expiry(tokens.expires_in, buffer, OffsetDateTime::now_utc());
-            Refreshed::Tokens(FreshTokens {
+            Called::Tokens(FreshTokens {
                 access_token: tokens.access_token,
                 expires_at,
                 refresh_token: tokens.refresh_token.filter(|token| !token.is_empty()),
@@ -170,21 +206,35 @@ async fn call(http: Arc<HttpClient>, buffer: i64, refresh_token: String) -> Refr
         // The rule: the module docs, "Which refusals end a session".
         Err(failure) if matches!(failure.error, WristbandError::InvalidGrant { .. }) => {
             log::info!("token refresh refused by Wristband: {}", failure.error);
-            Refreshed::Refused { end_session: false }
+            Called::Refused { end_session: false }
         }
         Err(failure) if failure.refused => {
             log::error!("token refresh rejected by Wristband (session kept): {}", failure.error);
-            Refreshed::Failed
+            Called::NotSpent
+        }
+        Err(failure) if failure.unsent => {
+            log::warn!("token refresh failed (session kept): {}", failure.error);
+            Called::NotSpent
         }
         Err(failure) => {
-            log::warn!("token refresh failed: {}", failure.error);
-            Refreshed::Failed
+            log::warn!(
+                "token refresh failed after the request may have reached Wristband (session \
+                 kept; this refresh token is not presented again for {} s): {}",
+                REMEMBER_FOR.as_secs(),
+                failure.error
+            );
+            Called::MaybeSpent
         }
     }
 }
 
+/// A random owner id for the fleet lock (128 bits, hex).
+fn lock_owner() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 /// The refresh of `refresh_token` made once across the fleet through `shared` (the module
-/// docs, "Across a fleet"). Falls back to [`call`] when Redis cannot be reached.
+/// docs, "Across a fleet").
 async fn coordinated(
     shared: SharedRefresh,
     key: String,
@@ -192,43 +242,36 @@ async fn coordinated(
     buffer: i64,
     refresh_token: String,
     keep: Duration,
-) -> Refreshed {
-    let fallback = |e: String| {
-        log::warn!("token refresh: Redis unreachable ({e}); refreshing for this instance only");
+) -> Called {
+    let store = &shared.0;
+    // The first look: Redis unreachable before this instance took any part in the protocol
+    // means an outage, and the refresh falls back to this process alone.
+    match store.result(&key).await {
+        Ok(Some(result)) => return confirmed(store.as_ref(), &key, result).await,
+        Ok(None) => {}
+        Err(e) => {
+            log::warn!("token refresh: Redis unreachable ({e}); refreshing for this instance only");
+            return call(http, buffer, refresh_token).await;
+        }
+    }
+    // From here on an error may hide a lock this instance (a `SET NX` that timed out but took
+    // effect) or another one holds: never call Wristband then.
+    let mid_protocol = |e: String| {
+        log::warn!(
+            "token refresh: Redis failed mid-protocol ({e}); 401 for now, the session is kept"
+        );
+        Called::NotSpent
     };
+    let owner = lock_owner();
     let deadline = Instant::now() + WAIT_FOR_OTHERS;
     loop {
-        match shared.0.result(&key).await {
-            Ok(Some(result)) => return coordinated_outcome(result),
-            Ok(None) => {}
-            Err(e) => {
-                fallback(e);
-                return call(http, buffer, refresh_token).await;
-            }
-        }
-        match shared.0.try_lock(&key, LOCK_HOLD).await {
+        match store.try_lock(&key, &owner, LOCK_HOLD).await {
             Ok(true) => {
-                // Another instance may have left its result (and released its lock) between
-                // the look above and this lock: use it rather than spend the token again.
-                if let Ok(Some(result)) = shared.0.result(&key).await {
-                    let _ = shared.0.unlock(&key).await;
-                    return coordinated_outcome(result);
-                }
-                let result = call(http, buffer, refresh_token).await;
-                let left = match &result {
-                    Refreshed::Failed => shared.0.unlock(&key).await,
-                    result => shared.0.publish(&key, result, keep).await,
-                };
-                if let Err(e) = left {
-                    log::warn!("token refresh: the result could not be left in Redis: {e}");
-                }
-                return coordinated_outcome(result);
+                return holder(store.as_ref(), &key, &owner, http, buffer, refresh_token, keep)
+                    .await
             }
             Ok(false) => {}
-            Err(e) => {
-                fallback(e);
-                return call(http, buffer, refresh_token).await;
-            }
+            Err(e) => return mid_protocol(e),
         }
         if Instant::now() >= deadline {
             log::warn!(
@@ -236,17 +279,73 @@ async fn coordinated(
                  401 for now, the session is kept",
                 WAIT_FOR_OTHERS.as_secs()
             );
-            return Refreshed::Failed;
+            return Called::NotSpent;
         }
         rocket::tokio::time::sleep(POLL).await;
+        match store.result(&key).await {
+            Ok(Some(result)) => return confirmed(store.as_ref(), &key, result).await,
+            Ok(None) => {}
+            Err(e) => return mid_protocol(e),
+        }
     }
 }
 
-/// A refusal seen by every instance alike may end the session.
-fn coordinated_outcome(result: Refreshed) -> Refreshed {
-    match result {
-        Refreshed::Refused { .. } => Refreshed::Refused { end_session: true },
+/// What the lock holder does: look once more, call Wristband, leave the result.
+async fn holder(
+    store: &dyn SharedRefreshStore,
+    key: &str,
+    owner: &str,
+    http: Arc<HttpClient>,
+    buffer: i64,
+    refresh_token: String,
+    keep: Duration,
+) -> Called {
+    // Another instance may have left its result (and released its lock) between the look
+    // and this lock: use it rather than spend the token again.
+    match store.result(key).await {
+        Ok(None) => {}
+        found => {
+            let _ = store.unlock(key, owner).await;
+            return match found {
+                Ok(Some(result)) => confirmed(store, key, result).await,
+                _ => Called::NotSpent,
+            };
+        }
+    }
+    let called = call(http, buffer, refresh_token).await;
+    let shared = match &called {
+        Called::Tokens(tokens) => SharedResult::Tokens(tokens.clone()),
+        Called::Refused { .. } => SharedResult::Refused,
+        Called::MaybeSpent => SharedResult::MaybeSpent,
+        Called::NotSpent => {
+            if let Err(e) = store.unlock(key, owner).await {
+                log::warn!("token refresh: the lock could not be released: {e}");
+            }
+            return called;
+        }
+    };
+    if let Err(e) = store.publish(key, owner, &shared, keep).await {
+        log::warn!("token refresh: the result could not be left in Redis: {e}");
+    }
+    match called {
+        // What is now in Redis decides (a `tokens` result another instance left wins).
+        Called::Refused { .. } => confirmed(store, key, SharedResult::Refused).await,
         other => other,
+    }
+}
+
+/// A result every instance sees alike. A refusal ends the session only if a second look still
+/// finds one (not new tokens another instance left meanwhile, nor nothing: a Redis that lost
+/// it may have lost tokens too).
+async fn confirmed(store: &dyn SharedRefreshStore, key: &str, result: SharedResult) -> Called {
+    match result {
+        SharedResult::Tokens(tokens) => Called::Tokens(tokens),
+        SharedResult::MaybeSpent => Called::MaybeSpent,
+        SharedResult::Refused => match store.result(key).await {
+            Ok(Some(SharedResult::Tokens(tokens))) => Called::Tokens(tokens),
+            Ok(Some(SharedResult::Refused)) => Called::Refused { end_session: true },
+            _ => Called::Refused { end_session: false },
+        },
     }
 }
 
@@ -256,7 +355,7 @@ impl RefreshTokens for SingleFlightRefresher {
         let key: Key = Sha256::digest(refresh_token.as_bytes()).into();
         let slot = self.slot(key);
         let shared = self.shared.get().cloned().flatten();
-        let result = slot
+        let called = slot
             .get_or_init(|| {
                 // A task of its own: once sent, the call completes and its result is kept even
                 // if the request that started it goes away (its refresh token is spent then).
@@ -276,14 +375,13 @@ impl RefreshTokens for SingleFlightRefresher {
                     }
                     None => rocket::tokio::spawn(call(http, self.buffer, token)),
                 };
-                async move { task.await.unwrap_or(Refreshed::Failed) }
+                async move { task.await.unwrap_or(Called::NotSpent) }
             })
-            .await
-            .clone();
-        if matches!(result, Refreshed::Failed) {
+            .await;
+        if matches!(called, Called::NotSpent) {
             self.forget(&key, &slot);
         }
-        result
+        called.refreshed()
     }
 }
 

@@ -54,21 +54,47 @@ pub(crate) trait RefreshTokens: Send + Sync + 'static {
 #[cfg_attr(not(feature = "auth"), allow(dead_code))] // only the `auth` layer makes one
 pub(crate) struct TokenRefresher(pub(crate) std::sync::Arc<dyn RefreshTokens>);
 
+/// What one instance leaves in the shared store for the others: new tokens, a refusal, or a
+/// call whose outcome is unknown (it may have spent the refresh token, so nobody may present
+/// that token again while the result is kept).
+#[derive(Debug, Clone)]
+#[cfg_attr(not(all(feature = "auth", feature = "redis")), allow(dead_code))]
+pub(crate) enum SharedResult {
+    /// New tokens.
+    Tokens(FreshTokens),
+    /// Wristband said `invalid_grant`.
+    Refused,
+    /// The call timed out or got an answer that may mean Wristband processed it.
+    MaybeSpent,
+}
+
 /// Where instances leave refresh results for each other, so that one refresh token is spent
 /// once across a fleet: implemented over Redis by the `redis` layer (with a `revocation`
 /// table), used by the `auth` layer's refresher. Keys are hashes of refresh tokens, never the
-/// tokens; results are sealed by the implementation.
+/// tokens; results are sealed by the implementation and bound to their key. The lock on a key
+/// has an owner (a random value chosen by the caller), and only its owner releases it.
 #[async_trait]
 #[cfg_attr(not(all(feature = "auth", feature = "redis")), allow(dead_code))]
 pub(crate) trait SharedRefreshStore: Send + Sync + 'static {
-    /// The result another instance left for `key` (`Tokens` or `Refused` only), if any.
-    async fn result(&self, key: &str) -> Result<Option<Refreshed>, String>;
-    /// Takes the lock for `key` for at most `hold`; `true` when this instance now holds it.
-    async fn try_lock(&self, key: &str, hold: Duration) -> Result<bool, String>;
-    /// Leaves `result` for `key`, kept for `keep`, and releases the lock.
-    async fn publish(&self, key: &str, result: &Refreshed, keep: Duration) -> Result<(), String>;
-    /// Releases the lock for `key` without a result (the call failed: another may retry).
-    async fn unlock(&self, key: &str) -> Result<(), String>;
+    /// The result an instance left for `key`, if any (a value that does not prove it belongs
+    /// to `key` counts as none).
+    async fn result(&self, key: &str) -> Result<Option<SharedResult>, String>;
+    /// Takes the lock for `key` as `owner` for at most `hold`; `true` when `owner` now holds
+    /// it.
+    async fn try_lock(&self, key: &str, owner: &str, hold: Duration) -> Result<bool, String>;
+    /// Leaves `result` for `key`, kept for `keep`, and releases the lock if `owner` still
+    /// holds it. Only `Tokens` replaces a result already there: a refusal or an unknown
+    /// outcome never overwrites new tokens.
+    async fn publish(
+        &self,
+        key: &str,
+        owner: &str,
+        result: &SharedResult,
+        keep: Duration,
+    ) -> Result<(), String>;
+    /// Releases the lock for `key` if `owner` holds it (the call certainly never reached
+    /// Wristband: another instance may try).
+    async fn unlock(&self, key: &str, owner: &str) -> Result<(), String>;
 }
 
 /// The managed shared store, if any (`rocket.state::<SharedRefresh>()`).

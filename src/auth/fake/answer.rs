@@ -120,7 +120,7 @@ impl Answer {
             Reply::InvalidGrant(description) => {
                 Some(Answer::oauth_error(400, "invalid_grant", description.as_deref()))
             }
-            Reply::Delay(_) => None,
+            Reply::Delay(_) | Reply::LateAnswer(_) => None,
         }
     }
 }

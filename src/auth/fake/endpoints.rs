@@ -51,15 +51,19 @@ pub(super) async fn userinfo(call: Call, shared: &State<SharedState>) -> Answer 
 /// also for a token it does not know.
 #[rocket::post("/api/v1/oauth2/revoke", data = "<data>")]
 pub(super) async fn revoke(call: Call, shared: &State<SharedState>, data: Data<'_>) -> Answer {
-    let form = match client_form(&call, shared, Endpoint::Revoke, data).await {
+    let (form, late) = match client_form(&call, shared, Endpoint::Revoke, data).await {
         Ok(form) => form,
         Err(answer) => return answer,
     };
-    let Some(token) = form.non_empty("token") else {
-        return Answer::invalid_request("token is missing");
+    let answer = match form.non_empty("token") {
+        Some(token) => {
+            shared.lock().revoked.push(token.to_string());
+            Answer::empty(200)
+        }
+        None => Answer::invalid_request("token is missing"),
     };
-    shared.lock().revoked.push(token.to_string());
-    Answer::empty(200)
+    late.wait().await;
+    answer
 }
 
 /// `GET /api/v1/oauth2/jwks`: the published signing keys, newest first.

@@ -87,6 +87,22 @@ pub enum Reply {
     InvalidGrant(Option<String>),
     /// Waits this long, then answers normally.
     Delay(Duration),
+    /// Handles the call normally at once (a refresh token is spent, a token revoked), then
+    /// waits this long before sending the answer: what a client that gave up meanwhile missed
+    /// has happened all the same. Only the token and revoke endpoints change anything; on the
+    /// others it is the same as [`Reply::Delay`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wristband_rocket_session::testing::{Endpoint, FakeWristband, Reply};
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// // The next token call takes effect, but its answer comes 12 s later.
+    /// fake.script(Endpoint::Token, [Reply::LateAnswer(Duration::from_secs(12))]);
+    /// # });
+    /// ```
+    LateAnswer(Duration),
 }
 
 /// One endpoint's bookkeeping.

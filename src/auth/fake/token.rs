@@ -88,19 +88,22 @@ fn refresh_grant(shared: &SharedState, form: &Params) -> Answer {
 /// `POST /api/v1/oauth2/token`.
 #[rocket::post("/api/v1/oauth2/token", data = "<data>")]
 pub(super) async fn token(call: Call, shared: &State<SharedState>, data: Data<'_>) -> Answer {
-    let form = match client_form(&call, shared, Endpoint::Token, data).await {
+    let (form, late) = match client_form(&call, shared, Endpoint::Token, data).await {
         Ok(form) => form,
         Err(answer) => return answer,
     };
-    if let Some(name) = form.repeated() {
-        return Answer::invalid_request(&format!("parameter {name} is repeated"));
-    }
-    match form.get("grant_type") {
-        Some("authorization_code") => code_grant(shared, &form),
-        Some("refresh_token") => refresh_grant(shared, &form),
-        Some(_) => Answer::oauth_error(400, "unsupported_grant_type", None),
-        None => Answer::invalid_request("grant_type is missing"),
-    }
+    let answer = if let Some(name) = form.repeated() {
+        Answer::invalid_request(&format!("parameter {name} is repeated"))
+    } else {
+        match form.get("grant_type") {
+            Some("authorization_code") => code_grant(shared, &form),
+            Some("refresh_token") => refresh_grant(shared, &form),
+            Some(_) => Answer::oauth_error(400, "unsupported_grant_type", None),
+            None => Answer::invalid_request("grant_type is missing"),
+        }
+    };
+    late.wait().await;
+    answer
 }
 
 #[cfg(test)]
