@@ -365,10 +365,11 @@ async fn a_slow_wristband_that_fails_once_never_gets_the_token_twice_nor_signs_o
     fake.set_delay(Endpoint::Token, Duration::from_secs(6));
     fake.script(Endpoint::Token, [Reply::Status(503)]);
 
-    let first = burst(&http, &[&a.base, &b.base, &c.base], &cookie, 1);
+    let bases = [a.base.as_str(), b.base.as_str(), c.base.as_str()];
+    let first = burst(&http, &bases, &cookie, 1);
     let again = async {
         rocket::tokio::time::sleep(Duration::from_millis(10_500)).await;
-        burst(&http, &[&a.base, &b.base, &c.base], &cookie, 1).await
+        burst(&http, &bases, &cookie, 1).await
     };
     let (first, again) = rocket::tokio::join!(first, again);
     for answer in first.iter().chain(&again) {
