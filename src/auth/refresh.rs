@@ -11,32 +11,54 @@
 //!
 //! # Which refusals end a session
 //!
-//! This is the one place that decides it ([`call`] applies it):
+//! This is the one place that decides it ([`call`] applies it). Wristband rotates refresh
+//! tokens, so a refresh token is presented to Wristband at most once after it may have been
+//! spent: a refresh call is retried only when it certainly never reached Wristband (it could
+//! not connect), and a call that may have reached it is never repeated while its result is
+//! remembered, here or (with Redis) on any instance.
 //!
 //! | Wristband's answer to the refresh | outcome |
 //! | --- | --- |
 //! | 200 with tokens | the session gets them |
-//! | `invalid_grant` (any status; the refresh token is expired, revoked or spent) | [`Refreshed::Refused`]: the request answers 401. The session cookie is removed only when the refresh was coordinated across the fleet (below); otherwise it is kept, because another instance may have just rotated the token and written a newer cookie that a removal would overwrite. The refusal is remembered for [`REMEMBER_FOR`], so a dead token costs at most one call per instance per 30 s |
-//! | another 4xx (`invalid_client` after a bad client-secret deploy, `invalid_request`, …) | [`Refreshed::Failed`], not retried: the instance's or the request's fault, not the user's, so the session is kept and the request answers 401 |
-//! | 5xx, network error, timeout (after 3 tries), unreadable 200 | [`Refreshed::Failed`]: the session is kept, a later request tries again |
+//! | `invalid_grant` (any status; the refresh token is expired, revoked or spent) | [`Refreshed::Refused`]: the request answers 401. The session cookie is removed only when the refresh was coordinated across the fleet (below) and a second look in Redis still finds the refusal; otherwise it is kept, because another instance may have just rotated the token and written a newer cookie that a removal would overwrite. The refusal is remembered for [`REMEMBER_FOR`], so a dead token costs at most one call per instance per 30 s |
+//! | another 4xx (`invalid_client` after a bad client-secret deploy, `invalid_request`, …) | [`Refreshed::Failed`], not retried: the instance's or the request's fault, not the user's, so the session is kept and the request answers 401; the token is not spent, and the next request tries again |
+//! | could not connect (3 tries, 100 ms apart) | [`Refreshed::Failed`]: the session is kept; the token never reached Wristband, and the next request tries again |
+//! | 5xx, a time-out (the whole refresh has [`REFRESH_DEADLINE`]), a broken connection, an unreadable 200 | [`Refreshed::Failed`], not retried: the session is kept (a temporary failure, never a sign-out), but Wristband may have rotated the token and its answer was lost, so the token is not presented again for [`REMEMBER_FOR`]. After that a request may try once more: Wristband then renews it (the call never took effect) or refuses it (it did: the user signs in again) |
 //!
 //! # Across a fleet
 //!
 //! The single flight above is per process. With the cargo feature `redis` and a `revocation`
 //! table, the session layer manages a [`SharedRefresh`] over the same Redis, and refreshes are
-//! single flight across instances: the first instance takes a short lock (`SET NX PX`, for
-//! [`LOCK_HOLD`]) keyed by a hash of the refresh token, calls Wristband, and leaves the result,
-//! sealed with the session codec, under the same hash for [`REMEMBER_FOR`]; the others poll
-//! for it (every [`POLL`], at most [`WAIT_FOR_OTHERS`]) and use it. Wristband sees one call. A
-//! waiter that times out answers 401 and keeps the session. Redis unreachable: the
-//! per-process behaviour, with a warning.
+//! single flight across instances:
+//!
+//! 1. An instance looks for a result left under a hash of the refresh token. If Redis cannot
+//!    be reached at this first step (an outage), it refreshes for itself alone, with a warning.
+//! 2. Otherwise it takes a lock on that hash (`SET NX PX`) whose value is a random owner id,
+//!    for [`LOCK_HOLD`], longer than the holder's whole call ([`REFRESH_DEADLINE`]), so a lock
+//!    never lapses while its holder may still spend the token. The lock is released only by
+//!    its owner (compare-and-delete).
+//! 3. The holder looks once more, calls Wristband, and leaves the result (new tokens, a
+//!    refusal, or "may be spent") sealed with the session's secrets and bound to its Redis key
+//!    for [`REMEMBER_FOR`]. Only new tokens replace a result already there: a refusal never
+//!    overwrites them.
+//! 4. The others poll for the result (every [`POLL`], at most [`WAIT_FOR_OTHERS`]) and use it.
+//!    A waiter that gives up answers 401 and keeps the session.
+//! 5. A refusal removes the session cookie only if a second look still finds a refusal (not
+//!    new tokens another instance left meanwhile).
+//!
+//! Any Redis error after the first step (the lock command included: a `SET NX` that timed out
+//! may still have taken effect) ends the refresh without calling Wristband: 401, the session
+//! kept, a later request tries again. With a healthy Redis, Wristband sees one call per
+//! refresh token. When Redis loses a lock (a failover to a replica that never received it), a
+//! second instance may call with the same token; it gets `invalid_grant`, finds the first
+//! one's tokens on its second look and uses them, so nobody is signed out.
 //!
 //! Memory: at most [`MAX_ENTRIES`] entries (an entry holds a SHA-256 of the refresh token and,
 //! once done, the new tokens; an estimate, not a measurement: with a 1.5 KB access token and a
 //! short refresh token that is about 2 KB, so at most about 20 MB),
 //! whatever the number of sessions; expired entries are dropped when the table fills, and the
-//! oldest one if it is still full. A failed call (Wristband unreachable) is not remembered: the
-//! next request tries again.
+//! oldest one if it is still full. A failure that certainly left the token unspent
+//! (Wristband unreachable, another 4xx) is not remembered: the next request tries again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
