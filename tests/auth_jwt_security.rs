@@ -1,7 +1,9 @@
 //! DESIGN-auth §H for bearer JWTs: "Bearer JWTs are access tokens only" (header `typ` must be
 //! `at+JWT`, case-insensitively, or `application/at+jwt`; an ID token is refused; the optional
 //! `jwt_allowed_client_ids` restricts the `client_id` claim) and "JWKS refetch cannot be
-//! starved" (a flood of forged key ids does not keep a real key rotation out for more than 10 s).
+//! starved" (a flood of forged key ids does not keep a real key rotation out for more than 10 s);
+//! DESIGN-auth §I, "A withdrawn key's tokens are forgotten at the next JWKS fetch", whatever
+//! `jwks_cache_max_size`.
 #![cfg(feature = "fake-wristband")]
 
 #[macro_use]
@@ -347,4 +349,48 @@ async fn a_rotated_key_is_accepted_within_ten_seconds_despite_a_flood_of_unknown
     // Both keys verify now.
     assert_eq!(bearer_status(&client, &good).await, Status::Ok);
     assert_eq!(bearer_status(&client, &rotated).await, Status::Ok);
+}
+
+// ----- A withdrawn key's tokens are forgotten at the next JWKS fetch ----------------------------
+
+#[rocket::async_test]
+async fn a_remembered_token_is_forgotten_when_its_evicted_key_is_withdrawn() {
+    let fake = FakeWristband::start().await;
+    let client = client(AuthOptions { jwks_cache_max_size: 1, ..fake.auth_options() }).await;
+    let key_1 = fake.current_kid();
+    let old = fake.issue_access_token("u", "t", 1800);
+    // Verified twice (remembered from the second on), then answered from memory.
+    for attempt in 1..=3 {
+        assert_eq!(bearer_status(&client, &old).await, Status::Ok, "key-1 token #{attempt}");
+    }
+    assert_eq!(fake.calls(Endpoint::Jwks), 1);
+
+    // Wristband publishes key 2; a token of key 2 makes this app fetch the JWKS (both keys
+    // listed), and the size-1 cache keeps key 2 only: key 1 falls out of it.
+    fake.rotate_signing_key();
+    assert_ne!(fake.current_kid(), key_1);
+    let new = fake.issue_access_token("u", "t", 1800);
+    for attempt in 1..=2 {
+        assert_eq!(bearer_status(&client, &new).await, Status::Ok, "key-2 token #{attempt}");
+    }
+    assert_eq!(fake.calls(Endpoint::Jwks), 2);
+    // Key 1 is still published: its remembered token still passes.
+    assert_eq!(bearer_status(&client, &old).await, Status::Ok, "key 1 still published");
+
+    // Wristband withdraws key 1; a token naming an unknown key id makes this app fetch again.
+    fake.retire_old_signing_keys();
+    let unknown = with_kid(&new, "not-published");
+    assert_eq!(bearer_status(&client, &unknown).await, Status::Unauthorized);
+    assert_eq!(fake.calls(Endpoint::Jwks), 3, "a JWKS fetch without key 1");
+
+    // That fetch listed no key 1: the token it verified is no longer taken on trust.
+    let status = bearer_status(&client, &old).await;
+    assert_eq!(
+        status,
+        Status::Unauthorized,
+        "the remembered key-1 token after key 1 was withdrawn and the JWKS fetched: got {}",
+        status.code
+    );
+    // The key-2 token is unaffected.
+    assert_eq!(bearer_status(&client, &new).await, Status::Ok);
 }

@@ -37,9 +37,23 @@
 //! token's own header and refuses any token whose `typ` is not `at+JWT` (see
 //! [`is_access_token_type`]), so no other check (an ID token verified elsewhere, say) can put
 //! a token into it that the bearer guard would not take.
+//!
+//! A remembered token is forgotten at the next JWKS fetch that does not list its key
+//! (DESIGN-auth §I, "A withdrawn key's tokens are forgotten at the next JWKS fetch"):
+//!
+//! - each remembered token keeps the id of the key that verified it, and every fetch that
+//!   succeeds drops the tokens whose key id is not among the fetched JWKS's usable keys,
+//!   whatever `jwks_cache_max_size` keeps (a key already left out of the cache is noticed as
+//!   well as one held). A fetch that fails forgets nothing. Between two fetches nothing is
+//!   learnt about the JWKS: a token of a key withdrawn since the last fetch keeps passing from
+//!   memory until the next fetch (or, with `jwks_cache_ttl`, until its key is past the TTL);
+//! - the set of listed key ids has a generation, moved by every fetch that lists another set.
+//!   A token is remembered only if the generation is still the one of its key look-up, checked
+//!   under the lock that fetches take to replace the keys: a token whose key was withdrawn by
+//!   a fetch that ran during its verification is never remembered after that fetch's clean-up.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -81,7 +95,7 @@ pub(crate) const VERIFIED_BUDGET_BYTES: usize = 4 * 1024 * 1024;
 /// A bearer token whose signature, algorithm and issuer checked out: its claims and the times
 /// that bound its validity, so that the next requests with the same token skip the RSA check
 /// (about a million instructions with the pure-Rust backend). Expiry and not-before are still
-/// checked on every request; the cache is emptied whenever a key leaves the JWKS.
+/// checked on every request; a JWKS fetch that does not list `kid` forgets it.
 #[derive(Debug)]
 pub(crate) struct VerifiedToken {
     pub(crate) claims: Arc<serde_json::Map<String, Value>>,
@@ -92,6 +106,11 @@ pub(crate) struct VerifiedToken {
     /// When the key that verified it was fetched: with `jwks_cache_ttl`, the verification is
     /// taken on trust only while that key is fresh.
     pub(crate) key_fetched: Instant,
+    /// The id of the key that verified it (public: a JWT header's `kid`).
+    pub(crate) kid: Box<str>,
+    /// The generation of the listed key ids at the look-up of that key
+    /// ([`FetchedKey::generation`]): the token is remembered only if it has not moved.
+    pub(crate) generation: u64,
 }
 
 impl VerifiedToken {
@@ -103,10 +122,11 @@ impl VerifiedToken {
 }
 
 /// Bytes counted against [`VERIFIED_BUDGET_BYTES`] for remembering `token`: the cache entry's
-/// own parts (the token, the `Arc`, the table's share: see `entry_weight`) and the claims, the
-/// map and the `Arc` around it.
+/// own parts (the token, the `Arc`, the table's share: see `entry_weight`), the claims (the
+/// map and the `Arc` around it) and the key id.
 fn weight(token: &str, verified: &VerifiedToken) -> usize {
-    entry_weight::<VerifiedToken>(token, heap_size::shared_map(&verified.claims))
+    let held = heap_size::shared_map(&verified.claims) + heap_size::block(verified.kid.len());
+    entry_weight::<VerifiedToken>(token, held)
 }
 
 /// The JWKS fetch budget, a token bucket of [`FETCH_BURST`] fetches refilled by one every
@@ -151,6 +171,19 @@ struct HeldKey {
 pub(crate) struct FetchedKey {
     pub(crate) key: Arc<DecodingKey>,
     pub(crate) fetched: Instant,
+    /// [`Keys::generation`] when the key was looked up.
+    pub(crate) generation: u64,
+}
+
+/// The keys held and what the last fetch listed.
+#[derive(Default)]
+struct Keys {
+    /// At most `jwks_cache_max_size` keys, by key id.
+    held: HashMap<String, HeldKey>,
+    /// The ids of every usable key of the last fetch that succeeded, held or not.
+    listed: HashSet<String>,
+    /// Moved by each fetch whose `listed` differs from the one before.
+    generation: u64,
 }
 
 /// What the cache holds for a key id.
@@ -164,14 +197,15 @@ enum Held {
 
 /// Wristband's signing keys by key id, the tokens they verified, and the fetch budget.
 pub(crate) struct JwksCache {
-    keys: RwLock<HashMap<String, HeldKey>>,
+    keys: RwLock<Keys>,
     /// `jwks_cache_max_size`: the most keys held.
     max_size: usize,
     /// `jwks_cache_ttl`: how long a fetched key is used before it is fetched again.
     ttl: Option<Duration>,
     /// Counts key uses, for the least-recently-used order.
     uses: AtomicU64,
-    /// Access tokens that verified with one of `keys` (only through [`JwksCache::remember`]).
+    /// Access tokens that verified with a key of `keys.listed` (only through
+    /// [`JwksCache::remember`]; locked after `keys` when both are).
     verified: ValueCache<VerifiedToken>,
     /// Tokens verified once: the next verification remembers them (see `admission`).
     seen_once: SeenOnce,
@@ -189,7 +223,7 @@ impl Default for JwksCache {
 
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kids: Vec<String> = self.read().keys().cloned().collect();
+        let kids: Vec<String> = self.read().held.keys().cloned().collect();
         f.debug_struct("JwksCache")
             .field("kids", &kids)
             .field("max_size", &self.max_size)
@@ -214,7 +248,7 @@ impl JwksCache {
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, HeldKey>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
         self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -226,11 +260,15 @@ impl JwksCache {
     /// The key named `kid`, marked as used.
     fn lookup(&self, kid: &str, now: Instant) -> Held {
         let keys = self.read();
-        let Some(held) = keys.get(kid) else {
+        let Some(held) = keys.held.get(kid) else {
             return Held::Missing;
         };
         held.used.store(self.uses.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
-        let key = FetchedKey { key: held.key.clone(), fetched: held.fetched };
+        let key = FetchedKey {
+            key: held.key.clone(),
+            fetched: held.fetched,
+            generation: keys.generation,
+        };
         if self.expired(held.fetched, now) {
             Held::Stale(key)
         } else {
@@ -255,11 +293,19 @@ impl JwksCache {
         })
     }
 
-    /// Remembers that `token` verified, if this is its second verification (the first one is
-    /// only noted: see `admission`) and its own header says it is an RS256 access token (`typ`
-    /// `at+JWT`): whatever the caller checked, a token of another type never enters the cache,
-    /// so a cache hit never skips the type check. Whether it is remembered.
+    /// Remembers that `token` verified, if the listed key ids have not changed since its key
+    /// was looked up (`verified.generation`), this is its second verification (the first one
+    /// is only noted: see `admission`) and its own header says it is an RS256 access token
+    /// (`typ` `at+JWT`): whatever the caller checked, a token of another type never enters the
+    /// cache, so a cache hit never skips the type check. Whether it is remembered.
     pub(crate) fn remember(&self, token: &str, verified: VerifiedToken) -> bool {
+        // Held until the insert: a fetch (which takes the write lock to move the generation
+        // and drop the tokens of unlisted keys) runs wholly before or wholly after it.
+        let keys = self.read();
+        if keys.generation != verified.generation {
+            log::debug!("verified token not remembered: the JWKS changed during its check");
+            return false;
+        }
         if !self.seen_once.second_sight(token) {
             return false;
         }
@@ -270,6 +316,7 @@ impl JwksCache {
             let weight = weight(token, &verified);
             self.verified.insert(token, verified, weight);
         }
+        drop(keys);
         access
     }
 
@@ -318,14 +365,19 @@ impl JwksCache {
     }
 
     /// Puts the keys of a fetch made for `wanted` at `fetched_at` in place of those held, at
-    /// most `max_size` of them (see [`keep`]).
+    /// most `max_size` of them (see [`keep`]); forgets the remembered tokens whose key the
+    /// fetch does not list, and moves the generation if the listed key ids changed.
     fn replace(&self, fetched: Vec<(String, Arc<DecodingKey>)>, wanted: &str, fetched_at: Instant) {
-        let mut held = self.keys.write().unwrap_or_else(|p| p.into_inner());
-        if held.keys().any(|kid| !fetched.iter().any(|(k, _)| k == kid)) {
-            // A key left the JWKS (rotated out, or withdrawn): nothing it verified is taken
-            // on trust any more.
-            self.verified.clear();
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        let listed: HashSet<String> = fetched.iter().map(|(kid, _)| kid.clone()).collect();
+        if listed != keys.listed {
+            keys.generation += 1;
+            keys.listed = listed;
         }
+        // Whatever `max_size` kept before or keeps now: a key that left the JWKS (rotated
+        // out, or withdrawn) vouches for nothing it verified any more.
+        self.verified.retain(|token| keys.listed.contains(&*token.kid));
+        let held = &mut keys.held;
         let last_use = |kid: &str| held.get(kid).map_or(0, |h| h.used.load(Ordering::Relaxed));
         let total = fetched.len();
         let kept = keep(fetched, wanted, last_use, self.max_size);
@@ -483,6 +535,8 @@ mod tests {
             exp: i64::MAX,
             nbf: None,
             key_fetched: Instant::now(),
+            kid: "k".into(),
+            generation: 0,
         }
     }
 
@@ -574,5 +628,117 @@ mod tests {
         assert!(!cache.remember(&token, verified()));
         assert!(cache.remember(&token, verified()));
         assert!(cache.verified(&token, 0, 0).is_some());
+    }
+
+    /// A fetch's usable keys named `kids` (placeholders: nothing is verified with them here).
+    fn listing(kids: &[&str]) -> Vec<(String, Arc<DecodingKey>)> {
+        let key = Arc::new(DecodingKey::from_secret(b"placeholder").unwrap());
+        kids.iter().map(|kid| (kid.to_string(), key.clone())).collect()
+    }
+
+    fn access_token(kid: &str) -> String {
+        token_with_header(serde_json::json!({ "alg": "RS256", "typ": "at+JWT", "kid": kid }))
+    }
+
+    /// The held key `kid`, looked up as the bearer check looks it up.
+    fn looked_up(cache: &JwksCache, kid: &str) -> FetchedKey {
+        match cache.lookup(kid, Instant::now()) {
+            Held::Fresh(key) | Held::Stale(key) => key,
+            Held::Missing => panic!("{kid} is not held"),
+        }
+    }
+
+    /// What the bearer check hands to `remember` after verifying a token with `key`.
+    fn verified_with(kid: &str, key: &FetchedKey) -> VerifiedToken {
+        VerifiedToken {
+            kid: kid.into(),
+            generation: key.generation,
+            key_fetched: key.fetched,
+            ..verified()
+        }
+    }
+
+    #[test]
+    fn a_token_whose_key_is_withdrawn_between_look_up_and_insert_is_not_remembered() {
+        let cache = JwksCache::default();
+        cache.replace(listing(&["k1", "k2"]), "k1", Instant::now());
+        let token = access_token("k1");
+        let key = looked_up(&cache, "k1");
+        assert!(!cache.remember(&token, verified_with("k1", &key)), "the first sight is noted");
+        // The second verification looked k1 up; before its insert, a fetch withdraws k1 (and
+        // forgets the tokens of k1, of which this one is not yet).
+        let key = looked_up(&cache, "k1");
+        cache.replace(listing(&["k2"]), "k2", Instant::now());
+        assert!(
+            !cache.remember(&token, verified_with("k1", &key)),
+            "remembered after the fetch that withdrew its key"
+        );
+        assert!(cache.verified(&token, 0, 0).is_none());
+    }
+
+    #[test]
+    fn a_token_whose_key_set_changed_between_look_up_and_insert_is_not_remembered() {
+        let cache = JwksCache::new(1, None);
+        let now = Instant::now();
+        cache.replace(listing(&["k1"]), "k1", now);
+        let token = access_token("k1");
+        let before = looked_up(&cache, "k1");
+        assert!(!cache.remember(&token, verified_with("k1", &before)), "the first sight");
+        // A fetch lists another set (k2 published; k1 still listed and held).
+        cache.replace(listing(&["k1", "k2"]), "k1", now);
+        for attempt in 1..=2 {
+            assert!(
+                !cache.remember(&token, verified_with("k1", &before)),
+                "remembered across a change of the key set (#{attempt})"
+            );
+        }
+        assert!(cache.verified(&token, 0, 0).is_none());
+        // Looked up again after that fetch: remembered (the refusals noted nothing).
+        let after = looked_up(&cache, "k1");
+        assert_ne!(after.generation, before.generation);
+        assert!(cache.remember(&token, verified_with("k1", &after)));
+        assert!(cache.verified(&token, 0, 0).is_some());
+
+        // A fetch that lists the same key ids moves nothing, even when the size limit keeps
+        // another key than before.
+        let other = access_token("k1x");
+        let key = looked_up(&cache, "k1");
+        assert!(!cache.remember(&other, verified_with("k1", &key)), "the first sight");
+        cache.replace(listing(&["k1", "k2"]), "k2", now);
+        assert!(matches!(cache.lookup("k1", now), Held::Missing), "k1 left the size-1 cache");
+        assert!(cache.remember(&other, verified_with("k1", &key)));
+        assert!(cache.verified(&other, 0, 0).is_some());
+    }
+
+    #[test]
+    fn every_fetch_forgets_the_tokens_of_keys_it_does_not_list_whatever_the_size_limit() {
+        let cache = JwksCache::new(1, None);
+        let now = Instant::now();
+        cache.replace(listing(&["k1", "k2"]), "k1", now);
+        let old = access_token("k1");
+        let key = looked_up(&cache, "k1");
+        for _ in 0..2 {
+            cache.remember(&old, verified_with("k1", &key));
+        }
+        assert!(cache.verified(&old, 0, 0).is_some());
+
+        // A token of k2 makes a fetch; the size-1 cache keeps k2 only.
+        cache.replace(listing(&["k1", "k2"]), "k2", now);
+        assert!(matches!(cache.lookup("k1", now), Held::Missing), "k1 left the size-1 cache");
+        assert!(cache.verified(&old, 0, 0).is_some(), "k1 is still listed");
+        let new = access_token("k2");
+        let key = looked_up(&cache, "k2");
+        for _ in 0..2 {
+            cache.remember(&new, verified_with("k2", &key));
+        }
+        assert!(cache.verified(&new, 0, 0).is_some());
+
+        // Wristband withdraws k1, which the cache no longer holds; the next fetch notices.
+        cache.replace(listing(&["k2"]), "k2", now);
+        assert!(cache.verified(&old, 0, 0).is_none(), "a token of the withdrawn, evicted key");
+        assert!(cache.verified(&new, 0, 0).is_some(), "a token of a listed key");
+        // A fetch that lists nothing forgets the rest.
+        cache.replace(Vec::new(), "k2", now);
+        assert!(cache.verified(&new, 0, 0).is_none());
     }
 }

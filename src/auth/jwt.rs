@@ -55,9 +55,13 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// API client's next requests with it skip the RSA signature check, by far the largest cost;
 /// its first verification only notes it, so that tokens sent once (a client that fetches a
 /// token per call) cost the cache nothing. `exp`, `nbf` and `jwt_allowed_client_ids` are
-/// checked again on every request, only access tokens (by their own header) are ever
-/// remembered, and the remembered tokens are forgotten as soon as a key leaves Wristband's
-/// JWKS.
+/// checked again on every request, and only access tokens (by their own header) are ever
+/// remembered. A remembered token is forgotten at the **next JWKS fetch** that does not list
+/// its key, whether or not `jwks_cache_max_size` kept that key (a fetch that fails forgets
+/// nothing). Fetches are made only when a token names a key id the cache does not hold or,
+/// with `jwks_cache_ttl`, a held key older than that, within the budget above: until one is
+/// made, a remembered token whose key Wristband has withdrawn keeps passing. A token is not
+/// remembered when a fetch made while it was being verified changed the listed keys.
 ///
 /// It needs [`WristbandAuth`](crate::WristbandAuth) attached: a route using it without aborts
 /// launch (`Sentinel`).
@@ -423,7 +427,14 @@ impl WristbandJwtValidator {
         let seconds = |v: &Value| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64));
         let exp = claims.get("exp").and_then(seconds).ok_or(WristbandJwtError::Invalid)?;
         let nbf = claims.get("nbf").and_then(seconds);
-        let verified = VerifiedToken { claims: claims.clone(), exp, nbf, key_fetched: key.fetched };
+        let verified = VerifiedToken {
+            claims: claims.clone(),
+            exp,
+            nbf,
+            key_fetched: key.fetched,
+            kid: kid.into(),
+            generation: key.generation,
+        };
         inner.jwks.remember(token, verified);
         Ok(WristbandJwt { token, claims })
     }

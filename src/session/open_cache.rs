@@ -232,10 +232,22 @@ impl<V> ValueCache<V> {
         table.bytes += weight;
     }
 
-    /// Forgets every entry.
-    #[cfg_attr(not(feature = "auth"), allow(dead_code))] // the JWT cache, on a key change
-    pub(crate) fn clear(&self) {
-        *self.lock() = Table::default();
+    /// Forgets every entry for which `keep` is false, keeping the count and the bytes exact.
+    #[cfg_attr(not(feature = "auth"), allow(dead_code))] // the JWT cache, at each JWKS fetch
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&V) -> bool) {
+        let mut table = self.lock();
+        let Table { buckets, len, bytes } = &mut *table;
+        buckets.retain(|_, bucket| {
+            bucket.retain(|(_, entry, weight)| {
+                let kept = keep(entry);
+                if !kept {
+                    *len -= 1;
+                    *bytes = bytes.saturating_sub(*weight);
+                }
+                kept
+            });
+            !bucket.is_empty()
+        });
     }
 
     #[cfg(test)]
@@ -428,6 +440,26 @@ mod tests {
         assert!(cache.get(&format!("six{tail}"), 1, 100).is_none());
         assert!(cache.get(&tail, 1, 100).is_none());
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn retain_drops_what_it_is_told_to_and_keeps_the_count_exact() {
+        let cache = ValueCache::<u32>::with_budget(1 << 20);
+        // `a` and `b` share their last 16 bytes, so their bucket: one of them goes, the
+        // bucket stays; `c` has a bucket of its own, which goes with it.
+        let suffix = "0123456789abcdef";
+        let (a, b, c) = (format!("a{suffix}"), format!("b{suffix}"), "c".to_string());
+        for (i, value) in [&a, &b, &c].into_iter().enumerate() {
+            cache.insert(value, i as u32, 100 + i);
+        }
+        assert_eq!((cache.len(), cache.bytes()), (3, 303));
+        cache.retain(|n| *n == 0);
+        assert_eq!((cache.len(), cache.bytes()), (1, 100));
+        assert_eq!(cache.get(&a, |_| true).as_deref(), Some(&0));
+        assert!(cache.get(&b, |_| true).is_none());
+        assert!(cache.get(&c, |_| true).is_none());
+        cache.retain(|_| false);
+        assert_eq!((cache.len(), cache.bytes()), (0, 0));
     }
 
     #[test]
