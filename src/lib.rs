@@ -231,7 +231,7 @@
 //! url = "redis://127.0.0.1:6379"
 //! on_unavailable = "refuse"        # or "accept"; see below
 //! key_prefix = "wristband_session" # one per application sharing a Redis
-//! refresh_coordination = true      # `auth`: each refresh token spent once across instances
+//! refresh_coordination = true      # `auth`: one token call per refresh token across instances
 //! ```
 //!
 //! - [`Session::revoke()`]: this session is refused on every instance from now on (and its
@@ -359,12 +359,14 @@
 //!
 //! - [`AuthenticatedSession`] refreshes expired tokens: when the session holds a refresh token
 //!   and its `expiresAt` has passed, the guard gets new tokens from Wristband before it
-//!   succeeds (3 tries 100 ms apart on 5xx and network errors, none on a 4xx). Wristband
-//!   rotates refresh tokens, so concurrent requests carrying the same one share **one** call
-//!   (single flight, per process), and its result is remembered for 30 seconds, so a request
-//!   that still carries the old cookie gets the same new tokens instead of replaying a spent
-//!   refresh token. A refused refresh token signs the user out (401, session destroyed);
-//!   Wristband being down answers 401 and keeps the session.
+//!   succeeds. Wristband rotates refresh tokens, so a refresh is retried only when it never
+//!   reached Wristband (3 tries 100 ms apart while it cannot connect; never after a 5xx, a
+//!   time-out or a 4xx), concurrent requests carrying the same one share **one** call (single
+//!   flight, per process; across instances with Redis), and its result is remembered for 30
+//!   seconds, so a request that still carries the old cookie gets the same new tokens instead
+//!   of replaying a spent refresh token. A refused refresh token answers 401 (the session is
+//!   removed when every instance saw the refusal through Redis); Wristband being down, slow
+//!   or failing answers 401 and keeps the session.
 //! - `WristbandJwt` authenticates API clients by `Authorization: Bearer <access token>`
 //!   (RS256 against Wristband's JWKS, cached, re-fetched for a new key id at most 10 times a
 //!   minute), and `AuthenticatedUser` accepts either, in the order of `auth_strategies`.

@@ -157,6 +157,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | the SDK configuration must carry `redirectUri` even when set by hand | a hand-set `redirect_uri` is enough |
 /// | sdk-configuration retried on any error, 4xx included | retried on 5xx, 408, 429 and network errors only |
 /// | a 200 token answer without `access_token`/`expires_in` is retried (refresh) | not retried (the grant may be spent); an error |
+/// | a refresh is retried up to 3 times on 5xx, time-outs and network errors | retried only while it cannot connect: after any answer or a time-out Wristband may have rotated the token, so it is not presented again for 30 s (401, session kept) |
 /// | an empty `scopes` falls back to the default | an empty `scopes` aborts launch |
 /// | always `https://` | `wristband_scheme = "http"` for a loopback Wristband (tests, demos) |
 /// | `return_url` taken as given (an open redirect) | a relative path, or an http(s) URL on the request's host, the login/redirect URL hosts or a tenant host; anything else is a 400 |
