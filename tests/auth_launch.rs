@@ -599,3 +599,38 @@ async fn authenticated_session_without_wristband_auth_warns_once_at_launch() {
     launched(app("debug", fake_table(&fake))).await;
     assert!(line_with(log::Level::Warn, &["not be refreshed"]).is_none(), "{}", all_logged());
 }
+
+// ---------------------------------------------------------------------------------------------
+// One concrete type for each fairing's two constructors
+// ---------------------------------------------------------------------------------------------
+
+/// `fairing()` (options from the figment) and `custom(..)` (options from code) return the same
+/// type, so an app can choose one at run time (before, the two `impl Fairing` types did not
+/// unify: E0308). Both choices launch and sign in.
+#[tokio::test]
+async fn fairing_and_custom_are_one_type_so_either_can_be_chosen_at_run_time() {
+    install_logger();
+    let fake = FakeWristband::start().await;
+    for from_code in [false, true] {
+        let session = if from_code {
+            WristbandSession::custom(wristband_rocket_session::SessionOptions {
+                secrets: SESSION_SECRET.into(),
+                ..Default::default()
+            })
+        } else {
+            WristbandSession::fairing()
+        };
+        let auth = if from_code {
+            WristbandAuth::custom(fake.auth_options())
+        } else {
+            WristbandAuth::fairing()
+        };
+        let rocket = rocket::custom(figment("debug", fake_table(&fake)))
+            .attach(session)
+            .attach(auth)
+            .mount("/", routes![login]);
+        let client = launched(rocket).await;
+        let response = client.get("/auth/login").dispatch().await;
+        assert_eq!(response.status(), Status::Found, "from code: {from_code}");
+    }
+}

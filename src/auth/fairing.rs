@@ -258,7 +258,7 @@ impl WristbandAuth {
     ///     .attach(WristbandSession::fairing());
     /// assert!(Client::untracked(rocket).is_ok());
     /// ```
-    pub fn fairing() -> impl Fairing {
+    pub fn fairing() -> WristbandAuth {
         WristbandAuth { options: None, refresher: None, validator: None }
     }
 
@@ -292,7 +292,20 @@ impl WristbandAuth {
     ///     Err(e) => assert!(matches!(e.kind(), rocket::error::ErrorKind::FailedFairings(_))),
     /// }
     /// ```
-    pub fn custom(options: AuthOptions) -> impl Fairing {
+    ///
+    /// Both constructors return a `WristbandAuth`, so the choice can be made at run time:
+    ///
+    /// ```rust
+    /// use wristband_rocket_session::{AuthOptions, WristbandAuth};
+    ///
+    /// let options: Option<AuthOptions> = None; // e.g. built from a secrets manager
+    /// let fairing = match options {
+    ///     Some(options) => WristbandAuth::custom(options),
+    ///     None => WristbandAuth::fairing(),
+    /// };
+    /// let rocket = rocket::build().attach(fairing);
+    /// ```
+    pub fn custom(options: AuthOptions) -> WristbandAuth {
         WristbandAuth { options: Some(options), refresher: None, validator: None }
     }
 

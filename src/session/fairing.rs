@@ -58,7 +58,7 @@ impl WristbandSession {
     /// # use wristband_rocket_session::WristbandSession;
     /// let rocket = rocket::build().attach(WristbandSession::fairing());
     /// ```
-    pub fn fairing() -> impl Fairing {
+    pub fn fairing() -> WristbandSession {
         WristbandSession { options: None }
     }
 
@@ -77,7 +77,21 @@ impl WristbandSession {
     /// };
     /// let rocket = rocket::build().attach(WristbandSession::custom(options));
     /// ```
-    pub fn custom(options: SessionOptions) -> impl Fairing {
+    ///
+    /// Both constructors return a `WristbandSession`, so the choice can be made at run time:
+    ///
+    /// ```rust
+    /// use wristband_rocket_session::{SessionOptions, WristbandSession};
+    ///
+    /// let from_code = std::env::var("SESSION_FROM_CODE").is_ok();
+    /// let fairing = if from_code {
+    ///     WristbandSession::custom(SessionOptions::default())
+    /// } else {
+    ///     WristbandSession::fairing()
+    /// };
+    /// let rocket = rocket::build().attach(fairing);
+    /// ```
+    pub fn custom(options: SessionOptions) -> WristbandSession {
         WristbandSession { options: Some(options) }
     }
 
