@@ -6,7 +6,8 @@
 //!   `dangerously_disable_secure_cookies = true`) launches with a warning naming the key and
 //!   the profile; before, it launched quietly.
 //! - With `auth`, a `client_secret` read from a file (such as `Rocket.toml`) in the `release`
-//!   profile aborts launch; before, the docs said so and nothing checked it.
+//!   profile aborts launch; before, the docs said so and nothing checked it. The session's
+//!   `secrets` are treated alike (before, they launched silently from a file in `release`).
 //!
 //! A capturing logger (`tests/support/logs.rs`) is installed before any Rocket is built; each
 //! test reads the lines its own thread logged.
@@ -176,10 +177,48 @@ mod auth {
 
         // release, secret from the environment (here: merged in code, as the env provider
         // does): launches. debug, secret from the file: launches.
-        let env = from_file("release").merge(("wristband_auth.client_secret", "from-the-env"));
+        // (The session's secrets too: a file secret is refused in `release` for them alike.)
+        let env = from_file("release")
+            .merge(("wristband_auth.client_secret", "from-the-env"))
+            .merge(("wristband_session.secrets", SECRET));
         assert!(launches(app(env)).await, "a secret from elsewhere wins over the file's");
         assert!(launches(app(from_file("debug"))).await, "debug may keep it in the file");
     }
+}
+
+/// Session `secrets` read from a file in `release` abort launch, naming the key and the file
+/// (never the value), as `client_secret` does; from the environment, or in `debug`, they are
+/// fine.
+#[rocket::async_test]
+async fn session_secrets_in_a_file_are_refused_for_release() {
+    capture_logs();
+    let secret = "session-secret-in-the-file-0123456789abcdef";
+    let dir = std::env::temp_dir().join(format!("wrs-session-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Rocket.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[release.wristband_session]\nsecrets = \"{secret}\"\n\
+             [debug.wristband_session]\nsecrets = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    let from_file = |profile: &str| {
+        rocket::Config::figment()
+            .merge(Toml::file(&path).nested())
+            .merge(("log_level", "debug"))
+            .select(profile)
+    };
+    let app = |figment: Figment| rocket::custom(figment).attach(WristbandSession::fairing());
+    assert!(!launches(app(from_file("release"))).await, "release launched with a file secret");
+    let refused = lines(Level::Error, &["secrets", "Rocket.toml", "ROCKET_WRISTBAND_SESSION"]);
+    assert!(!refused.is_empty(), "no error names secrets and the file");
+    assert!(refused.iter().all(|l| !l.contains(secret)), "{refused:?}");
+    let env = from_file("release")
+        .merge(("wristband_session.secrets", "session-secret-from-the-env-0123456789"));
+    assert!(launches(app(env)).await, "a secret from elsewhere wins over the file's");
+    assert!(launches(app(from_file("debug"))).await, "debug may keep it in the file");
 }
 
 /// Security review, finding 5 (log forging): `error_description` (and every other

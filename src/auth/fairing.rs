@@ -2,7 +2,7 @@
 //! and manages the `AuthState`.
 
 use rocket::fairing::{self, AdHoc, Fairing, Info, Kind};
-use rocket::figment::{Figment, Source};
+use rocket::figment::Figment;
 use rocket::{Build, Orbit, Rocket};
 
 use super::config::AuthState;
@@ -341,23 +341,12 @@ impl WristbandAuth {
 /// The `release` profile must not read `client_secret` from a file such as `Rocket.toml` (which
 /// ends up in repositories and images): a problem when it does, naming the file.
 fn client_secret_in_a_file(figment: &Figment) -> Option<ConfigProblem> {
-    if figment.profile() != rocket::Config::RELEASE_PROFILE {
-        return None;
-    }
-    let metadata = figment.find_metadata(&format!("{TABLE}.client_secret"))?;
-    let Some(Source::File(path)) = &metadata.source else {
-        return None;
-    };
-    Some(ConfigProblem::for_table(
+    crate::session::options::secret_in_a_file(
+        figment,
         TABLE,
         "client_secret",
-        format!(
-            "is read from the file {} in profile `release`; a client secret never belongs in \
-             a file that is committed or shipped: remove it there and set it from the \
-             environment, e.g. ROCKET_WRISTBAND_AUTH='{{client_secret=\"...\"}}'",
-            path.display()
-        ),
-    ))
+        "ROCKET_WRISTBAND_AUTH='{client_secret=\"...\"}'",
+    )
 }
 
 /// `preload_config`: fetches the SDK configuration now. `false` (launch aborts, logged) on a

@@ -17,7 +17,7 @@ use crate::session::cookies::SessionConfig;
 use crate::session::csrf;
 use crate::session::error::ConfigError;
 use crate::session::guard::{has_csrf_token, has_session_id, keys};
-use crate::session::options::{misspelled_tables, SessionOptions};
+use crate::session::options::{misspelled_tables, secret_in_a_file, SessionOptions};
 use crate::session::revocation_hook::new_session_id;
 use crate::session::state::{Inner, Loaded, Pending, SessionState};
 
@@ -100,7 +100,16 @@ impl WristbandSession {
         let profile = figment.profile().as_str().to_string();
         let (mut options, mut problems) = match &self.options {
             Some(options) => (options.clone(), Vec::new()),
-            None => SessionOptions::read_figment(figment),
+            None => {
+                let (options, mut problems) = SessionOptions::read_figment(figment);
+                problems.extend(secret_in_a_file(
+                    figment,
+                    "wristband_session",
+                    "secrets",
+                    "ROCKET_WRISTBAND_SESSION='{secrets=[\"...\"]}'",
+                ));
+                (options, problems)
+            }
         };
         if options.secrets.is_empty() && figment.profile() == rocket::Config::DEBUG_PROFILE {
             let mut bytes = [0u8; 32];

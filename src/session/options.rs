@@ -212,7 +212,9 @@ pub struct SessionOptions {
     /// Secrets of at least 32 characters, one to three: the first seals, all open (rotation).
     ///
     /// _Default:_ none. Required in every profile but `debug`, where a random secret is
-    /// generated at launch with a warning (sessions then do not survive a restart).
+    /// generated at launch with a warning (sessions then do not survive a restart). In the
+    /// `release` profile a value read from a file such as `Rocket.toml` aborts launch: set it
+    /// with `ROCKET_WRISTBAND_SESSION='{secrets=["..."]}'`.
     pub secrets: Secrets,
     /// The session cookie's name: RFC 6265 token characters. _Default:_ `"session"`.
     pub cookie_name: String,
@@ -902,6 +904,34 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// A problem when the `release` profile reads the secret `table.key` from a file such as
+/// `Rocket.toml`, which ends up in repositories and images: secrets come from the environment
+/// there (`env` shows how). Values from code or the environment are fine.
+pub(crate) fn secret_in_a_file(
+    figment: &Figment,
+    table: &'static str,
+    key: &str,
+    env: &str,
+) -> Option<ConfigProblem> {
+    if figment.profile() != rocket::Config::RELEASE_PROFILE {
+        return None;
+    }
+    let metadata = figment.find_metadata(&format!("{table}.{key}"))?;
+    let Some(figment::Source::File(path)) = &metadata.source else {
+        return None;
+    };
+    Some(ConfigProblem::for_table(
+        table,
+        key,
+        format!(
+            "is read from the file {} in profile `release`; a secret never belongs in a file \
+             that is committed or shipped: remove it there and set it from the environment, \
+             e.g. {env}",
+            path.display()
+        ),
+    ))
 }
 
 /// A problem for each top-level key of `figment`'s selected profile that is within two edits
