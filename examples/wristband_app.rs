@@ -15,6 +15,8 @@
 //! - With `ROCKET_WRISTBAND_AUTH='{client_id="...", client_secret="...",
 //!   wristband_application_vanity_domain="..."}'` (or the same keys in `Rocket.toml`) it signs
 //!   in with that real Wristband application instead.
+//! - Built with `--features auth` instead of `fake-wristband`, it has no fake at all (the
+//!   build to deploy): it needs a configured Wristband, and exits with status 1 without one.
 //!
 //! | route | what it does |
 //! | --- | --- |
@@ -46,7 +48,7 @@
 
 use std::convert::Infallible;
 
-use rocket::figment::{Figment, Profile};
+use rocket::figment::Figment;
 use rocket::form::{Form, FromForm};
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -56,11 +58,12 @@ use rocket::serde::json::Json;
 use rocket::{get, post, routes, Build, Rocket, State};
 use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
+#[cfg(feature = "fake-wristband")]
 use wristband_rocket_session::testing::FakeWristband;
 use wristband_rocket_session::{
-    catchers, AuthOptions, AuthStrategy, AuthenticatedSession, AuthenticatedUser, CallbackResult,
-    LoginConfig, LogoutConfig, Session, SessionError, SessionResponse, TokenResponse, Wristband,
-    WristbandAuth, WristbandError, WristbandRedirect, WristbandSession,
+    catchers, AuthenticatedSession, AuthenticatedUser, CallbackResult, LoginConfig, LogoutConfig,
+    Session, SessionError, SessionResponse, TokenResponse, Wristband, WristbandAuth,
+    WristbandError, WristbandRedirect, WristbandSession,
 };
 
 /// What differs between a real Wristband and the fake one.
@@ -287,7 +290,8 @@ fn escape(text: &str) -> String {
 /// `Profile` equality ignores case, so `DEBUG` is the debug profile and `RELEASE` is not) and
 /// in a debug build (`debug_build`: `cfg!(debug_assertions)`). Anything else may face real
 /// users, and the fake signs anyone in.
-pub fn may_start_fake(profile: &Profile, debug_build: bool) -> bool {
+#[cfg(feature = "fake-wristband")]
+pub fn may_start_fake(profile: &rocket::figment::Profile, debug_build: bool) -> bool {
     debug_build && *profile == rocket::Config::DEBUG_PROFILE
 }
 
@@ -300,6 +304,7 @@ pub fn real_wristband_configured(figment: &Figment) -> bool {
 /// Registers the app at `origin` (such as `http://localhost:8000`) with the fake, as one
 /// registers the login URL and redirect URI of an application in Wristband's dashboard, and
 /// turns the fake's sign-in page on (off, it would approve without showing anything).
+#[cfg(feature = "fake-wristband")]
 pub fn register_with_fake(fake: &FakeWristband, origin: &str) {
     fake.set_app_urls(&format!("{origin}/auth/login"), &format!("{origin}/auth/callback"));
     fake.set_auto_approve(false);
@@ -307,24 +312,35 @@ pub fn register_with_fake(fake: &FakeWristband, origin: &str) {
 
 /// The app, also used by `tests/browser_wristband.rs`: with `Some(fake)` it signs in with
 /// that fake Wristband, with `None` with the application of the `wristband_auth` table.
+#[cfg(feature = "fake-wristband")]
 pub fn app(fake: Option<&FakeWristband>) -> Rocket<Build> {
+    use wristband_rocket_session::{AuthOptions, AuthStrategy};
+    match fake {
+        Some(fake) => with_auth(
+            WristbandAuth::custom(AuthOptions {
+                auth_strategies: vec![AuthStrategy::Jwt, AuthStrategy::Session],
+                ..fake.auth_options()
+            }),
+            Demo { default_tenant: Some("acme".into()), fake_url: Some(fake.base_url()) },
+        ),
+        None => real_app(),
+    }
+}
+
+/// The app signing in with the application of the `wristband_auth` table.
+pub fn real_app() -> Rocket<Build> {
+    with_auth(WristbandAuth::fairing(), Demo { default_tenant: None, fake_url: None })
+}
+
+/// The app, signing in through `auth`.
+fn with_auth(auth: impl rocket::fairing::Fairing, demo: Demo) -> Rocket<Build> {
     // The repo's Rocket.toml gives the profile's session options; this app adds CSRF.
     // `/api/session` also serves API clients with a bearer token.
     let figment = rocket::Config::figment()
         .merge(("wristband_session.enable_csrf_protection", true))
         .merge(("wristband_auth.auth_strategies", ["jwt", "session"]));
     let rocket = rocket::custom(figment).attach(WristbandSession::fairing());
-    let rocket = match fake {
-        Some(fake) => rocket
-            .attach(WristbandAuth::custom(AuthOptions {
-                auth_strategies: vec![AuthStrategy::Jwt, AuthStrategy::Session],
-                ..fake.auth_options()
-            }))
-            .manage(Demo { default_tenant: Some("acme".into()), fake_url: Some(fake.base_url()) }),
-        None => rocket
-            .attach(WristbandAuth::fairing())
-            .manage(Demo { default_tenant: None, fake_url: None }),
-    };
+    let rocket = rocket.attach(auth).manage(demo);
     #[cfg(feature = "redis")]
     let rocket = rocket.mount("/admin", admin::routes());
     rocket.register("/", catchers()).mount(
@@ -423,9 +439,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let profile = figment.profile().to_string();
     if real_wristband_configured(&figment) {
         println!("Signing in with the Wristband application of `wristband_auth` ({profile}).");
-        app(None).launch().await?;
+        real_app().launch().await?;
         return Ok(());
     }
+    unconfigured(&figment, &profile).await
+}
+
+/// Without a configured Wristband, in a build without the fake (`--features auth`): says what
+/// to set and exits with status 1, before anything listens.
+#[cfg(not(feature = "fake-wristband"))]
+async fn unconfigured(_: &Figment, profile: &str) -> Result<(), Box<dyn std::error::Error>> {
+    eprintln!(
+        "No Wristband application is configured (no `wristband_auth.client_id` in profile \
+             `{profile}`), and this build has no fake Wristband (cargo feature \
+             `fake-wristband`).\n\
+             Set the keys `client_id`, `client_secret` and `wristband_application_vanity_domain` \
+             of the `wristband_auth` table, in the environment:\n  \
+             ROCKET_WRISTBAND_AUTH='{{client_id=\"...\", client_secret=\"...\", \
+             wristband_application_vanity_domain=\"...\"}}'\n\
+             or in the profile's `[{profile}.wristband_auth]` table of Rocket.toml (the client \
+             secret through the environment). See the README."
+    );
+    std::process::exit(1);
+}
+
+/// Without a configured Wristband: starts the fake Wristband and the app signing in with it
+/// when `may_start_fake` allows; otherwise says what to set and exits with status 1, before
+/// anything listens.
+#[cfg(feature = "fake-wristband")]
+async fn unconfigured(figment: &Figment, profile: &str) -> Result<(), Box<dyn std::error::Error>> {
     if !may_start_fake(figment.profile(), cfg!(debug_assertions)) {
         // Before anything listens: the fake signs anyone in, so it never serves outside local
         // development.

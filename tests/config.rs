@@ -962,8 +962,12 @@ fn revocation_options_debug_and_serialize_hide_sentinel_passwords() {
     let serialized = serde_json::to_string(&options).unwrap();
     for text in [&debug, &serialized] {
         assert!(!text.contains(REDIS_PASSWORD), "{text}");
-        assert!(text.contains("redis://[redacted]@127.0.0.1:26379"), "{text}");
-        assert!(text.contains("mymaster") && text.contains("26380"), "{text}");
+        assert!(text.contains("mymaster"), "{text}");
+        // The addresses the Redis client parses, never the URLs.
+        assert!(!text.contains("redis://"), "{text}");
+        if cfg!(feature = "redis") {
+            assert!(text.contains("127.0.0.1:26379") && text.contains("127.0.0.1:26380"), "{text}");
+        }
     }
 }
 
@@ -982,10 +986,10 @@ async fn figment_revocation_sentinel_problems_are_reported_at_once_without_passw
     let table = json!({ "secrets": SECRET, "revocation": revocation });
     assert_rejected("debug", table, "revocation.sentinels").await;
     let line = error_naming("revocation.sentinels");
-    // Both bad entries in one line, the good one not named.
-    assert!(line.contains("http://[redacted]@127.0.0.1:26379"), "{line}");
-    assert!(line.contains("database number"), "{line}");
-    assert!(!line.contains("26381"), "{line}");
+    // Both bad entries in one line, by position (never their text), the good one not named.
+    assert!(line.contains("entry 1 is not a `redis://host:port` URL"), "{line}");
+    assert!(line.contains("entry 2 has a database number"), "{line}");
+    assert!(!line.contains("entry 3") && !line.contains("127.0.0.1"), "{line}");
     error_naming("revocation.sentinel_master");
     error_naming("revocation.key_prefix");
     assert_no_secret_logged(&[REDIS_PASSWORD]);

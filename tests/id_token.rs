@@ -1,8 +1,9 @@
 #![cfg(feature = "auth")]
 //! The ID-token check at the callback (`DESIGN-auth.md` §H; OIDC Core §3.1.3.7), against the
 //! independent Wristband stand-in of `tests/support/standin.rs`: an ID token replayed from an
-//! earlier login (wrong `nonce`), or with a wrong `aud`, a wrong `iss`, an `exp` past the
-//! leeway, a signature that does not cover it, `alg: none`, `typ: at+JWT`, an unknown `kid`, or
+//! earlier login (wrong `nonce`), or with a wrong `aud`, an `azp` that is not this client (or
+//! none with several audiences), a wrong `iss`, an `exp` past the leeway, an `iat` in the future
+//! or more than 10 minutes old (each beyond the leeway), a signature that does not cover it, `alg: none`, `typ: at+JWT`, an unknown `kid`, or
 //! missing while `openid` was asked for, completes no session: the standard `/auth/callback`
 //! route redirects to the app's login URL for the tenant, writes no session cookie, never
 //! answers 5xx, and `GET /auth/session` stays 401; the code was exchanged but userinfo never
@@ -272,5 +273,47 @@ async fn an_id_token_about_another_user_than_userinfo_s_is_refused() {
     let mut cases = Cases::start(|_| {}).await;
     let other = |_: &StandIn| over(json!({ "sub": "someone-else" }));
     cases.refused_after("sub differs from userinfo's", other, 1).await;
+    cases.finish().await;
+}
+
+/// OIDC Core §3.1.3.7 (4, 5): an ID token for several audiences must name this client as its
+/// authorized party (`azp`), and an `azp` present at all must be this client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_for_several_audiences_without_this_client_as_azp_is_refused() {
+    let mut cases = Cases::start(|_| {}).await;
+    let several = json!([CLIENT_ID, "another-client"]);
+    cases.refused("several audiences, no azp", |_| over(json!({ "aud": several.clone() }))).await;
+    let azp_other = |_: &StandIn| over(json!({ "aud": several.clone(), "azp": "another-client" }));
+    cases.refused("several audiences, azp another client", azp_other).await;
+    cases.refused("azp another client", |_| over(json!({ "azp": "another-client" }))).await;
+    cases.refused("azp of another type", |_| over(json!({ "azp": 42 }))).await;
+    // The controls: this client as `azp`, with one audience or several.
+    let azp_this = |_: &StandIn| over(json!({ "aud": several.clone(), "azp": CLIENT_ID }));
+    cases.completes("several audiences, azp this client", azp_this).await;
+    cases.completes("one audience, azp this client", |_| over(json!({ "azp": CLIENT_ID }))).await;
+    cases.finish().await;
+}
+
+/// An ID token issued in the future (beyond the 60 s leeway), or more than 10 minutes (plus
+/// the leeway) before the callback, is refused, whatever its `exp`: Wristband issues it at the
+/// token call that the callback itself makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_issued_in_the_future_or_long_ago_is_refused() {
+    let mut cases = Cases::start(|_| {}).await;
+    let issued = |ago: i64| {
+        move |_: &StandIn| {
+            let t = now() - ago;
+            over(json!({ "iat": t, "auth_time": t, "exp": now() + 3600 }))
+        }
+    };
+    cases.refused("iat 5 minutes ahead", issued(-300)).await;
+    cases.refused("iat 2 minutes ahead", issued(-120)).await;
+    cases.refused("iat 12 minutes ago", issued(720)).await;
+    cases.refused("iat a day ago", issued(86_400)).await;
+    cases.refused("iat of another type", |_| over(json!({ "iat": "yesterday" }))).await;
+    // The controls: within the bounds.
+    cases.completes("iat 30 s ahead (within the leeway)", issued(-30)).await;
+    cases.completes("iat 9 minutes ago", issued(540)).await;
+    cases.completes("no iat", |_| over(json!({ "iat": null }))).await;
     cases.finish().await;
 }

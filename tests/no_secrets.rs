@@ -430,3 +430,233 @@ async fn session_error_display_hides_session_values() {
     forbidden.push(VALUE.to_string());
     assert_absent(&text, &forbidden, "Display of SessionError");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Redis passwords (cargo feature `redis`): only the address a URL names is ever printed.
+
+#[cfg(feature = "redis")]
+mod redis_urls {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use log::Level;
+    use rocket::local::asynchronous::Client;
+    use wristband_rocket_session::{
+        ConfigError, RevocationOptions, Revocations, SessionOptions, WristbandSession,
+    };
+
+    use super::{assert_absent, capture_logs, debug_figment, log_text, options, RECORDS};
+
+    /// The `requirepass` of the Redis below, given only in the URL's query (`?pass=`).
+    const REDIS_PASSWORD: &str = "hunter2-unix-socket-PASSWORD-5c1d";
+
+    /// The password and parts of it: none may be printed.
+    fn forbidden(password: &str) -> Vec<String> {
+        vec![password.to_string(), password[..12].to_string(), password[12..].to_string()]
+    }
+
+    /// A `redis-server` listening on a unix socket only (no TCP port), with a password.
+    struct UnixRedis {
+        dir: PathBuf,
+        child: Child,
+    }
+
+    impl UnixRedis {
+        fn start(password: &str) -> UnixRedis {
+            let dir = std::env::temp_dir().join(format!("wrs-ns-redis-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let child = Command::new("redis-server")
+                .args(["--port", "0", "--unixsocketperm", "700", "--requirepass", password])
+                .arg("--unixsocket")
+                .arg(dir.join("redis.sock"))
+                .arg("--dir")
+                .arg(&dir)
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server (apt-get install redis-server)");
+            let redis = UnixRedis { dir, child };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !redis.answers(password) {
+                assert!(Instant::now() < deadline, "redis-server did not answer within 10 s");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            redis
+        }
+
+        fn socket(&self) -> PathBuf {
+            self.dir.join("redis.sock")
+        }
+
+        fn answers(&self, password: &str) -> bool {
+            let Ok(mut stream) = UnixStream::connect(self.socket()) else { return false };
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+            let command = format!("AUTH {password}\r\nPING\r\n");
+            if stream.write_all(command.as_bytes()).is_err() {
+                return false;
+            }
+            let mut reply = [0u8; 12];
+            stream.read_exact(&mut reply).is_ok() && &reply == b"+OK\r\n+PONG\r\n"
+        }
+    }
+
+    impl Drop for UnixRedis {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn unix_url(socket: &Path, password: &str) -> String {
+        format!("redis+unix://{}?pass={password}", socket.display())
+    }
+
+    /// The `Debug`, pretty `Debug` and JSON texts of `options`.
+    fn printed(options: &RevocationOptions) -> Vec<String> {
+        vec![
+            format!("{options:?}"),
+            format!("{options:#?}"),
+            serde_json::to_string(options).unwrap(),
+            serde_json::to_string(&SessionOptions {
+                revocation: Some(options.clone()),
+                ..options_without_revocation()
+            })
+            .unwrap(),
+        ]
+    }
+
+    fn options_without_revocation() -> SessionOptions {
+        SessionOptions { revocation: None, ..options() }
+    }
+
+    #[rocket::async_test]
+    async fn redis_password_in_a_unix_socket_url_query_reaches_no_log_debug_or_serialize() {
+        capture_logs();
+        let redis = UnixRedis::start(REDIS_PASSWORD);
+        let socket = redis.socket().display().to_string();
+        let revocation = RevocationOptions {
+            url: unix_url(&redis.socket(), REDIS_PASSWORD),
+            ..RevocationOptions::default()
+        };
+        let session = SessionOptions { revocation: Some(revocation.clone()), ..options() };
+        let rocket = rocket::custom(debug_figment()).attach(WristbandSession::custom(session));
+        let client = Client::untracked(rocket).await.expect("valid rocket");
+        let revocations = client.rocket().state::<Revocations>().expect("revocation is on");
+        // The password in the query was used: this instance caught up with that Redis.
+        assert!(
+            revocations.wait_for_catch_ups(1, Duration::from_secs(10)).await,
+            "never caught up with the Redis at {socket}:\n{}",
+            log_text()
+        );
+        // The line is logged just after the catch-up is counted.
+        let caught_up = || {
+            RECORDS.lock().unwrap().iter().any(|r| {
+                r.level == Level::Info
+                    && r.text.contains("caught up with Redis at")
+                    && r.text.contains(&socket)
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !caught_up() {
+            assert!(Instant::now() < deadline, "no line names {socket}:\n{}", log_text());
+            rocket::tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        let forbidden = forbidden(REDIS_PASSWORD);
+        assert_absent(&log_text(), &forbidden, "the captured log");
+        for text in printed(&revocation) {
+            assert!(text.contains(&socket), "the socket's path is shown: {text}");
+            assert_absent(&text, &forbidden, "Debug or Serialize of RevocationOptions");
+        }
+        drop(client);
+    }
+
+    #[test]
+    fn redis_passwords_in_url_queries_reach_no_debug_or_serialize_of_the_options() {
+        let password = "hunter2-query-PASSWORD-77e0a4";
+        let forms = [
+            // Read by the Redis client: the unix socket's `pass` (and `user`, `db`).
+            format!("redis+unix:///run/redis/redis.sock?user=app&pass={password}&db=2"),
+            format!("unix:///run/redis/redis.sock?pass={password}"),
+            // Not read by the Redis client, but meant as a password all the same.
+            format!("redis://10.0.0.9:6380/?password={password}"),
+            format!("redis://app:{password}@10.0.0.9:6380/1"),
+        ];
+        let shown = ["/run/redis/redis.sock (db 2)", "/run/redis/redis.sock", "10.0.0.9:6380"];
+        for (url, shown) in forms.iter().zip(shown.into_iter().chain(["10.0.0.9:6380 (db 1)"])) {
+            let options = RevocationOptions { url: url.clone(), ..RevocationOptions::default() };
+            for text in printed(&options) {
+                assert_absent(&text, &forbidden(password), &format!("options with url {url}"));
+                assert!(text.contains(&format!("\"{shown}\"")), "{url} shown as {shown}: {text}");
+            }
+        }
+        let options = RevocationOptions {
+            sentinels: vec![
+                format!("redis://:{password}@10.0.0.1:26379"),
+                format!("redis://10.0.0.2:26379/?password={password}"),
+            ],
+            sentinel_master: Some("mymaster".into()),
+            ..RevocationOptions::default()
+        };
+        for text in printed(&options) {
+            assert_absent(&text, &forbidden(password), "options with sentinels");
+            assert!(text.contains("10.0.0.1:26379") && text.contains("10.0.0.2:26379"), "{text}");
+        }
+    }
+
+    /// Every problem of these Redis URLs is reported without any text of the URL.
+    #[rocket::async_test]
+    async fn redis_url_problems_are_reported_without_the_url_s_passwords() {
+        capture_logs();
+        let password = "hunter2-problem-PASSWORD-0b9f3e";
+        let bad_urls = [
+            // Not a scheme the crate accepts.
+            format!("unix:/run/redis/redis.sock?pass={password}"),
+            format!("rediss://:{password}@10.0.0.9:6380"),
+            // The right scheme, but the Redis client refuses what follows.
+            format!("redis://10.0.0.9:6380/?protocol={password}"),
+            format!("redis+unix:///run/redis/redis.sock?pass={password}&db=x"),
+        ];
+        for url in &bad_urls {
+            let revocation = RevocationOptions { url: url.clone(), ..RevocationOptions::default() };
+            let session = SessionOptions { revocation: Some(revocation), ..options() };
+            let texts = match session.validate() {
+                Err(e) => vec![e.to_string(), format!("{e:?}")],
+                Ok(()) => vec![],
+            };
+            for text in &texts {
+                assert_absent(text, &forbidden(password), &format!("the error for {url}"));
+            }
+            if url.starts_with("rediss:") {
+                let says = texts.iter().all(|t| t.contains("not supported yet in this version"));
+                assert!(says, "{texts:?}");
+            }
+            let rocket = rocket::custom(debug_figment()).attach(WristbandSession::custom(session));
+            let err = rocket.ignite().await.expect_err("a bad Redis URL aborts launch");
+            assert_absent(&err.to_string(), &forbidden(password), "rocket's error");
+            assert_absent(&log_text(), &forbidden(password), &format!("the log for {url}"));
+        }
+        let sentinels = RevocationOptions {
+            sentinels: vec![
+                format!("redis+unix:///run/redis/sentinel.sock?pass={password}"),
+                format!("http://:{password}@10.0.0.1:26379"),
+                format!("redis://:{password}@10.0.0.2:26379/3"),
+            ],
+            sentinel_master: Some("mymaster".into()),
+            ..RevocationOptions::default()
+        };
+        let session = SessionOptions { revocation: Some(sentinels), ..options() };
+        let err: ConfigError = session.validate().expect_err("three bad sentinels");
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(text.contains("revocation.sentinels"), "{text}");
+            assert!(["entry 1", "entry 2", "entry 3"].iter().all(|e| text.contains(e)), "{text}");
+            assert_absent(&text, &forbidden(password), "the error for the sentinels");
+        }
+    }
+}

@@ -491,7 +491,11 @@ fn check_cargo(args: &[String], command: &str) -> Checked {
     };
     for feature in required {
         // `fake-wristband` implies `auth`; nothing else is implied.
-        assert!(given.contains(feature), "`{example}` needs --features {feature}:\n{command}");
+        let implied = feature == "auth" && given.iter().any(|f| f == "fake-wristband");
+        assert!(
+            given.contains(feature) || implied,
+            "`{example}` needs --features {feature}:\n{command}"
+        );
     }
     if subcommand == "run" {
         Checked::Example(example)
@@ -571,6 +575,41 @@ async fn every_command_names_what_exists_and_its_environment_launches() {
     for kind in [Checked::OwnApp, Checked::Build, Checked::Curl, Checked::Assignment] {
         assert!(seen.contains(&kind), "no command of kind {kind:?}: {seen:?}");
     }
+}
+
+/// A release build shown by the page or the README is the build to deploy: it leaves the
+/// feature `fake-wristband` out, so the fake (which signs anyone in) is not compiled in, and
+/// the example it builds needs no more than `auth`.
+#[test]
+fn release_builds_shown_leave_the_fake_wristband_out() {
+    let mut release_builds = 0;
+    for text in [PAGE, readme_section()] {
+        for shell in shell_commands(text) {
+            let words = shell_words(&shell.command);
+            if !(words.starts_with(&["cargo".into(), "build".into()])
+                && words.contains(&"--release".to_string()))
+            {
+                continue;
+            }
+            release_builds += 1;
+            let features: Vec<&str> = words
+                .windows(2)
+                .filter(|w| w[0] == "--features")
+                .flat_map(|w| w[1].split(','))
+                .collect();
+            assert!(!features.contains(&"fake-wristband"), "{}", shell.command);
+            if let Some(w) = words.windows(2).find(|w| w[0] == "--example") {
+                let required = examples().into_iter().find(|(name, _)| *name == w[1]).unwrap().1;
+                assert!(
+                    required.iter().all(|f| features.contains(&f.as_str())),
+                    "`{}` requires {required:?}: {}",
+                    w[1],
+                    shell.command
+                );
+            }
+        }
+    }
+    assert!(release_builds >= 2, "release builds shown: {release_builds}");
 }
 
 #[test]

@@ -34,8 +34,9 @@ pub enum RedirectReason {
     /// The authorization code was refused (`invalid_grant`).
     InvalidGrant,
     /// The authorization code was exchanged, but the ID token did not check out: a bad
-    /// signature, issuer, audience or expiry, or a `nonce` other than the one this login sent
-    /// (an ID token from another login). Wristband's SDK does not check the ID token.
+    /// signature, issuer, audience, authorized party (`azp`), expiry or issue time (`iat` in
+    /// the future, or more than 10 minutes old), or a `nonce` other than the one this login
+    /// sent (an ID token from another login). Wristband's SDK does not check the ID token.
     InvalidIdToken,
 }
 

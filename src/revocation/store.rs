@@ -46,7 +46,9 @@ use rocket::tokio::sync::watch;
 use time::OffsetDateTime;
 
 use super::memory::{user_entry_expiry, Memory, TABLE_WARN_ENTRIES};
-use crate::session::options::{redacted_url, RevocationOptions, UnavailablePolicy};
+use crate::session::options::{
+    connection_address, url_error, RevocationOptions, UnavailablePolicy,
+};
 use crate::session::revocation_hook::{
     parse_session_id, Identity, RevocationCheck, Target, Verdict,
 };
@@ -85,7 +87,7 @@ enum Master {
         sentinels: Box<rocket::tokio::sync::Mutex<SentinelClient>>,
         /// The monitored name (`sentinel_master`).
         name: String,
-        /// The sentinels' addresses without passwords, for logs.
+        /// The sentinels' addresses (never their URLs, which can hold passwords), for logs.
         addresses: String,
     },
 }
@@ -95,7 +97,7 @@ enum Master {
 struct Link {
     client: redis::Client,
     commands: ConnectionManager,
-    /// The master's address without a password, for logs.
+    /// The master's address (never its URL, which can hold passwords), for logs.
     server: String,
 }
 
@@ -192,9 +194,10 @@ impl Link {
 fn sentinel_master(options: &RevocationOptions) -> Result<Master, String> {
     let name = options.sentinel_master.clone().unwrap_or_default();
     let mut infos = Vec::with_capacity(options.sentinels.len());
-    for url in &options.sentinels {
-        let info = url.as_str().into_connection_info().map_err(|_| {
-            format!("`revocation.sentinels`: {:?} is not a usable Redis URL", redacted_url(url))
+    for (i, url) in options.sentinels.iter().enumerate() {
+        let info = url.as_str().into_connection_info().map_err(|e| {
+            let why = url_error(&e);
+            format!("`revocation.sentinels`: entry {} is not a usable Redis URL ({why})", i + 1)
         })?;
         infos.push(info);
     }
@@ -208,10 +211,10 @@ fn sentinel_master(options: &RevocationOptions) -> Result<Master, String> {
         }
     }
     let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(master);
+    let addresses: Vec<String> = infos.iter().map(connection_address).collect();
     let sentinels =
         SentinelClient::build(infos, name.clone(), Some(node), SentinelServerType::Master)
             .map_err(|e| format!("the Sentinel client could not be set up: {}", describe(&e)))?;
-    let addresses: Vec<String> = options.sentinels.iter().map(|u| redacted_url(u)).collect();
     Ok(Master::Sentinel {
         sentinels: Box::new(rocket::tokio::sync::Mutex::new(sentinels)),
         name,
@@ -224,9 +227,10 @@ impl Store {
     pub(crate) fn start(options: &RevocationOptions, max_age: u64) -> Result<Arc<Store>, String> {
         let (master, link) = if options.sentinels.is_empty() {
             let client = redis::Client::open(options.url.as_str()).map_err(|e| {
-                format!("`revocation.url` is not a usable Redis URL: {}", describe(&e))
+                format!("`revocation.url` is not a usable Redis URL ({})", url_error(&e))
             })?;
-            (Master::Fixed, Link::new(client, redacted_url(&options.url))?)
+            let server = connection_address(client.get_connection_info());
+            (Master::Fixed, Link::new(client, server)?)
         } else {
             let master = sentinel_master(options)?;
             let placeholder = redis::Client::open(NO_MASTER_YET)
@@ -287,7 +291,7 @@ impl Store {
                     format!("asking the sentinels for master `{name}` failed: {}", describe(&e))
                 })?
         };
-        let server = client.get_connection_info().addr().to_string();
+        let server = connection_address(client.get_connection_info());
         let mut link = self.link();
         if link.server == server {
             return Ok(());

@@ -284,8 +284,10 @@ pub enum UnavailablePolicy {
 ///
 /// Redis is reached one of two ways, exactly one of which is set: `url` (one server), or
 /// `sentinels` with `sentinel_master` (Redis Sentinel, which names the current master and
-/// moves it to a replica when it fails). `Debug` and `Serialize` hide the passwords in `url`
-/// and `sentinels`.
+/// moves it to a replica when it fails). `Debug` and `Serialize` show only the address each
+/// URL names (`host:port` or the unix socket's path, and the database number when not 0), as
+/// the Redis client parses it: never the URL itself, whose user info and query can hold
+/// passwords.
 ///
 /// ```
 /// use wristband_rocket_session::{RevocationOptions, UnavailablePolicy};
@@ -295,6 +297,13 @@ pub enum UnavailablePolicy {
 ///     ..RevocationOptions::default()
 /// };
 /// assert_eq!(options.on_unavailable, UnavailablePolicy::Refuse);
+/// assert!(!format!("{options:?}").contains("hunter2"));
+///
+/// // A unix socket, with the password in the query: shown as the socket's path alone.
+/// let options = RevocationOptions {
+///     url: "redis+unix:///run/redis/redis.sock?pass=hunter2-password".into(),
+///     ..RevocationOptions::default()
+/// };
 /// assert!(!format!("{options:?}").contains("hunter2"));
 ///
 /// // The same Redis behind three sentinels that monitor it as `mymaster`.
@@ -349,21 +358,64 @@ impl Default for RevocationOptions {
     }
 }
 
-/// `url` with any password replaced by `[redacted]`.
-pub(crate) fn redacted_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}[redacted]{}", &url[..scheme + 3], &url[at..])
+/// What a `url` or `sentinels` entry of `rediss://` is told.
+const NO_TLS_YET: &str = "uses `rediss://` (TLS), which is not supported yet in this version (TLS \
+                          support is planned)";
+
+/// Where a Redis URL points, for `Debug`, `Serialize`, logs and error messages: the address
+/// the Redis client parses from it, never the URL's text, whose user info (`user:pass@`) and
+/// query (`?pass=`) can hold passwords. Empty for an empty URL.
+pub(crate) fn redis_address(url: &str) -> String {
+    if url.is_empty() {
+        return String::new();
+    }
+    #[cfg(feature = "redis")]
+    {
+        use redis::IntoConnectionInfo;
+        match url.into_connection_info() {
+            Ok(info) => connection_address(&info),
+            Err(_) => "(a URL the Redis client cannot parse)".into(),
         }
-        _ => url.to_string(),
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        "(not parsed: the cargo feature `redis` is off)".into()
+    }
+}
+
+/// `host:port` (`[v6]:port`) or the unix socket's path, and the database number when not 0:
+/// what the Redis client connects to, without credentials.
+#[cfg(feature = "redis")]
+pub(crate) fn connection_address(info: &redis::ConnectionInfo) -> String {
+    let address = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) if host.contains(':') => format!("[{host}]:{port}"),
+        other => other.to_string(),
+    };
+    match info.redis_settings().db() {
+        0 => address,
+        db => format!("{address} (db {db})"),
+    }
+}
+
+/// Why the Redis client refused a URL, without the URL's text: its parse errors carry a
+/// fixed description, and sometimes a detail quoted from the URL (such as the value of
+/// `protocol=`), which is left out.
+#[cfg(feature = "redis")]
+pub(crate) fn url_error(e: &redis::RedisError) -> String {
+    if matches!(e.kind(), redis::ErrorKind::InvalidClientConfig) {
+        // `<fixed description> - <kind>[: <detail>]`
+        let text = e.to_string();
+        text.split(" - ").next().unwrap_or_default().to_string()
+    } else {
+        e.category().to_string()
     }
 }
 
 impl fmt::Debug for RevocationOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sentinels: Vec<String> = self.sentinels.iter().map(|u| redacted_url(u)).collect();
+        let sentinels: Vec<String> = self.sentinels.iter().map(|u| redis_address(u)).collect();
         f.debug_struct("RevocationOptions")
-            .field("url", &redacted_url(&self.url))
+            .field("url", &redis_address(&self.url))
             .field("on_unavailable", &self.on_unavailable)
             .field("key_prefix", &self.key_prefix)
             .field("sentinels", &sentinels)
@@ -376,9 +428,9 @@ impl fmt::Debug for RevocationOptions {
 impl Serialize for RevocationOptions {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let sentinels: Vec<String> = self.sentinels.iter().map(|u| redacted_url(u)).collect();
+        let sentinels: Vec<String> = self.sentinels.iter().map(|u| redis_address(u)).collect();
         let mut s = serializer.serialize_struct("RevocationOptions", 6)?;
-        s.serialize_field("url", &redacted_url(&self.url))?;
+        s.serialize_field("url", &redis_address(&self.url))?;
         s.serialize_field("on_unavailable", &self.on_unavailable)?;
         s.serialize_field("key_prefix", &self.key_prefix)?;
         s.serialize_field("sentinels", &sentinels)?;
@@ -388,29 +440,52 @@ impl Serialize for RevocationOptions {
     }
 }
 
-/// What is wrong with one entry of `sentinels`, if anything. The URL itself is parsed by the
-/// Redis client (without the `redis` feature the `revocation` table is refused anyway).
+/// What is wrong with one entry of `sentinels`, if anything, without the entry's text. The
+/// URL itself is parsed by the Redis client (without the `redis` feature the `revocation`
+/// table is refused anyway).
 #[cfg(feature = "redis")]
-fn sentinel_url_problem(url: &str) -> Option<&'static str> {
+fn sentinel_url_problem(url: &str) -> Option<String> {
     use redis::IntoConnectionInfo;
+    if url.starts_with("rediss://") {
+        return Some(NO_TLS_YET.into());
+    }
     if !url.starts_with("redis://") {
-        return Some("use `redis://host:port`");
+        return Some("is not a `redis://host:port` URL".into());
     }
     match url.into_connection_info() {
-        Err(_) => Some("does not parse as `redis://host:port`"),
+        Err(e) => Some(format!("does not parse as `redis://host:port` ({})", url_error(&e))),
         Ok(info) => match info.addr() {
-            redis::ConnectionAddr::Tcp(host, _) if host.is_empty() => Some("has no host"),
+            redis::ConnectionAddr::Tcp(host, _) if host.is_empty() => Some("has no host".into()),
             redis::ConnectionAddr::Tcp(..) if info.redis_settings().db() != 0 => {
-                Some("has a database number, which sentinels do not have; remove it")
+                Some("has a database number, which sentinels do not have; remove it".into())
             }
             redis::ConnectionAddr::Tcp(..) => None,
-            _ => Some("use `redis://host:port`"),
+            _ => Some("is not a `redis://host:port` URL".into()),
         },
     }
 }
 
 #[cfg(not(feature = "redis"))]
-fn sentinel_url_problem(_: &str) -> Option<&'static str> {
+fn sentinel_url_problem(_: &str) -> Option<String> {
+    None
+}
+
+/// What the Redis client refuses in `url` (whose scheme is accepted), if anything, without
+/// the URL's text.
+#[cfg(feature = "redis")]
+fn url_parse_problem(url: &str) -> Option<String> {
+    use redis::IntoConnectionInfo;
+    match url.into_connection_info() {
+        Err(e) => Some(format!("does not parse as a Redis URL ({})", url_error(&e))),
+        Ok(info) => match info.addr() {
+            redis::ConnectionAddr::Tcp(host, _) if host.is_empty() => Some("has no host".into()),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+fn url_parse_problem(_: &str) -> Option<String> {
     None
 }
 
@@ -444,20 +519,20 @@ impl RevocationOptions {
                     .into(),
             );
         }
+        // The URL's text is never quoted: its user info and query can hold passwords.
         if !self.url.is_empty() {
             let scheme_ok = ["redis://", "redis+unix://", "unix://"]
                 .iter()
                 .any(|scheme| self.url.starts_with(scheme) && self.url.len() > scheme.len());
-            if !scheme_ok {
-                problem(
-                    "revocation.url",
-                    format!(
-                        "{:?} is not a Redis URL; use `redis://host:port` or \
-                         `redis+unix:///path` (TLS, `rediss://`, is not built in: reach Redis \
-                         through a TLS tunnel)",
-                        redacted_url(&self.url)
-                    ),
-                );
+            let why = if self.url.starts_with("rediss://") {
+                Some(format!("{NO_TLS_YET}; use `redis://host:port` or `redis+unix:///path`"))
+            } else if !scheme_ok {
+                Some("is not a Redis URL; use `redis://host:port` or `redis+unix:///path`".into())
+            } else {
+                url_parse_problem(&self.url)
+            };
+            if let Some(why) = why {
+                problem("revocation.url", why);
             }
         }
         if uses_sentinels {
@@ -483,11 +558,13 @@ impl RevocationOptions {
                     .into(),
             );
         }
+        // Each entry is named by its position: its text can hold a password.
         let bad: Vec<String> = self
             .sentinels
             .iter()
-            .filter_map(|url| {
-                sentinel_url_problem(url).map(|why| format!("{:?} {why}", redacted_url(url)))
+            .enumerate()
+            .filter_map(|(i, url)| {
+                sentinel_url_problem(url).map(|why| format!("entry {} {why}", i + 1))
             })
             .collect();
         if !bad.is_empty() {
