@@ -2,7 +2,7 @@
 //!
 //! CSRF protection is on: after logging in, the browser holds an HttpOnly `session` cookie and a
 //! readable `CSRF-TOKEN` cookie whose value must come back in the `X-CSRF-TOKEN` header on every
-//! `/api` call. Run it with `cargo run --example auth_flow` and open <http://127.0.0.1:8000/>;
+//! state-changing `/api` call (every method but `GET`, `HEAD`, `OPTIONS` and `TRACE`). Run it with `cargo run --example auth_flow` and open <http://127.0.0.1:8000/>;
 //! the README walks through it with curl.
 
 use rocket::http::Status;

@@ -26,7 +26,7 @@
 //! | `POST /auth/logout` | the pages' "Sign out" button: a form carrying the session's CSRF token (403 without it); then as `GET` |
 //! | `GET /auth/logout` | revokes the refresh token, ends the session, on to Wristband's logout (as Wristband's SDKs; see below) |
 //! | `GET /protected` | a page for signed-in users; signed out, a redirect to the login |
-//! | `GET /api/session`, `GET /api/token` | Wristband's session and token endpoints (CSRF header) |
+//! | `GET /api/session`, `GET /api/token` | Wristband's session and token endpoints (reads: no CSRF check) |
 //! | `POST /api/notes` | a state-changing call, made by the protected page's JavaScript (CSRF header) |
 //! | `POST /admin/revoke-user/<user_id>` | with `--features fake-wristband,redis` and a `revocation` table: signs the user out on every instance (header `X-Admin-Token: $ADMIN_TOKEN`) |
 //! | `POST /admin/revoke-session/<session_id>` | the same for one session |
@@ -38,7 +38,9 @@
 //! guard: a real app checks an admin's own session or a service credential).
 //!
 //! CSRF protection is on: the session cookie is `HttpOnly`, and a readable `CSRF-TOKEN` cookie
-//! must come back in the `X-CSRF-TOKEN` header of every `/api` call. The pages sign out with a
+//! must come back in the `X-CSRF-TOKEN` header of every state-changing call (every method but
+//! `GET`, `HEAD`, `OPTIONS` and `TRACE`; the page's JavaScript sends it on every `/api` call
+//! anyway). The pages sign out with a
 //! form post that carries the same token in a hidden field. `GET /auth/logout` stays for links
 //! and scripts (Wristband's SDKs sign out with a `GET`), but any other site can trigger it: a
 //! link or a redirect to it is a top-level navigation, which carries the `SameSite=Lax`
@@ -76,9 +78,10 @@ struct Demo {
     fake_url: Option<String>,
 }
 
-/// A signed-in user, for pages. A browser's page load carries no CSRF header, so pages cannot
-/// use `AuthenticatedSession` (with CSRF protection on it checks the header on every request);
-/// the `/api` routes do. Not signed in: the request goes on to the next route (rank 2).
+/// A signed-in user, for pages. A browser's page load carries no CSRF header; with CSRF
+/// protection on, `AuthenticatedSession` does not ask for it on a `GET`, but does on every
+/// method with `csrf_check_all_methods = true`: this guard never asks, so the pages work
+/// either way. Not signed in: the request goes on to the next route (rank 2).
 struct SignedIn<'r>(Session<'r>);
 
 #[rocket::async_trait]
@@ -236,9 +239,10 @@ fn protected_signed_out() -> Redirect {
 }
 
 /// Wristband's session endpoint: who is signed in, with the app's metadata. Browsers call it
-/// with the session cookie (and the CSRF header); API clients with `Authorization: Bearer
-/// <access token>` (`auth_strategies = ["jwt", "session"]`: the session is tried last, so a
-/// browser whose CSRF header is missing gets its 403, not a 401).
+/// with the session cookie (a `GET`, so the CSRF header is not required); API clients with
+/// `Authorization: Bearer <access token>` (`auth_strategies = ["jwt", "session"]`: the session
+/// is tried last, so where the CSRF header is checked, a browser without it gets its 403, not
+/// a 401).
 #[get("/api/session")]
 fn api_session(user: AuthenticatedUser<'_>) -> Result<SessionResponse, SessionError> {
     match &user {

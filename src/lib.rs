@@ -83,10 +83,11 @@
 //! | `domain` | string | unset (host-only) | |
 //! | `same_site` | `"lax"`, `"strict"`, `"none"` (any case) | `"lax"` | `none` requires `secure = true` |
 //! | `secure` | bool | `true` | the repository's `Rocket.toml` sets `false` for `debug` only |
-//! | `enable_csrf_protection` | bool | `false` | a CSRF token per login, checked by [`AuthenticatedSession`] |
+//! | `enable_csrf_protection` | bool | `false` | a CSRF token per login, checked by [`AuthenticatedSession`] on every method but `GET`, `HEAD`, `OPTIONS` and `TRACE` |
 //! | `csrf_cookie_name` | string | `"CSRF-TOKEN"` | differs from `cookie_name`; same character and prefix rules |
 //! | `csrf_cookie_domain` | string | falls back to `domain` | |
 //! | `csrf_header_name` | string | `"X-CSRF-TOKEN"` | matched in any case |
+//! | `csrf_check_all_methods` | bool | `false` | `true` checks the CSRF header on every method, `GET` included (Wristband's SDK behaviour); pages guarded by [`AuthenticatedSession`] then answer 403 to a browser's navigation |
 //! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
 //! | `renew_after` | integer (seconds) | `60` | ≥ 0; [`AuthenticatedSession`] re-issues the cookie only when at least this long has passed since it was issued; `0` = on every authenticated request |
 //! | `revocation` | table: `url` or `sentinels` + `sentinel_master`, `on_unavailable`, `key_prefix`, `refresh_coordination` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) |
@@ -137,7 +138,11 @@
 //!   well before 2³² seals, e.g. at a quarter of it.
 //! - **CSRF**: with `enable_csrf_protection`, each login gets a fresh 256-bit token, stored in
 //!   the session and sent in a readable cookie; [`AuthenticatedSession`] requires it back in a
-//!   header and compares in constant time.
+//!   header and compares in constant time. CSRF protects state-changing requests, so the header
+//!   is checked on every method but `GET`, `HEAD`, `OPTIONS` and `TRACE` (OWASP's rule): a
+//!   page guarded by [`AuthenticatedSession`] opens from a link or the redirect after sign-in,
+//!   which can never carry the header. Keep those methods free of side effects, or set
+//!   `csrf_check_all_methods = true` to check every method, as Wristband's SDKs do.
 //! - **Nothing leaks**: `Debug` of options, secrets, codec and sessions shows no secret and no
 //!   session data; log lines say why a cookie was refused but never show its content.
 //!
@@ -389,13 +394,14 @@
 //! | `enableCsrfProtection` | `enable_csrf_protection` |
 //! | `csrfCookieName`, `csrfCookieDomain` | `csrf_cookie_name`, `csrf_cookie_domain` |
 //! | `csrfTokenHeaderName` (auth middleware) | `csrf_header_name` (same table) |
+//! | CSRF header checked on every method | `csrf_check_all_methods = true` (default: unsafe methods only) |
 //! | `req.session.fromCallback(data, custom)` | [`Session::from_callback()`] |
 //! | `req.session.getSessionResponse()` / `getTokenResponse()` | [`Session::session_response()`] / [`Session::token_response()`] |
 //! | `req.session.save()` / `destroy()` | [`Session::save()`] / [`Session::destroy()`] (written once, in the response phase) |
 //! | `createAuthMiddleware({ authStrategies: ['SESSION'] })` | the [`AuthenticatedSession`] guard |
 //!
-//! Deliberate differences: the CSRF token is compared in constant time; CSRF failures are 403,
-//! not 401; expiry is enforced inside the cookie; a login replaces the whole session; an
+//! Deliberate differences: the CSRF token is compared in constant time, and by default only on
+//! state-changing methods (not `GET`, `HEAD`, `OPTIONS`, `TRACE`); CSRF failures are 403, not 401; expiry is enforced inside the cookie; a login replaces the whole session; an
 //! unauthenticated request is *forwarded* with 401, so a lower-ranked route can redirect to a
 //! login page. Session cookies are not interchangeable with Wristband's TypeScript SDK.
 //!

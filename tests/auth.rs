@@ -663,16 +663,12 @@ async fn authenticated_without_csrf_protection_passes_get_and_post() {
     assert_eq!(resp.into_string().await.as_deref(), Some("POST user-1 tenant-1"));
 }
 
-#[tokio::test]
-async fn csrf_header_must_match_the_session_token_exactly() {
-    let client = client(options(true)).await;
-    let token = login_csrf(&client, &full_callback()).await;
-    assert!(is_token_hex(&token), "{token}");
-
+/// Tokens that are not `token` but close to it.
+fn near_misses(token: &str) -> Vec<String> {
     // One character different, at the start, middle and end.
     let mut wrong_tokens = Vec::new();
     for at in [0, 31, 63] {
-        let mut bytes = token.clone().into_bytes();
+        let mut bytes = token.as_bytes().to_vec();
         bytes[at] = if bytes[at] == b'a' { b'b' } else { b'a' };
         wrong_tokens.push(String::from_utf8(bytes).unwrap());
     }
@@ -681,8 +677,36 @@ async fn csrf_header_must_match_the_session_token_exactly() {
     wrong_tokens.push(format!("{token}0"));
     wrong_tokens.push(String::new());
     wrong_tokens.push(token.to_uppercase());
+    wrong_tokens
+}
 
-    for get in [true, false] {
+#[tokio::test]
+async fn csrf_header_must_match_the_session_token_exactly() {
+    let client = client(options(true)).await;
+    let token = login_csrf(&client, &full_callback()).await;
+    assert!(is_token_hex(&token), "{token}");
+
+    let wrong_tokens = near_misses(&token);
+
+    // A GET is not checked (a safe method: CSRF protects state-changing requests), unless
+    // `csrf_check_all_methods` is set: then it is checked exactly as a POST.
+    let all_methods =
+        Client::tracked(app(SessionOptions { csrf_check_all_methods: true, ..options(true) }))
+            .await
+            .unwrap();
+    let all_methods_token = login_csrf(&all_methods, &full_callback()).await;
+    for wrong in wrong_tokens.iter().map(Some).chain([None]) {
+        let mut req = client.get("/guarded");
+        if let Some(wrong) = wrong {
+            req = req.header(Header::new("X-CSRF-TOKEN", wrong.clone()));
+        }
+        let resp = req.dispatch().await;
+        assert_eq!(resp.status(), Status::Ok, "GET with {wrong:?}, the default");
+        assert_eq!(resp.into_string().await.unwrap(), "GET user-1 tenant-1");
+    }
+
+    for (get, client, token) in [(true, &all_methods, &all_methods_token), (false, &client, &token)]
+    {
         let method = if get { "GET" } else { "POST" };
         // No header.
         let resp = if get {
@@ -693,7 +717,7 @@ async fn csrf_header_must_match_the_session_token_exactly() {
         assert!(set_cookies(&resp).is_empty(), "{method} without header");
         assert_json_error(resp, Status::Forbidden, r#"{"error":"Forbidden"}"#).await;
 
-        for wrong in &wrong_tokens {
+        for wrong in &near_misses(token) {
             let req = if get { client.get("/guarded") } else { client.post("/guarded") };
             let resp = req.header(Header::new("X-CSRF-TOKEN", wrong.clone())).dispatch().await;
             assert_eq!(resp.status(), Status::Forbidden, "{method} with `{wrong}`");
@@ -802,8 +826,8 @@ async fn refused_requests_write_no_session_cookie() {
     let token = login_csrf(&client, &full_callback()).await;
     let kept = client.cookies().get("session").unwrap().value().to_string();
 
-    // 403: wrong header.
-    let resp = client.get("/guarded").header(Header::new("X-CSRF-TOKEN", "nope")).dispatch().await;
+    // 403: wrong header on a state-changing request.
+    let resp = client.post("/guarded").header(Header::new("X-CSRF-TOKEN", "nope")).dispatch().await;
     assert_eq!(resp.status(), Status::Forbidden);
     assert!(resp.headers().get("Set-Cookie").next().is_none());
     assert_eq!(client.cookies().get("session").unwrap().value(), kept);
@@ -902,9 +926,9 @@ async fn a_new_login_rotates_the_csrf_token() {
     assert_ne!(first, second, "re-login must rotate the token");
     assert_eq!(client.cookies().get("CSRF-TOKEN").unwrap().value(), second);
 
-    let resp = client.get("/guarded").header(Header::new("X-CSRF-TOKEN", first)).dispatch().await;
+    let resp = client.post("/guarded").header(Header::new("X-CSRF-TOKEN", first)).dispatch().await;
     assert_eq!(resp.status(), Status::Forbidden, "the old token is dead");
-    let resp = client.get("/guarded").header(Header::new("X-CSRF-TOKEN", second)).dispatch().await;
+    let resp = client.post("/guarded").header(Header::new("X-CSRF-TOKEN", second)).dispatch().await;
     assert_eq!(resp.status(), Status::Ok);
 }
 

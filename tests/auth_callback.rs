@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use wristband_rocket_session::testing::{Endpoint, FakeUser, FakeWristband, Reply};
 use wristband_rocket_session::{
-    AuthOptions, CallbackResult, LoginConfig, Wristband, WristbandError,
+    AuthOptions, AuthenticatedSession, CallbackResult, LoginConfig, Wristband, WristbandError,
 };
 
 #[allow(dead_code)] // each test file uses part of it
@@ -536,6 +536,56 @@ async fn hostile_input_never_gives_a_5xx() {
         let status = request.dispatch().await.status();
         assert!(matches!(status.code, 200 | 302 | 400), "{path}?{query} gave {status}");
     }
+}
+
+/// A page for signed-in users, behind `AuthenticatedSession`.
+#[get("/me")]
+fn me(session: AuthenticatedSession<'_>) -> String {
+    format!("page of {}", session.user_id())
+}
+
+/// The same path on a state-changing method.
+#[post("/me")]
+fn me_post(session: AuthenticatedSession<'_>) -> String {
+    format!("posted by {}", session.user_id())
+}
+
+/// Issue 27: with CSRF protection on, signing in with `return_url=/me` ended on a 403, since
+/// the browser's navigation to `/me` after the callback cannot carry the CSRF header. A GET is
+/// not CSRF-checked now; a POST still is.
+#[rocket::async_test]
+async fn signing_in_with_csrf_on_lands_on_the_return_url_page() {
+    let fake = FakeWristband::start().await;
+    let app = AuthApp {
+        login_state_secret: Some(LOGIN_STATE_SECRET),
+        csrf: true,
+        ..AuthApp::new(routes![me, me_post])
+    };
+    let client = Client::tracked(app.rocket(&fake, |_| {})).await.expect("valid app");
+
+    let response = client.get("/auth/login?tenant_name=acme&return_url=%2Fme").dispatch().await;
+    let authorize = location(&response);
+    drop(response);
+    let answer = browser(&fake, &["acme"]).get(&authorize).send().await.unwrap();
+    assert_eq!(answer.status(), 302, "the fake approves");
+    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let response = client.get(format!("/auth/callback?{}", back.query().unwrap())).dispatch().await;
+    assert_eq!(location(&response), "/me", "the callback sends the browser to the return URL");
+    drop(response);
+    let token = client.cookies().get("CSRF-TOKEN").expect("a CSRF cookie").value().to_string();
+
+    // The browser follows the redirect: a plain GET with its cookies and no CSRF header.
+    let response = client.get("/me").dispatch().await;
+    assert_eq!(response.status(), Status::Ok, "the page opens after sign-in");
+    assert_eq!(response.into_string().await.unwrap(), "page of fake-user-1");
+    // A state-changing request still needs the header.
+    assert_eq!(client.post("/me").dispatch().await.status(), Status::Forbidden);
+    let response = client
+        .post("/me")
+        .header(rocket::http::Header::new("X-CSRF-TOKEN", token))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
 }
 
 /// The standard routes over real TCP, walked by a `reqwest` client with a cookie store:

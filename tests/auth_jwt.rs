@@ -36,7 +36,17 @@ fn jwt_route(jwt: WristbandJwt<'_>) -> Json<Value> {
 
 #[get("/api/user")]
 fn user_route(user: AuthenticatedUser<'_>) -> String {
-    let how = match &user {
+    describe_user(&user)
+}
+
+/// The same on a state-changing method, where the CSRF header is checked.
+#[post("/api/user")]
+fn user_post_route(user: AuthenticatedUser<'_>) -> String {
+    describe_user(&user)
+}
+
+fn describe_user(user: &AuthenticatedUser<'_>) -> String {
+    let how = match user {
         AuthenticatedUser::Session(_) => "session",
         AuthenticatedUser::Jwt(_) => "jwt",
         _ => "other",
@@ -54,7 +64,7 @@ fn app(auth: AuthOptions, csrf: bool) -> rocket::Rocket<rocket::Build> {
         .attach(WristbandSession::custom(session))
         .attach(WristbandAuth::custom(auth))
         .register("/", wristband_rocket_session::catchers())
-        .mount("/", routes![jwt_route, user_route])
+        .mount("/", routes![jwt_route, user_route, user_post_route])
 }
 
 async fn client(auth: AuthOptions) -> Client {
@@ -399,7 +409,8 @@ async fn user_status(
     csrf_header: bool,
     bearer: Option<&str>,
 ) -> (Status, String) {
-    let mut request = client.get("/api/user");
+    // A POST: with CSRF protection on, the header is checked on state-changing methods only.
+    let mut request = client.post("/api/user");
     if session && csrf_header {
         // `logged_in_as` also sends the matching CSRF header when CSRF is on.
         request = request.logged_in_as(&callback_data("su", "st"));
@@ -462,6 +473,20 @@ async fn the_last_strategy_tried_decides_and_csrf_is_for_sessions_only() {
     assert_eq!(user_status(&jwt_first, true, false, None).await.0, Status::Forbidden);
     // A bearer token needs no CSRF header.
     assert_eq!(user_status(&both, false, false, Some(&token)).await.1, "ju@jt via jwt");
+    // A GET (a safe method) is not CSRF-checked: the same session with the wrong header passes.
+    let data = json!({
+        "isAuthenticated": true, "userId": "su", "tenantId": "st", "csrfToken": "ab".repeat(32)
+    });
+    let options = SessionOptions { secrets: SECRET.into(), ..SessionOptions::default() };
+    let codec = wristband_rocket_session::SessionCodec::new(&options).unwrap();
+    let value = codec.seal(data.as_object().unwrap()).unwrap();
+    let response = jwt_first
+        .get("/api/user")
+        .cookie(("session", value))
+        .header(Header::new("X-CSRF-TOKEN", "wrong"))
+        .dispatch()
+        .await;
+    assert_eq!(response.into_string().await.as_deref(), Some("su@st via session"));
 }
 
 #[rocket::async_test]

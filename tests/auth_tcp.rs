@@ -93,11 +93,13 @@ async fn walk(base: &str) {
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.text().await.unwrap().contains("Welcome, user-1 of acme"));
 
-    // The API wants the CSRF header.
-    let resp = client.get(url("/api/session")).send().await.unwrap();
+    // A state-changing call wants the CSRF header; a read (GET) does not.
+    let resp = client.post(url("/api/notes")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(set_cookies(&resp).is_empty());
     assert_eq!(resp.text().await.unwrap(), r#"{"error":"Forbidden"}"#);
+    let resp = client.get(url("/api/session")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "GET is not CSRF-checked");
     let resp = client.get(url("/api/session")).header("X-CSRF-TOKEN", &token).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()[CONTENT_TYPE], "application/json");

@@ -819,6 +819,7 @@ async fn toml_with_every_key_launches() {
         csrf_cookie_name = "all-csrf"
         csrf_cookie_domain = "x.example.net"
         csrf_header_name = "X-All-Csrf"
+        csrf_check_all_methods = true
         max_cookie_chunks = 8
         renew_after = 30
         "#

@@ -47,8 +47,10 @@ async fn logged_in_as_passes_the_guard_without_csrf() {
 
 #[rocket::async_test]
 async fn logged_in_as_sends_the_csrf_header_when_csrf_is_on() {
+    // Every method checked, so that the GET below proves the helper sent the header.
     let table = json!({
-        "secrets": SECRET, "enable_csrf_protection": true, "csrf_header_name": "X-Test-Csrf"
+        "secrets": SECRET, "enable_csrf_protection": true, "csrf_header_name": "X-Test-Csrf",
+        "csrf_check_all_methods": true
     });
     let client = client(table).await;
     let response = client.get("/me").logged_in_as(&callback_data("u2", "t2")).dispatch().await;

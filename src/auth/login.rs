@@ -1,5 +1,7 @@
 //! [`Wristband::login()`]: tenant resolution, login state, PKCE and the authorize URL.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use oauth2::url::Url;
@@ -213,11 +215,23 @@ impl Wristband<'_> {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
         };
-        log::debug!(
-            "login on host \"{}\" sent to `login_url`'s host {authority}, where the callback \
-             will read the login-state cookie",
-            Escaped(request_host)
-        );
+        // Said once per process at info level (a deployment that meets it meets it on every
+        // login), then at debug level.
+        static LOGGED: AtomicBool = AtomicBool::new(false);
+        if LOGGED.swap(true, Ordering::Relaxed) {
+            log::debug!(
+                "login: the request came to host \"{}\"; moved to `login_url`'s host {authority}",
+                Escaped(request_host)
+            );
+        } else {
+            log::info!(
+                "login: the request came to host \"{}\"; moving it to `login_url`'s host \
+                 {authority}, where the callback will read the login-state cookie (set \
+                 `login_url` to the host users open, or forward the original `Host` header \
+                 through a proxy; said once)",
+                Escaped(request_host)
+            );
+        }
         Some(format!("{}://{authority}{}", login_url.scheme(), self.uri))
     }
 
@@ -229,7 +243,8 @@ impl Wristband<'_> {
     ///   query on `login_url`'s host, so that the login-state cookie lands where the callback
     ///   reads it (Wristband's SDK sets it wherever the login ran, and the sign-in then
     ///   silently starts over). Not with a `{tenant_name}` placeholder in `login_url`. Behind
-    ///   a proxy, forward the original `Host` header.
+    ///   a proxy, forward the original `Host` header. The first such move in a process is
+    ///   logged at info level, naming both hosts and `login_url`; later ones at debug level.
     ///
     /// - **Tenant**, first found wins: the `tenant_custom_domain` query parameter; the tenant
     ///   subdomain of `Host` when `parse_tenant_from_root_domain` is set (the `tenant_name`

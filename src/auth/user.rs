@@ -31,9 +31,10 @@ pub(crate) fn auth_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 /// (`["session"]` by default; `["session", "jwt"]`, `["jwt", "session"]` or `["jwt"]`); the
 /// first that succeeds gives the user. When none does, the outcome of the **last** strategy
 /// tried decides, as in Wristband's middleware: with `["session", "jwt"]`, a browser whose CSRF
-/// header is wrong and that sends no bearer token gets 401, not 403. CSRF protection applies to
-/// the session strategy only (an API client's bearer token is not sent automatically by a
-/// browser). The session strategy refreshes expired tokens as [`AuthenticatedSession`] does.
+/// header is wrong on a state-changing request and that sends no bearer token gets 401, not
+/// 403. CSRF protection applies to the session strategy only (an API client's bearer token is
+/// not sent automatically by a browser), on the methods [`AuthenticatedSession`] checks (all but
+/// `GET`, `HEAD`, `OPTIONS` and `TRACE`, unless `csrf_check_all_methods` is set). The session strategy refreshes expired tokens as [`AuthenticatedSession`] does.
 ///
 /// ```rust
 /// # #[macro_use] extern crate rocket;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use rocket::http::{ContentType, Status};
+use rocket::http::{ContentType, Method, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{catch, catchers, Catcher, Ignite, Rocket, Sentinel};
 
@@ -18,12 +18,16 @@ use crate::session::refresh_hook::{Refreshed, TokenRefresher};
 /// - Not authenticated (no `isAuthenticated: true`, or no `userId`/`tenantId`):
 ///   `Outcome::Forward(Status::Unauthorized)`, so a lower-ranked route can redirect to a login
 ///   page; with none, the 401 catcher answers.
-/// - With `enable_csrf_protection`, the `csrf_header_name` request header (any case) must equal
-///   the session's CSRF token, compared in constant time, on every method:
-///   otherwise `Outcome::Error((Status::Forbidden, SessionError::CsrfFailed))`.
+/// - With `enable_csrf_protection`, on a state-changing request (every method but `GET`,
+///   `HEAD`, `OPTIONS` and `TRACE`) the `csrf_header_name` request header (any case) must equal
+///   the session's CSRF token, compared in constant time: otherwise
+///   `Outcome::Error((Status::Forbidden, SessionError::CsrfFailed))`. Safe methods are not
+///   checked, so a page guarded by `AuthenticatedSession` opens from a link, a bookmark or the
+///   redirect after sign-in (none of which can carry the header); keep such routes free of
+///   side effects. `csrf_check_all_methods = true` checks every method, as Wristband's SDKs do.
 /// - A session without a CSRF token while CSRF protection is on (issued before it was turned
-///   on) counts as not authenticated: `Forward(Status::Unauthorized)`, so the user signs in
-///   again.
+///   on) counts as not authenticated on every method: `Forward(Status::Unauthorized)`, so the
+///   user signs in again.
 /// - With `WristbandAuth` attached (cargo feature `auth`; see the crate docs),
 ///   a session whose `expiresAt` has passed and that holds a `refreshToken` gets new tokens
 ///   from Wristband first (one call for any number of concurrent requests carrying the same
@@ -215,8 +219,13 @@ impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
                 return Outcome::Forward(Status::Unauthorized);
             }
             let header = req.headers().get_one(&options.csrf_header_name);
-            if !csrf::matches(token.as_deref(), header) {
-                log::debug!("CSRF check failed: `{}` missing or wrong", options.csrf_header_name);
+            let checked = options.csrf_check_all_methods || !is_safe_method(req.method());
+            if checked && !csrf::matches(token.as_deref(), header) {
+                log::debug!(
+                    "CSRF check failed on {}: `{}` missing or wrong",
+                    req.method(),
+                    options.csrf_header_name
+                );
                 return Outcome::Error((Status::Forbidden, SessionError::CsrfFailed));
             }
         }
@@ -228,6 +237,13 @@ impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
         session.renew_if_due();
         Outcome::Success(AuthenticatedSession { session, user_id, tenant_id })
     }
+}
+
+/// GET, HEAD, OPTIONS and TRACE: the methods that must not change state (RFC 9110 §9.2.1),
+/// which the CSRF check skips unless `csrf_check_all_methods` is set. A browser's page load,
+/// link click or redirect is a GET and can never carry the CSRF header.
+fn is_safe_method(method: Method) -> bool {
+    matches!(method, Method::Get | Method::Head | Method::Options | Method::Trace)
 }
 
 /// Milliseconds since the Unix epoch, now.

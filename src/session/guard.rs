@@ -102,7 +102,8 @@ const CSRF_ENTRY_LEN: usize =
 /// use rocket::{Ignite, Rocket, Sentinel};
 /// use wristband_rocket_session::{Session, WristbandSession};
 ///
-/// /// A signed-in user, for pages (no CSRF header needed, unlike `AuthenticatedSession`).
+/// /// A signed-in user, for pages (never asks for the CSRF header, unlike
+/// /// `AuthenticatedSession` on state-changing methods or with `csrf_check_all_methods`).
 /// struct SignedIn<'r>(Session<'r>);
 ///
 /// #[rocket::async_trait]

@@ -230,7 +230,9 @@ pub struct SessionOptions {
     /// Whether cookies carry `Secure` (HTTPS only). _Default:_ `true`.
     pub secure: bool,
     /// Whether logins get a CSRF token, sent in a readable cookie and checked against a request
-    /// header by [`AuthenticatedSession`](crate::AuthenticatedSession). _Default:_ `false`.
+    /// header by [`AuthenticatedSession`](crate::AuthenticatedSession) on state-changing
+    /// requests: every method but `GET`, `HEAD`, `OPTIONS` and `TRACE` (see
+    /// `csrf_check_all_methods`). _Default:_ `false`.
     pub enable_csrf_protection: bool,
     /// The CSRF cookie's name; differs from `cookie_name`. _Default:_ `"CSRF-TOKEN"`.
     pub csrf_cookie_name: String,
@@ -238,6 +240,13 @@ pub struct SessionOptions {
     pub csrf_cookie_domain: Option<String>,
     /// The request header that must carry the CSRF token (any case). _Default:_ `"X-CSRF-TOKEN"`.
     pub csrf_header_name: String,
+    /// With `enable_csrf_protection`, whether [`AuthenticatedSession`](crate::AuthenticatedSession)
+    /// checks the CSRF header on every method, `GET`, `HEAD`, `OPTIONS` and `TRACE` included, as
+    /// Wristband's SDKs do. A browser's page load or link click never carries the header, so
+    /// pages guarded by `AuthenticatedSession` then answer 403. `false` checks unsafe methods
+    /// only (CSRF protects state-changing requests; safe methods must not change state).
+    /// _Default:_ `false`.
+    pub csrf_check_all_methods: bool,
     /// How many cookies one session may be split over (1 to 8): above 1, a large session is
     /// split over `name`, `name.1`, `name.2`, … _Default:_ `1`.
     pub max_cookie_chunks: usize,
@@ -610,6 +619,7 @@ impl Default for SessionOptions {
             csrf_cookie_name: "CSRF-TOKEN".into(),
             csrf_cookie_domain: None,
             csrf_header_name: "X-CSRF-TOKEN".into(),
+            csrf_check_all_methods: false,
             max_cookie_chunks: 1,
             renew_after: 60,
             revocation: None,
@@ -898,6 +908,12 @@ impl SessionOptions {
             &mut problems,
         );
         field(
+            "csrf_check_all_methods",
+            read("csrf_check_all_methods"),
+            &mut options.csrf_check_all_methods,
+            &mut problems,
+        );
+        field(
             "max_cookie_chunks",
             read("max_cookie_chunks"),
             &mut options.max_cookie_chunks,
@@ -1070,6 +1086,7 @@ pub(crate) const KEYS: &[&str] = &[
     "csrf_cookie_name",
     "csrf_cookie_domain",
     "csrf_header_name",
+    "csrf_check_all_methods",
     "max_cookie_chunks",
     "renew_after",
     "revocation",
