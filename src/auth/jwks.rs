@@ -14,8 +14,8 @@
 //!   whole fetch again 8 s after the last one was taken. Every fetch reads the whole JWKS and
 //!   replaces the keys, whichever request (forged or real) made it, so a key that Wristband
 //!   publishes at time T verifies every token that arrives after T + 8 s plus the time of one
-//!   fetch, even while forged key ids keep the budget spent (DESIGN-auth §H, "JWKS refetch
-//!   cannot be starved").
+//!   fetch, even while forged key ids keep the budget spent: forged key ids cannot starve a
+//!   real key rotation.
 //!
 //! A fetch is one HTTP request (no retries; the next unknown key id after a failure fetches
 //! again, within the budget). Only RSA keys of at least [`MIN_RSA_BITS`] bits that are usable
@@ -38,8 +38,8 @@
 //! [`is_access_token_type`]), so no other check (an ID token verified elsewhere, say) can put
 //! a token into it that the bearer guard would not take.
 //!
-//! A remembered token is forgotten at the next JWKS fetch that does not list its key
-//! (DESIGN-auth §I, "A withdrawn key's tokens are forgotten at the next JWKS fetch"):
+//! A remembered token is forgotten at the next JWKS fetch that does not list its key, whatever
+//! `jwks_cache_max_size` kept:
 //!
 //! - each remembered token keeps the id of the key that verified it, and every fetch that
 //!   succeeds drops the tokens whose key id is not among the fetched JWKS's usable keys,

@@ -28,8 +28,8 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 ///
 /// - an **access token**: header `typ` equal to `at+JWT` (RFC 9068), compared without regard
 ///   to case, or `application/at+jwt`. An ID token (`typ: JWT`) or a token without `typ` is
-///   refused, though Wristband signed it with the same key and it names the same user
-///   (DESIGN-auth §H, "Bearer JWTs are access tokens only");
+///   refused, though Wristband signed it with the same key and it names the same user: bearer
+///   JWTs are access tokens only;
 /// - RS256 (`alg: none`, HS256 and every other algorithm are refused, so a public key cannot
 ///   be used as an HMAC secret), signed by a key of Wristband's JWKS
 ///   (`{scheme}://{vanity}/api/v1/oauth2/jwks`; RSA keys under 2048 bits are refused);
