@@ -2,6 +2,7 @@
 //! The crate docs' "Revocation" section says what it promises; `store` holds the Redis layout
 //! and the catch-up protocol, `memory` what each instance checks requests against.
 
+mod connect;
 mod memory;
 mod refresh_store;
 mod store;
@@ -35,8 +36,10 @@ pub(crate) async fn start(
     if !store.wait_for_catch_ups(1, FIRST_CATCH_UP).await {
         log::error!(
             "revocation: Redis could not be reached within {FIRST_CATCH_UP:?} at launch; \
-             launching anyway, not caught up (policy `{:?}` applies until it is)",
-            store.policy()
+             launching anyway, not caught up (policy `{:?}` applies until it is); last \
+             error: {}",
+            store.policy(),
+            store.last_failure()
         );
     }
     let hook = RevocationHook(Box::new(store::RedisCheck(store.clone())));

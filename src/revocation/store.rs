@@ -38,17 +38,15 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
-use redis::IntoConnectionInfo;
+use redis::sentinel::SentinelClient;
 use rocket::futures::StreamExt;
 use rocket::tokio;
 use rocket::tokio::sync::watch;
 use time::OffsetDateTime;
 
+use super::connect::{connect, tls_failure, Deployment};
 use super::memory::{user_entry_expiry, Memory, TABLE_WARN_ENTRIES};
-use crate::session::options::{
-    connection_address, url_error, RevocationOptions, UnavailablePolicy,
-};
+use crate::session::options::{connection_address, RevocationOptions, UnavailablePolicy};
 use crate::session::revocation_hook::{
     parse_session_id, Identity, RevocationCheck, Target, Verdict,
 };
@@ -113,6 +111,11 @@ pub(crate) struct Store {
     max_age: u64,
     names: Names,
     master: Master,
+    /// With TLS, what the servers' certificates are checked against (for logs).
+    trust: Option<String>,
+    /// Why the last connection attempt failed (empty once caught up), for the launch log and
+    /// so that a TLS failure is logged once, not at every retry.
+    last_failure: Mutex<String>,
     /// Replaced when the sentinels name another master; read (briefly) for every command.
     link: Mutex<Link>,
     /// When the last "accepted unchecked" warning was logged (Unix seconds).
@@ -135,9 +138,18 @@ fn now_secs() -> u64 {
     u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
 }
 
-/// A Redis error as text, without the server's address.
+/// A Redis error as text, without the server's address. An I/O error (TLS failures among
+/// them) is described by its own text, which names no address or credential.
 fn describe(e: &redis::RedisError) -> String {
-    format!("{:?}: {}", e.kind(), e.detail().unwrap_or("no detail"))
+    match e.detail() {
+        Some(detail) => format!("{:?}: {detail}", e.kind()),
+        None if e.kind() == redis::ErrorKind::Io => {
+            use std::error::Error;
+            let io = e.source().map(|s| s.to_string());
+            format!("Io: {}", io.unwrap_or_else(|| "no detail".into()))
+        }
+        None => format!("{:?}: no detail", e.kind()),
+    }
 }
 
 /// A parsed pub/sub message.
@@ -188,54 +200,26 @@ impl Link {
     }
 }
 
-/// The Sentinel form of `options`: the client that asks the sentinels for the master (no
-/// network yet). A username and password in the first sentinel URL that has one are used for
-/// the master too.
-fn sentinel_master(options: &RevocationOptions) -> Result<Master, String> {
-    let name = options.sentinel_master.clone().unwrap_or_default();
-    let mut infos = Vec::with_capacity(options.sentinels.len());
-    for (i, url) in options.sentinels.iter().enumerate() {
-        let info = url.as_str().into_connection_info().map_err(|e| {
-            let why = url_error(&e);
-            format!("`revocation.sentinels`: entry {} is not a usable Redis URL ({why})", i + 1)
-        })?;
-        infos.push(info);
-    }
-    let mut master = redis::RedisConnectionInfo::default();
-    if let Some(auth) = infos.iter().map(|i| i.redis_settings()).find(|r| r.password().is_some()) {
-        if let Some(username) = auth.username() {
-            master = master.set_username(username);
-        }
-        if let Some(password) = auth.password() {
-            master = master.set_password(password);
-        }
-    }
-    let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(master);
-    let addresses: Vec<String> = infos.iter().map(connection_address).collect();
-    let sentinels =
-        SentinelClient::build(infos, name.clone(), Some(node), SentinelServerType::Master)
-            .map_err(|e| format!("the Sentinel client could not be set up: {}", describe(&e)))?;
-    Ok(Master::Sentinel {
-        sentinels: Box::new(rocket::tokio::sync::Mutex::new(sentinels)),
-        name,
-        addresses: addresses.join(", "),
-    })
-}
-
 impl Store {
     /// Builds the store (no network yet) and starts its task on the current runtime.
     pub(crate) fn start(options: &RevocationOptions, max_age: u64) -> Result<Arc<Store>, String> {
-        let (master, link) = if options.sentinels.is_empty() {
-            let client = redis::Client::open(options.url.as_str()).map_err(|e| {
-                format!("`revocation.url` is not a usable Redis URL ({})", url_error(&e))
-            })?;
-            let server = connection_address(client.get_connection_info());
-            (Master::Fixed, Link::new(client, server)?)
-        } else {
-            let master = sentinel_master(options)?;
-            let placeholder = redis::Client::open(NO_MASTER_YET)
-                .map_err(|e| format!("the Redis client could not be set up: {}", describe(&e)))?;
-            (master, Link::new(placeholder, "(no master located yet)".into())?)
+        let connection = connect(options)?;
+        let (master, link) = match connection.deployment {
+            Deployment::Fixed(client) => {
+                let server = connection_address(client.get_connection_info());
+                (Master::Fixed, Link::new(client, server)?)
+            }
+            Deployment::Sentinel { client, addresses } => {
+                let master = Master::Sentinel {
+                    sentinels: Box::new(rocket::tokio::sync::Mutex::new(client)),
+                    name: options.sentinel_master.clone().unwrap_or_default(),
+                    addresses,
+                };
+                let placeholder = redis::Client::open(NO_MASTER_YET).map_err(|e| {
+                    format!("the Redis client could not be set up: {}", describe(&e))
+                })?;
+                (master, Link::new(placeholder, "(no master located yet)".into())?)
+            }
         };
         let prefix = &options.key_prefix;
         let store = Arc::new(Store {
@@ -252,6 +236,8 @@ impl Store {
                 channel: format!("{prefix}:revocations"),
             },
             master,
+            trust: connection.trust,
+            last_failure: Mutex::new(String::new()),
             link: Mutex::new(link),
             last_warning: AtomicU64::new(0),
             accepted_unchecked: AtomicU64::new(0),
@@ -372,9 +358,31 @@ impl Store {
         (memory.session_count(), memory.user_count(), memory.heap_bytes())
     }
 
+    /// Why the last attempt to catch up failed, empty once caught up (for the launch log).
+    pub(crate) fn last_failure(&self) -> String {
+        self.last_failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Records why an attempt to catch up failed; a TLS failure (a certificate that does not
+    /// verify, a client certificate refused) is logged as an error once until it changes, with
+    /// the host and what the certificate was checked against.
+    fn note_failure(&self, reason: &str) -> String {
+        let reason = match tls_failure(reason, &self.server(), self.trust.as_deref()) {
+            Some(message) => message,
+            None => reason.to_string(),
+        };
+        let mut last = self.last_failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *last != reason && reason.contains("certificate") {
+            log::error!("revocation: {reason}");
+        }
+        last.clone_from(&reason);
+        reason
+    }
+
     fn set_caught_up(&self, caught_up: bool, reason: &str) {
         let was = self.caught_up.swap(caught_up, Ordering::AcqRel);
         if caught_up {
+            self.last_failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
             self.epochs.send_modify(|n| *n += 1);
             if !was {
                 log::info!("revocation: caught up with Redis at {}", self.server());
@@ -582,6 +590,7 @@ async fn follow(store: Weak<Store>) {
             Master::Fixed => Duration::from_secs(1),
             Master::Sentinel { .. } => Duration::from_millis(250),
         };
+        let reason = strong.note_failure(&reason);
         strong.set_caught_up(false, &reason);
         log::debug!("revocation: {reason}; retrying in {delay:?}");
         drop(strong);

@@ -108,6 +108,14 @@ impl WristbandSession {
                     "secrets",
                     "ROCKET_WRISTBAND_SESSION='{secrets=[\"...\"]}'",
                 ));
+                for key in ["password", "sentinel_password"] {
+                    problems.extend(secret_in_a_file(
+                        figment,
+                        "wristband_session",
+                        &format!("revocation.{key}"),
+                        &format!("ROCKET_WRISTBAND_SESSION='{{revocation={{{key}=\"...\"}}}}'"),
+                    ));
+                }
                 (options, problems)
             }
         };

@@ -1,6 +1,7 @@
 //! [`SessionOptions`]: every configuration key, its default (in one place), and validation.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use figment::value::{Dict, Value};
 use figment::Figment;
@@ -330,8 +331,10 @@ pub enum UnavailablePolicy {
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RevocationOptions {
-    /// The Redis server: `redis://[:password@]host[:port][/db]` or `redis+unix:///path`.
-    /// Required unless `sentinels` is set; empty means unset. _Default:_ unset.
+    /// The Redis server: `redis://[[user]:password@]host[:port][/db]`,
+    /// `rediss://host[:port][/db]` (TLS, the server's certificate checked against the public
+    /// roots or `tls_ca_file`) or `redis+unix:///path`. Required unless `sentinels` is set;
+    /// empty means unset. _Default:_ unset.
     pub url: String,
     /// What to do while the instance is not caught up with Redis: `"refuse"` or `"accept"`.
     /// _Default:_ `"refuse"`.
@@ -340,9 +343,11 @@ pub struct RevocationOptions {
     /// need different prefixes. _Default:_ `"wristband_session"`.
     pub key_prefix: String,
     /// Redis Sentinel, instead of `url`: the sentinels to ask where the master is, each
-    /// `redis://[[user]:password@]host:port` (no database number). A username and password in
-    /// the first URL that has one are used for the sentinels and for the master. Needs
-    /// `sentinel_master`. _Default:_ empty (unset).
+    /// `redis://[[user]:password@]host:port` or, over TLS, `rediss://host:port` (no database
+    /// number; all entries with the same scheme). With `rediss://` sentinels, the master is
+    /// reached over TLS too, with the same `tls_*` files. A username and password in the first
+    /// URL that has one are used for the sentinels unless `sentinel_password` is set, and for
+    /// the master unless `password` is set. Needs `sentinel_master`. _Default:_ empty (unset).
     pub sentinels: Vec<String>,
     /// The name the sentinels monitor the master under (`sentinel monitor <name> ...` in their
     /// configuration). Required with `sentinels`. _Default:_ unset.
@@ -352,6 +357,39 @@ pub struct RevocationOptions {
     /// refresh token twice. Costs nothing on requests whose access token is fresh. _Default:_
     /// `true`.
     pub refresh_coordination: bool,
+    /// The Redis ACL user to sign in as (`AUTH <username> <password>`), on the server of `url`
+    /// or the master the sentinels name. Needs `password`. With `password`, it replaces any
+    /// credentials written in `url` or `sentinels`. Never printed (`Debug`, `Serialize`, logs,
+    /// errors). _Default:_ unset (the `default` user when `password` is set).
+    pub username: Option<String>,
+    /// The password for `username` (or for the `default` user, `requirepass`), on the server of
+    /// `url` or the master the sentinels name; it replaces any credentials written in the URLs.
+    /// Never printed. In the `release` profile a value read from a file such as `Rocket.toml`
+    /// aborts launch: set it with
+    /// `ROCKET_WRISTBAND_SESSION='{revocation={password="..."}}'`. _Default:_ unset.
+    pub password: Option<String>,
+    /// The ACL user to sign in to the sentinels as, separate from the master's `username`.
+    /// Needs `sentinel_password`; only with `sentinels`. Never printed. _Default:_ unset.
+    pub sentinel_username: Option<String>,
+    /// The sentinels' password (their `requirepass`, or `sentinel_username`'s), separate from
+    /// the master's `password`: a password-protected master behind open sentinels sets only
+    /// `password`, protected sentinels in front of an open master only this. Only with
+    /// `sentinels`; it replaces credentials written in the sentinel URLs. Never printed. In
+    /// the `release` profile a value read from a file aborts launch, as for `password`.
+    /// _Default:_ unset.
+    pub sentinel_password: Option<String>,
+    /// With `rediss://`, a PEM file of the certificates (a private CA) to trust for the Redis
+    /// servers' and sentinels' certificates, instead of the public roots. A missing or
+    /// unreadable file aborts launch. Certificate verification cannot be turned off.
+    /// _Default:_ unset: the public (Mozilla) roots are trusted.
+    pub tls_ca_file: Option<PathBuf>,
+    /// With `rediss://`, a PEM file of the client certificate (chain) this instance presents,
+    /// for servers run with `tls-auth-clients yes` (mutual TLS). Set with
+    /// `tls_client_key_file`, or neither. _Default:_ unset (no client certificate).
+    pub tls_client_cert_file: Option<PathBuf>,
+    /// The PEM private key of `tls_client_cert_file`. Set with `tls_client_cert_file`, or
+    /// neither. _Default:_ unset.
+    pub tls_client_key_file: Option<PathBuf>,
 }
 
 impl Default for RevocationOptions {
@@ -363,13 +401,27 @@ impl Default for RevocationOptions {
             sentinels: Vec::new(),
             sentinel_master: None,
             refresh_coordination: true,
+            username: None,
+            password: None,
+            sentinel_username: None,
+            sentinel_password: None,
+            tls_ca_file: None,
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
         }
     }
 }
 
-/// What a `url` or `sentinels` entry of `rediss://` is told.
-const NO_TLS_YET: &str = "uses `rediss://` (TLS), which is not supported yet in this version (TLS \
-                          support is planned)";
+/// What `Debug` and `Serialize` show for a credential: whether it is set, never its text.
+fn redacted(value: &Option<String>) -> Option<&'static str> {
+    value.as_ref().map(|_| "[redacted]")
+}
+
+/// What a URL with `#insecure` (the Redis client's switch that turns certificate checks off)
+/// is told.
+const INSECURE: &str = "ends with `#insecure`, which would turn certificate verification off; \
+                        this crate always verifies: remove it (and set `tls_ca_file` for a \
+                        private CA)";
 
 /// Where a Redis URL points, for `Debug`, `Serialize`, logs and error messages: the address
 /// the Redis client parses from it, never the URL's text, whose user info (`user:pass@`) and
@@ -430,6 +482,13 @@ impl fmt::Debug for RevocationOptions {
             .field("sentinels", &sentinels)
             .field("sentinel_master", &self.sentinel_master)
             .field("refresh_coordination", &self.refresh_coordination)
+            .field("username", &redacted(&self.username))
+            .field("password", &redacted(&self.password))
+            .field("sentinel_username", &redacted(&self.sentinel_username))
+            .field("sentinel_password", &redacted(&self.sentinel_password))
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_client_cert_file", &self.tls_client_cert_file)
+            .field("tls_client_key_file", &self.tls_client_key_file)
             .finish()
     }
 }
@@ -438,13 +497,20 @@ impl Serialize for RevocationOptions {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let sentinels: Vec<String> = self.sentinels.iter().map(|u| redis_address(u)).collect();
-        let mut s = serializer.serialize_struct("RevocationOptions", 6)?;
+        let mut s = serializer.serialize_struct("RevocationOptions", 13)?;
         s.serialize_field("url", &redis_address(&self.url))?;
         s.serialize_field("on_unavailable", &self.on_unavailable)?;
         s.serialize_field("key_prefix", &self.key_prefix)?;
         s.serialize_field("sentinels", &sentinels)?;
         s.serialize_field("sentinel_master", &self.sentinel_master)?;
         s.serialize_field("refresh_coordination", &self.refresh_coordination)?;
+        s.serialize_field("username", &redacted(&self.username))?;
+        s.serialize_field("password", &redacted(&self.password))?;
+        s.serialize_field("sentinel_username", &redacted(&self.sentinel_username))?;
+        s.serialize_field("sentinel_password", &redacted(&self.sentinel_password))?;
+        s.serialize_field("tls_ca_file", &self.tls_ca_file)?;
+        s.serialize_field("tls_client_cert_file", &self.tls_client_cert_file)?;
+        s.serialize_field("tls_client_key_file", &self.tls_client_key_file)?;
         s.end()
     }
 }
@@ -455,20 +521,24 @@ impl Serialize for RevocationOptions {
 #[cfg(feature = "redis")]
 fn sentinel_url_problem(url: &str) -> Option<String> {
     use redis::IntoConnectionInfo;
-    if url.starts_with("rediss://") {
-        return Some(NO_TLS_YET.into());
-    }
-    if !url.starts_with("redis://") {
-        return Some("is not a `redis://host:port` URL".into());
+    if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+        return Some("is not a `redis://host:port` or `rediss://host:port` URL".into());
     }
     match url.into_connection_info() {
         Err(e) => Some(format!("does not parse as `redis://host:port` ({})", url_error(&e))),
         Ok(info) => match info.addr() {
-            redis::ConnectionAddr::Tcp(host, _) if host.is_empty() => Some("has no host".into()),
-            redis::ConnectionAddr::Tcp(..) if info.redis_settings().db() != 0 => {
+            redis::ConnectionAddr::Tcp(host, _) | redis::ConnectionAddr::TcpTls { host, .. }
+                if host.is_empty() =>
+            {
+                Some("has no host".into())
+            }
+            redis::ConnectionAddr::TcpTls { insecure: true, .. } => Some(INSECURE.into()),
+            redis::ConnectionAddr::Tcp(..) | redis::ConnectionAddr::TcpTls { .. }
+                if info.redis_settings().db() != 0 =>
+            {
                 Some("has a database number, which sentinels do not have; remove it".into())
             }
-            redis::ConnectionAddr::Tcp(..) => None,
+            redis::ConnectionAddr::Tcp(..) | redis::ConnectionAddr::TcpTls { .. } => None,
             _ => Some("is not a `redis://host:port` URL".into()),
         },
     }
@@ -487,7 +557,12 @@ fn url_parse_problem(url: &str) -> Option<String> {
     match url.into_connection_info() {
         Err(e) => Some(format!("does not parse as a Redis URL ({})", url_error(&e))),
         Ok(info) => match info.addr() {
-            redis::ConnectionAddr::Tcp(host, _) if host.is_empty() => Some("has no host".into()),
+            redis::ConnectionAddr::Tcp(host, _) | redis::ConnectionAddr::TcpTls { host, .. }
+                if host.is_empty() =>
+            {
+                Some("has no host".into())
+            }
+            redis::ConnectionAddr::TcpTls { insecure: true, .. } => Some(INSECURE.into()),
             _ => None,
         },
     }
@@ -530,13 +605,15 @@ impl RevocationOptions {
         }
         // The URL's text is never quoted: its user info and query can hold passwords.
         if !self.url.is_empty() {
-            let scheme_ok = ["redis://", "redis+unix://", "unix://"]
+            let scheme_ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
                 .iter()
                 .any(|scheme| self.url.starts_with(scheme) && self.url.len() > scheme.len());
-            let why = if self.url.starts_with("rediss://") {
-                Some(format!("{NO_TLS_YET}; use `redis://host:port` or `redis+unix:///path`"))
-            } else if !scheme_ok {
-                Some("is not a Redis URL; use `redis://host:port` or `redis+unix:///path`".into())
+            let why = if !scheme_ok {
+                Some(
+                    "is not a Redis URL; use `redis://host:port`, `rediss://host:port` (TLS) or \
+                     `redis+unix:///path`"
+                        .into(),
+                )
             } else {
                 url_parse_problem(&self.url)
             };
@@ -547,6 +624,7 @@ impl RevocationOptions {
         if uses_sentinels {
             self.validate_sentinels(problem);
         }
+        self.validate_credentials_and_tls(uses_sentinels, problem);
         if self.key_prefix.is_empty()
             || !self.key_prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'*')
         {
@@ -554,6 +632,103 @@ impl RevocationOptions {
                 "revocation.key_prefix",
                 "must be non-empty visible ASCII without `*`, e.g. \"myapp\"".into(),
             );
+        }
+    }
+
+    /// The problems of `username`, `password`, `sentinel_*` credentials and the `tls_*` files
+    /// (whose contents are read at launch). Never quotes a credential.
+    fn validate_credentials_and_tls(
+        &self,
+        uses_sentinels: bool,
+        problem: &mut impl FnMut(&str, String),
+    ) {
+        for (user, password) in
+            [("username", "password"), ("sentinel_username", "sentinel_password")]
+        {
+            let (user_value, password_value) = if user == "username" {
+                (&self.username, &self.password)
+            } else {
+                (&self.sentinel_username, &self.sentinel_password)
+            };
+            if user_value.is_some() && password_value.is_none() {
+                problem(
+                    &format!("revocation.{user}"),
+                    format!("is set without `{password}`: an ACL user signs in with both"),
+                );
+            }
+            for (key, value) in [(user, user_value), (password, password_value)] {
+                if value.as_deref().is_some_and(str::is_empty) {
+                    problem(
+                        &format!("revocation.{key}"),
+                        "is empty: remove the key, or give it a value".into(),
+                    );
+                }
+            }
+        }
+        if !uses_sentinels {
+            for (key, value) in [
+                ("sentinel_username", &self.sentinel_username),
+                ("sentinel_password", &self.sentinel_password),
+            ] {
+                if value.is_some() {
+                    problem(
+                        &format!("revocation.{key}"),
+                        "applies to the sentinels only: set `sentinels` and `sentinel_master`, \
+                         or use `username`/`password` for the server of `url`"
+                            .into(),
+                    );
+                }
+            }
+        }
+        let files = [
+            ("tls_ca_file", &self.tls_ca_file),
+            ("tls_client_cert_file", &self.tls_client_cert_file),
+            ("tls_client_key_file", &self.tls_client_key_file),
+        ];
+        for (key, file) in files {
+            if file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+                problem(
+                    &format!("revocation.{key}"),
+                    "is empty: give the path of a PEM file, or remove the key".into(),
+                );
+            }
+        }
+        match (&self.tls_client_cert_file, &self.tls_client_key_file) {
+            (Some(_), None) => problem(
+                "revocation.tls_client_key_file",
+                "is required with `tls_client_cert_file`: the client certificate's PEM private \
+                 key (set both, or neither)"
+                    .into(),
+            ),
+            (None, Some(_)) => problem(
+                "revocation.tls_client_cert_file",
+                "is required with `tls_client_key_file`: the PEM client certificate (set both, \
+                 or neither)"
+                    .into(),
+            ),
+            _ => {}
+        }
+        let tls_sentinels = self.sentinels.iter().filter(|u| u.starts_with("rediss://")).count();
+        if tls_sentinels != 0 && tls_sentinels != self.sentinels.len() {
+            problem(
+                "revocation.sentinels",
+                "mixes `redis://` and `rediss://` entries: reach every sentinel the same way \
+                 (the master is reached over TLS when the sentinels are)"
+                    .into(),
+            );
+        }
+        let uses_tls = self.url.starts_with("rediss://") || tls_sentinels != 0;
+        if !uses_tls {
+            for (key, file) in files {
+                if file.is_some() {
+                    problem(
+                        &format!("revocation.{key}"),
+                        "is set but no Redis URL uses TLS: write `url` (or the `sentinels`) as \
+                         `rediss://host:port`, or remove the key"
+                            .into(),
+                    );
+                }
+            }
         }
     }
 
@@ -580,7 +755,8 @@ impl RevocationOptions {
             problem(
                 "revocation.sentinels",
                 format!(
-                    "each entry must be a sentinel's `redis://host:port` URL: {}",
+                    "each entry must be a sentinel's `redis://host:port` or `rediss://host:port` \
+                 URL: {}",
                     bad.join("; ")
                 ),
             );
