@@ -608,6 +608,34 @@ mod redis_urls {
             assert_absent(&text, &forbidden(password), "options with sentinels");
             assert!(text.contains("10.0.0.1:26379") && text.contains("10.0.0.2:26379"), "{text}");
         }
+        // The credential keys: shown as set, never their text (usernames included).
+        let user = "acl-user-NAME-5c1d";
+        let sentinel_user = "sentinel-user-NAME-77aa";
+        let sentinel_password = "sentinel-PASSWORD-e4d2c9";
+        let options = RevocationOptions {
+            url: format!("rediss://other-user:{password}@10.0.0.9:6380"),
+            username: Some(user.into()),
+            password: Some(password.into()),
+            ..RevocationOptions::default()
+        };
+        for text in printed(&options) {
+            assert_absent(&text, &forbidden(password), "options with username/password");
+            assert_absent(&text, &[user.to_string()], "options with username/password");
+            assert!(text.contains("[redacted]") && text.contains("10.0.0.9:6380"), "{text}");
+        }
+        let options = RevocationOptions {
+            sentinels: vec!["rediss://10.0.0.1:26379".into()],
+            sentinel_master: Some("mymaster".into()),
+            password: Some(password.into()),
+            sentinel_username: Some(sentinel_user.into()),
+            sentinel_password: Some(sentinel_password.into()),
+            ..RevocationOptions::default()
+        };
+        for text in printed(&options) {
+            assert_absent(&text, &forbidden(password), "options with sentinel credentials");
+            let others = [sentinel_user.to_string(), sentinel_password.to_string()];
+            assert_absent(&text, &others, "options with sentinel credentials");
+        }
     }
 
     /// Every problem of these Redis URLs is reported without any text of the URL.
@@ -618,7 +646,8 @@ mod redis_urls {
         let bad_urls = [
             // Not a scheme the crate accepts.
             format!("unix:/run/redis/redis.sock?pass={password}"),
-            format!("rediss://:{password}@10.0.0.9:6380"),
+            // TLS with the Redis client's switch that would turn certificate checks off.
+            format!("rediss://:{password}@10.0.0.9:6380#insecure"),
             // The right scheme, but the Redis client refuses what follows.
             format!("redis://10.0.0.9:6380/?protocol={password}"),
             format!("redis+unix:///run/redis/redis.sock?pass={password}&db=x"),
@@ -634,7 +663,7 @@ mod redis_urls {
                 assert_absent(text, &forbidden(password), &format!("the error for {url}"));
             }
             if url.starts_with("rediss:") {
-                let says = texts.iter().all(|t| t.contains("not supported yet in this version"));
+                let says = texts.iter().all(|t| t.contains("turn certificate verification off"));
                 assert!(says, "{texts:?}");
             }
             let rocket = rocket::custom(debug_figment()).attach(WristbandSession::custom(session));

@@ -13,6 +13,8 @@ extern crate rocket;
 mod sentinel;
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/tls.rs"]
+mod tls;
 
 use std::time::{Duration, Instant};
 

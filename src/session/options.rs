@@ -419,6 +419,7 @@ fn redacted(value: &Option<String>) -> Option<&'static str> {
 
 /// What a URL with `#insecure` (the Redis client's switch that turns certificate checks off)
 /// is told.
+#[cfg(feature = "redis")]
 const INSECURE: &str = "ends with `#insecure`, which would turn certificate verification off; \
                         this crate always verifies: remove it (and set `tls_ca_file` for a \
                         private CA)";

@@ -19,6 +19,10 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// More `redis-server` arguments (TLS, ACL users, `requirepass`), kept for `start_again`.
+    extra: Vec<String>,
+    /// The TLS port, when the server serves TLS too.
+    tls_port: Option<u16>,
 }
 
 fn binary() -> PathBuf {
@@ -43,12 +47,32 @@ fn free_port() -> u16 {
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers PING.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(Vec::new(), None)
+    }
+
+    /// Starts a server with more arguments (`extra`), e.g. `--requirepass` or `--user`; with
+    /// `tls_port`, `extra` holds the TLS settings for it (see `support/tls.rs`). The plain port
+    /// stays open on 127.0.0.1 for the readiness check.
+    #[allow(dead_code)]
+    pub fn start_with(extra: Vec<String>, tls_port: Option<u16>) -> RedisServer {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("wrs-redis-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the Redis directory");
-        let mut server = RedisServer { port: free_port(), dir, child: None };
+        let mut server = RedisServer { port: free_port(), dir, child: None, extra, tls_port };
         server.start_again();
         server
+    }
+
+    /// A free port on 127.0.0.1 (for `start_with`'s TLS port).
+    #[allow(dead_code)]
+    pub fn free_port() -> u16 {
+        free_port()
+    }
+
+    /// `rediss://127.0.0.1:<tls port>`; panics without TLS.
+    #[allow(dead_code)]
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.tls_port.expect("a TLS server"))
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -64,6 +88,7 @@ impl RedisServer {
             .arg("--dir")
             .arg(&self.dir)
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -93,8 +118,9 @@ impl RedisServer {
         if stream.write_all(b"PING\r\n").is_err() {
             return false;
         }
+        // A server with a password answers `-NOAUTH ...`: it is up all the same.
         let mut reply = [0u8; 7];
-        stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+        stream.read_exact(&mut reply).is_ok() && (&reply == b"+PONG\r\n" || &reply == b"-NOAUTH")
     }
 }
 
