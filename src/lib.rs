@@ -90,7 +90,7 @@
 //! | `csrf_check_all_methods` | bool | `false` | `true` checks the CSRF header on every method, `GET` included (Wristband's SDK behaviour); pages guarded by [`AuthenticatedSession`] then answer 403 to a browser's navigation |
 //! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
 //! | `renew_after` | integer (seconds) | `60` | ≥ 0; [`AuthenticatedSession`] re-issues the cookie only when at least this long has passed since it was issued; `0` = on every authenticated request |
-//! | `revocation` | table: `url` or `sentinels` + `sentinel_master`, `on_unavailable`, `key_prefix`, `refresh_coordination` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) |
+//! | `revocation` | table: `url` or `sentinels` + `sentinel_master`, `on_unavailable`, `key_prefix`, `refresh_coordination`; credentials `username`, `password`, `sentinel_username`, `sentinel_password`; TLS `tls_ca_file`, `tls_client_cert_file`, `tls_client_key_file` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) and [`RevocationOptions`] |
 //!
 //! Every field of [`SessionOptions`] says the same with its `_Default:_`. From code, pass the
 //! options to [`WristbandSession::custom()`] instead. An invalid configuration aborts launch
@@ -306,6 +306,28 @@
 //! sentinels = ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"]
 //! sentinel_master = "mymaster"     # the name in the sentinels' `sentinel monitor` line
 //! on_unavailable = "refuse"
+//! ```
+//!
+//! **TLS and ACL users.** `rediss://` is accepted wherever a Redis URL is (`url`, each of the
+//! `sentinels`; with `rediss://` sentinels the master is reached over TLS too). Server
+//! certificates are always verified, against the public roots or, with `tls_ca_file`, against
+//! that PEM bundle alone; `tls_client_cert_file` + `tls_client_key_file` present a client
+//! certificate (mutual TLS, `tls-auth-clients yes`). `username` + `password` sign in as an ACL
+//! user and replace credentials written in a URL; `sentinel_username` + `sentinel_password`
+//! are the sentinels' own. Passwords come from the environment, never a file in `release`; no
+//! credential is ever printed. A certificate that does not verify is logged with the word
+//! "certificate", the host, and the file or "the public roots" it was checked against; an
+//! unreadable `tls_*` file aborts launch naming the key. `tests/redis_tls.rs` runs each case
+//! against real servers with certificates made at test time.
+//!
+//! ```text
+//! # Rocket.toml; the password from ROCKET_WRISTBAND_SESSION='{revocation={password="..."}}'
+//! [release.wristband_session.revocation]
+//! url = "rediss://redis.internal:6380"
+//! username = "app"                        # an ACL user (`ACL SETUSER app on >... ~* &* +@all`)
+//! tls_ca_file = "/etc/ssl/redis-ca.pem"   # a private CA; unset: the public roots
+//! tls_client_cert_file = "/etc/ssl/app.crt"   # mutual TLS: both, or neither
+//! tls_client_key_file = "/etc/ssl/app.key"
 //! ```
 //!
 //! Each catch-up asks the sentinels where the master is (the `redis` crate's Sentinel client,

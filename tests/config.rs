@@ -988,7 +988,10 @@ async fn figment_revocation_sentinel_problems_are_reported_at_once_without_passw
     assert_rejected("debug", table, "revocation.sentinels").await;
     let line = error_naming("revocation.sentinels");
     // Both bad entries in one line, by position (never their text), the good one not named.
-    assert!(line.contains("entry 1 is not a `redis://host:port` URL"), "{line}");
+    assert!(
+        line.contains("entry 1 is not a `redis://host:port` or `rediss://host:port` URL"),
+        "{line}"
+    );
     assert!(line.contains("entry 2 has a database number"), "{line}");
     assert!(!line.contains("entry 3") && !line.contains("127.0.0.1"), "{line}");
     error_naming("revocation.sentinel_master");
