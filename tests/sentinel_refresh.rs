@@ -12,6 +12,8 @@ extern crate rocket;
 #[allow(dead_code)] // the failover test's helpers too
 #[path = "support/sentinel.rs"]
 mod sentinel;
+#[path = "support/tls.rs"]
+mod tls;
 #[path = "support/server.rs"]
 mod server;
 
