@@ -12,10 +12,10 @@ extern crate rocket;
 #[allow(dead_code)] // the failover test's helpers too
 #[path = "support/sentinel.rs"]
 mod sentinel;
-#[path = "support/tls.rs"]
-mod tls;
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/tls.rs"]
+mod tls;
 
 use std::time::{Duration, Instant};
 
