@@ -37,7 +37,7 @@ struct Node {
 pub struct Setup<'a> {
     /// Serve and replicate over TLS, with certificates from this CA (no client certificates
     /// required).
-    pub tls: Option<&'a crate::tls::TestCa>,
+    pub tls: Option<&'a super::tls::TestCa>,
     /// `requirepass` (and `masterauth`) of the data nodes; the sentinels get `auth-pass`.
     pub master_password: Option<String>,
     /// `requirepass` of the sentinels (and `sentinel-pass` between them).
