@@ -61,4 +61,4 @@ echo "== cargo test --all-features"
 cargo test --all-features
 
 echo "== real-browser tests (headless Chromium)"
-cargo test --all-features --test browser --test browser_wristband --test fake_pages -- --ignored --nocapture
+cargo test --all-features --test it -- --ignored --nocapture browser:: browser_wristband:: fake_pages::

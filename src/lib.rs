@@ -153,7 +153,7 @@
 //! Instances that share `secrets` share sessions, so during a rotation every instance must
 //! open every cookie any other instance seals. The first secret seals, all of them open; that
 //! gives four steps, each deployed to one instance at a time (a rolling restart), while users
-//! keep using the app. `tests/fleet.rs` runs exactly this with two instances restarted between
+//! keep using the app. `tests/it/fleet.rs` runs exactly this with two instances restarted between
 //! steps while three users keep writing, and checks which key sealed every cookie.
 //!
 //! | step | `secrets` on the instance | seals with | opens |
@@ -193,7 +193,7 @@
 //!
 //! ## The sign-in secrets (cargo feature `auth`)
 //!
-//! `tests/fleet_auth.rs` shows each of these against `testing::FakeWristband`.
+//! `tests/it/fleet_auth.rs` shows each of these against `testing::FakeWristband`.
 //!
 //! - **`login_state_secret`** (in `wristband_auth`) is one string: it seals the login-state
 //!   cookie, which only lives between a login and its callback (at most an hour). There is no
@@ -231,7 +231,7 @@
 //! request**:
 //!
 //! ```text
-//! # Rocket.toml (not loaded by tests/doc_toml.rs: it needs the `redis` feature and a Redis)
+//! # Rocket.toml (not loaded by tests/it/doc_toml.rs: it needs the `redis` feature and a Redis)
 //! [default.wristband_session.revocation]
 //! url = "redis://127.0.0.1:6379"
 //! on_unavailable = "refuse"        # or "accept"; see below
@@ -255,7 +255,7 @@
 //! id. Every request that opens a session (an open-cache hit too) is checked against the
 //! revocations this instance holds in memory: a revoked session opens empty and its cookies
 //! are removed, like an expired one. A revocation holds on the instance that made it at once,
-//! and on every other instance as soon as Redis' pub/sub delivers it: `tests/revocation.rs`
+//! and on every other instance as soon as Redis' pub/sub delivers it: `tests/it/revocation.rs`
 //! measures about 2 ms on one machine and requires under 1 s. An instance loads every
 //! revocation at start, and after a dropped connection or a Redis restart it catches up
 //! (subscribe, reload, write back what Redis lost) before it trusts its memory again; a
@@ -286,7 +286,7 @@
 //! whichever is later: a session issued before a cut-off in the past may have been renewed
 //! until the cut-off was made, and its last cookie lives that long (memory, Redis's key TTL
 //! and what a catch-up loads all keep it so). 10,000 revoked sessions take about 530 KiB per
-//! instance (measured: 540,688 bytes; `tests/revocation.rs` requires at most 1 MiB), so size
+//! instance (measured: 540,688 bytes; `tests/it/revocation.rs` requires at most 1 MiB), so size
 //! for (revocations a second × `max_age`). `Revocations::stats()` reports the table's size
 //! (`entries`), and an instance logs a warning each time it grows past 1,000,000 entries.
 //! Redis holds the same in two sorted sets, `<key_prefix>:revoked-sessions` and
@@ -301,7 +301,7 @@
 //! `sentinel_master` or an empty list aborts launch):
 //!
 //! ```text
-//! # Rocket.toml (tests/sentinel.rs loads this block against a real master, replica and sentinels)
+//! # Rocket.toml (tests/it/sentinel.rs loads this block against a real master, replica and sentinels)
 //! [default.wristband_session.revocation]
 //! sentinels = ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"]
 //! sentinel_master = "mymaster"     # the name in the sentinels' `sentinel monitor` line
@@ -338,7 +338,7 @@
 //! revocations the old master took may never have reached the replica, and every instance
 //! that holds them restores them. A revocation made during the failover holds on the instance
 //! that made it, returns an error, and is written back the same way. So revocations flow
-//! again as soon as the failover is done: `tests/sentinel.rs` kills the master of a local
+//! again as soon as the failover is done: `tests/it/sentinel.rs` kills the master of a local
 //! deployment (one replica, three sentinels, `down-after-milliseconds` 1000) and measured
 //! 2.35–2.6 s from the kill until a revocation made on one instance was refused by the other,
 //! of which 2.2–2.4 s was the sentinels' own failover. A username and password in the first

@@ -3,7 +3,7 @@
 //! `client_id` in the active profile's `wristband_auth` table (here from
 //! `ROCKET_WRISTBAND_AUTH`) `app(None)` signs in with that application; without one the example
 //! runs on a fake, with `acme` as the default tenant. The whole sign-in is covered by the
-//! README walk-through (`tests/readme.rs`) and in Chromium (`tests/browser_wristband.rs`).
+//! README walk-through (`tests/it/readme.rs`) and in Chromium (`tests/it/browser_wristband.rs`).
 //!
 //! One test in this file: it sets a process environment variable before any thread starts.
 

@@ -1,6 +1,6 @@
 #![cfg(feature = "fake-wristband")]
 //! A login that arrives on another host than `login_url`'s is moved to `login_url`'s host
-//! (tests/login_host.rs); the first such move in a process is logged at info level, naming
+//! (tests/it/login_host.rs); the first such move in a process is logged at info level, naming
 //! `login_url`, so the redirect is not silent (issue 27, item 4). Its own test binary: the
 //! line is logged once per process, so no other test may move a login first.
 

@@ -621,7 +621,7 @@ mod tests {
 
     /// The crate's seal, given a vector's nonce, gives the vector's value; the vectors are
     /// those of `docs/cookie-format.md` (also opened and re-derived independently by
-    /// `tests/cookie_format.rs`).
+    /// `tests/it/cookie_format.rs`).
     #[test]
     fn seals_the_documented_vectors() {
         let doc = include_str!("../../docs/cookie-format.md");

@@ -1,4 +1,4 @@
-//! The app that tests/auth_login.rs, tests/auth_callback.rs and tests/auth_logout.rs drive
+//! The app that tests/it/auth_login.rs, tests/it/auth_callback.rs and tests/it/auth_logout.rs drive
 //! through Rocket's local client: sessions and `WristbandAuth` on a `FakeWristband`, the
 //! standard routes under `/auth`, `/t/login` and `/t/logout` routes that pass the `LoginConfig`
 //! or `LogoutConfig` a test sets with `set_config`, and the helpers the three share to send
@@ -48,14 +48,14 @@ pub async fn custom_logout(
 }
 
 /// The tenant custom domains the login and logout tests use (the allowlist itself is tested in
-/// tests/security_tenant_domains.rs).
+/// tests/it/security_tenant_domains.rs).
 pub const CUSTOM_DOMAINS: &[&str] =
     &["auth.acme.com", "*.acme.com", "d.com", "x.com", "*.example.com"];
 
 /// What differs between the test files' apps.
 pub struct AuthApp {
     /// `allowed_tenant_custom_domains`: the custom domains the file's tests use (the allowlist
-    /// itself is tested in tests/security_tenant_domains.rs).
+    /// itself is tested in tests/it/security_tenant_domains.rs).
     pub allowed_tenant_custom_domains: &'static [&'static str],
     /// `login_state_secret`, when the file sets one.
     pub login_state_secret: Option<&'static str>,

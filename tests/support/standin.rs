@@ -39,8 +39,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-#[path = "server.rs"]
-pub mod server;
+pub use super::server;
 
 use server::Server;
 
