@@ -17,6 +17,11 @@
 #      Wristband most flow tests and the `wristband_app` example run against) and `redis`.
 # 3. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]):
 #    a missing browser fails them, it never skips them.
+#
+# The integration tests are modules of one test crate, `tests/it/` (one executable per feature
+# combination); only the files that need a process of their own (environment variables, a
+# capturing logger installed before any Rocket, a once-per-process log line) stay separate in
+# `tests/*.rs`. One integration module alone: `cargo test --all-features --test it fleet_refresh::`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
