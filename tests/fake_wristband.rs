@@ -749,12 +749,11 @@ async fn logout_redirects_with_state() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(location(&response).as_str(), "http://127.0.0.1:9/bye?x=1&state=s+1");
 
-    // No redirect_url: the signed-out page, no redirect (its link: tests/fake_pages.rs).
+    // No redirect_url: back to the app's login for the tenant (every case: tests/fake_logout.rs).
     let response =
         logout(fake.tenant_url("globex"), vec![("client_id", id), ("state", "s2")]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers().get(LOCATION).is_none());
-    assert!(response.text().await.unwrap().contains("You are signed out."));
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response).as_str(), format!("{APP_LOGIN}?tenant_name=globex&state=s2"));
 
     // A redirect_url that is not an http(s) URL, or another client: refused.
     let response =

@@ -103,6 +103,9 @@ pub(super) struct Inner {
     pub(super) last_authorize_request: Option<Vec<(String, String)>>,
     /// The public origin the test set (`None`: `http://localhost:<port>`).
     pub(super) public: Option<PublicOrigin>,
+    /// The logout redirect URLs the test allowed (`None`: any URL on the origin of the app's
+    /// login URL).
+    pub(super) logout_urls: Option<Vec<String>>,
 }
 
 /// The fake's state.
@@ -161,6 +164,7 @@ impl Shared {
                 refresh_tokens_spent: 0,
                 last_authorize_request: None,
                 public: None,
+                logout_urls: None,
             }),
         }
     }
