@@ -151,7 +151,8 @@ fn claim_names(claims: &Value) -> Vec<&str> {
 }
 
 /// The access token claims of Wristband's tokens, sorted.
-const ACCESS_CLAIMS: [&str; 13] = [
+const ACCESS_CLAIMS: [&str; 14] = [
+    "amr",
     "app_id",
     "auth_time",
     "client_id",
@@ -168,7 +169,8 @@ const ACCESS_CLAIMS: [&str; 13] = [
 ];
 
 /// The fake's ID token claims (with a nonce and an email), sorted.
-const ID_CLAIMS: [&str; 11] = [
+const ID_CLAIMS: [&str; 12] = [
+    "amr",
     "app_id",
     "aud",
     "auth_time",
@@ -854,6 +856,7 @@ async fn tokens_carry_wristbands_claims() {
     assert_eq!(exp - iat, 1800);
     assert!(auth_time > 0 && auth_time <= iat, "auth_time {auth_time}, iat {iat}");
     assert!(claims["jti"].as_str().is_some_and(|jti| !jti.is_empty()));
+    assert_eq!(claims["amr"], json!(["pwd"]));
 
     // The ID token.
     let id_token = tokens["id_token"].as_str().unwrap();
@@ -867,6 +870,7 @@ async fn tokens_carry_wristbands_claims() {
     assert_eq!(id["nonce"], "the-nonce");
     assert_eq!(id["sub"], claims["sub"]);
     assert_eq!(id["auth_time"], auth_time);
+    assert_eq!(id["amr"], json!(["pwd"]));
     assert!(verify_with(&set, id_token, &fake.base_url(), Some("another-client")).is_err());
 
     // A refresh: a new jti, the same sign-in time and scopes; an ID token without a nonce.

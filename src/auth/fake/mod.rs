@@ -102,11 +102,11 @@ const APPLICATION_ID: &str = "fake-app-id";
 ///   `client_id`, `tnt_id`, `app_id`, `van_dom` (the [`vanity_domain`](FakeWristband::vanity_domain)),
 ///   `idp_name: "wristband"`, `scope` (the authorize request's scopes, space-separated;
 ///   `openid offline_access email` for tokens made without one), `auth_time` (when the user
-///   signed in, kept across refreshes), `jti` (random), `exp`, `iat`; no `nbf` (Wristband's
-///   have none);
+///   signed in, kept across refreshes), `amr` (how the user authenticated, as Wristband's:
+///   always `["pwd"]`), `jti` (random), `exp`, `iat`; no `nbf` (Wristband's have none);
 /// - ID tokens: header `typ: JWT`; claims `iss`, `sub`, `aud` (the client id), `exp` (one hour),
-///   `iat`, `auth_time`, `nonce` (the authorize request's, when it sent one; none after a
-///   refresh), `tnt_id`, `app_id`, `idp_name`, and `email` when the user has one;
+///   `iat`, `auth_time`, `amr` (`["pwd"]`), `nonce` (the authorize request's, when it sent one;
+///   none after a refresh), `tnt_id`, `app_id`, `idp_name`, and `email` when the user has one;
 /// - refresh tokens: opaque random strings.
 ///
 /// # Behind a TLS proxy
