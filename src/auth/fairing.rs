@@ -63,6 +63,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | `preload_config` | bool | `false` | `true`: fetch the SDK configuration at launch (see [below](#sdk-auto-configuration)): a 4xx (404: wrong `client_id` or vanity domain) or an answer that does not validate aborts launch, an unreachable Wristband (network error, timeout, 5xx, 408, 429) only warns; nothing to fetch (no-op) when `auto_configure_enabled = false` |
 /// | `jwks_cache_max_size` | integer | `20` | ≥ 1; the most signing keys the bearer-JWT check keeps (when a JWKS brings more: the key asked for, then the most recently used) |
 /// | `jwks_cache_ttl` | integer (seconds) | unset: a key is kept until it leaves the JWKS or is evicted by size | ≥ 1 when set; a key older than this (from its fetch) is fetched again on its next use, within the JWKS fetch budget |
+/// | `wristband_ca_file` | string (a path) | unset: the public roots only | a PEM file of CA certificates **added** to the roots the HTTP client to Wristband trusts (a TLS proxy, a private CA); a missing or unreadable file, or one without a PEM certificate, aborts launch naming this key. A certificate that does not verify is logged as "the server's TLS certificate is not trusted". The standard proxy variables `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their lowercase forms) apply to this client |
 ///
 /// Per profile, with the secret from the environment in `release`:
 ///
@@ -156,6 +157,13 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 ///     rocket::custom(figment).attach(WristbandAuth::fairing()).mount("/", routes![login]);
 /// let err = Client::untracked(with_login).unwrap_err();
 /// assert!(matches!(err.kind(), rocket::error::ErrorKind::SentinelAborts(_)));
+/// ```
+///
+/// Behind a corporate TLS proxy that re-signs traffic with its own CA:
+///
+/// ```toml
+/// [release.wristband_auth]
+/// wristband_ca_file = "/etc/ssl/certs/corporate-proxy-ca.pem"   # added to the public roots
 /// ```
 ///
 /// Checking the configuration against Wristband at launch, here a local Wristband:

@@ -334,6 +334,7 @@ const VALIDATOR_KEYS: &[&str] = &[
     "jwt_allowed_client_ids",
     "jwks_cache_max_size",
     "jwks_cache_ttl",
+    "wristband_ca_file",
 ];
 
 impl WristbandJwtValidator {
@@ -395,8 +396,8 @@ impl WristbandJwtValidator {
     }
 
     /// A validator from `options`, of which it uses `wristband_application_vanity_domain`,
-    /// `wristband_scheme`, `jwt_allowed_client_ids`, `jwks_cache_max_size` and
-    /// `jwks_cache_ttl` (the rest, such as `client_id`, is ignored and not checked). No Rocket
+    /// `wristband_scheme`, `jwt_allowed_client_ids`, `jwks_cache_max_size`, `jwks_cache_ttl`
+    /// and `wristband_ca_file` (the rest, such as `client_id`, is ignored and not checked). No Rocket
     /// needed: see [`new`](Self::new). Its own JWKS cache, not shared with a `WristbandAuth`
     /// (use [`WristbandAuth::jwt_validator`](crate::WristbandAuth::jwt_validator) for that).
     ///

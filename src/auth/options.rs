@@ -212,6 +212,30 @@ pub struct AuthOptions {
     /// its key id is known. At least 1 when set. _Default:_ unset: a key is kept until it
     /// leaves Wristband's JWKS (noticed at the next fetch) or the size limit evicts it.
     pub jwks_cache_ttl: Option<u64>,
+    /// A PEM file of CA certificates **added** to the roots the HTTP client to Wristband
+    /// trusts (the public roots stay trusted): for a Wristband reached through a TLS proxy or
+    /// a private CA. A missing, unreadable file, or one without a PEM certificate, aborts
+    /// launch. _Default:_ unset (the public roots only).
+    pub wristband_ca_file: Option<String>,
+}
+
+/// The certificates of the `wristband_ca_file` at `path`, or why it cannot be used (the path is
+/// named, never the file's content).
+pub(crate) fn read_ca_file(path: &str) -> Result<Vec<reqwest::Certificate>, String> {
+    if path.trim().is_empty() {
+        return Err("must be the path of a PEM file of CA certificates; remove the key to \
+                    trust the public roots only"
+            .into());
+    }
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("the file `{path}` cannot be read ({})", e.kind()))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => Ok(certificates),
+        _ => Err(format!(
+            "the file `{path}` holds no PEM certificate (expected \
+             `-----BEGIN CERTIFICATE-----` blocks)"
+        )),
+    }
 }
 
 /// The default of `jwks_cache_max_size` (as Wristband's `jwksCacheMaxSize`).
@@ -251,6 +275,7 @@ impl Default for AuthOptions {
             preload_config: false,
             jwks_cache_max_size: DEFAULT_JWKS_CACHE_MAX_SIZE,
             jwks_cache_ttl: None,
+            wristband_ca_file: None,
         }
     }
 }
@@ -279,6 +304,7 @@ impl fmt::Debug for AuthOptions {
             .field("preload_config", &self.preload_config)
             .field("jwks_cache_max_size", &self.jwks_cache_max_size)
             .field("jwks_cache_ttl", &self.jwks_cache_ttl)
+            .field("wristband_ca_file", &self.wristband_ca_file)
             .finish()
     }
 }
@@ -641,6 +667,11 @@ impl AuthOptions {
                 ),
             );
         }
+        if let Some(path) = &self.wristband_ca_file {
+            if let Err(why) = read_ca_file(path) {
+                problem("wristband_ca_file", why);
+            }
+        }
         if self.jwks_cache_ttl == Some(0) {
             problem(
                 "jwks_cache_ttl",
@@ -731,6 +762,7 @@ impl AuthOptions {
         field(t, "preload_config", &mut o.preload_config, p);
         field(t, "jwks_cache_max_size", &mut o.jwks_cache_max_size, p);
         field(t, "jwks_cache_ttl", &mut o.jwks_cache_ttl, p);
+        field(t, "wristband_ca_file", &mut o.wristband_ca_file, p);
         unknown_keys(TABLE, &table, KEYS, &mut problems);
         (options, problems)
     }
@@ -758,6 +790,7 @@ pub(crate) const KEYS: &[&str] = &[
     "preload_config",
     "jwks_cache_max_size",
     "jwks_cache_ttl",
+    "wristband_ca_file",
 ];
 
 #[cfg(test)]
