@@ -159,7 +159,7 @@ impl std::fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 /// What went wrong with a request, without the URL's query, the body or any header.
-fn network_error(e: &reqwest::Error) -> &'static str {
+pub(crate) fn network_error(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
         "timed out"
     } else if is_certificate_error(e) {
