@@ -172,7 +172,8 @@ async fn callback(
 }
 
 /// Signs out: the refresh token is revoked, the session and CSRF cookies are removed, and the
-/// browser goes to Wristband's logout page, which says the user is signed out and links back.
+/// browser goes to Wristband's logout URL, which ends Wristband's session and sends the browser
+/// back to the app's login for the tenant (and so to the sign-in page).
 ///
 /// A `GET`, as in Wristband's SDKs, so any other site can trigger it (a link, or a redirect:
 /// top-level navigations carry the `SameSite=Lax` session cookie) and sign the user out. The

@@ -443,9 +443,9 @@ pub mod testing;
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub use auth::{
-    AuthOptions, AuthStrategy, AuthenticatedUser, CallbackResult, LoginConfig, LogoutConfig,
-    RedirectReason, TokenData, Wristband, WristbandAuth, WristbandError, WristbandJwt,
-    WristbandJwtError, WristbandJwtValidator, WristbandRedirect, WristbandScheme,
+    bearer_token, AuthOptions, AuthStrategy, AuthenticatedUser, CallbackResult, LoginConfig,
+    LogoutConfig, RedirectReason, TokenData, Wristband, WristbandAuth, WristbandError,
+    WristbandJwt, WristbandJwtError, WristbandJwtValidator, WristbandRedirect, WristbandScheme,
 };
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -138,12 +138,11 @@ async fn missing_table_fails_naming_the_required_keys() {
     let rocket = rocket::custom(figment)
         .attach(WristbandSession::fairing())
         .attach(WristbandAuth::fairing());
-    assert_rejected(
-        rocket,
-        "release",
-        &["client_id", "client_secret", "wristband_application_vanity_domain"],
-    )
-    .await;
+    // Without `client_id` and `client_secret` it would be a bearer-only service: only the
+    // vanity domain is required, and its message names the other two.
+    assert_rejected(rocket, "release", &["wristband_application_vanity_domain"]).await;
+    let errors = errors().join("\n");
+    assert!(errors.contains("with `client_id` and `client_secret` too"), "{errors}");
 }
 
 #[tokio::test]
@@ -588,6 +587,29 @@ fn toml_blocks(source: &str, text: &str) -> Vec<String> {
     blocks
 }
 
+/// A PEM file of one self-signed CA certificate, made once per run with `openssl`.
+fn ca_file() -> String {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("auth-config-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key) = (dir.join("ca.pem"), dir.join("ca.key"));
+        let status = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj"])
+            .arg("/CN=auth-config test CA")
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success());
+        cert.to_string_lossy().into_owned()
+    })
+    .clone()
+}
+
 #[tokio::test]
 async fn every_documented_toml_snippet_launches_in_debug_and_release() {
     let mut keys = Vec::new();
@@ -604,6 +626,8 @@ async fn every_documented_toml_snippet_launches_in_debug_and_release() {
                     keys.extend(table.keys().cloned());
                 }
             }
+            // The documented CA file, as a real PEM file.
+            let block = block.replace("/etc/ssl/certs/corporate-proxy-ca.pem", &ca_file());
             for profile in ["debug", "release"] {
                 install_logger();
                 // What the snippet leaves to the environment, as the environment would.
@@ -673,4 +697,18 @@ async fn a_misspelt_documented_key_would_be_caught() {
         .attach(WristbandSession::fairing())
         .attach(WristbandAuth::fairing());
     assert!(launches(rocket).await.is_err());
+}
+
+#[tokio::test]
+async fn wristband_ca_file_must_be_a_readable_pem_file() {
+    let dir = std::env::temp_dir().join(format!("auth-config-bad-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let missing = dir.join("missing.pem");
+    for path in [not_pem.to_string_lossy(), missing.to_string_lossy(), "  ".into()] {
+        assert_table_rejected(with("wristband_ca_file", json!(path)), "wristband_ca_file").await;
+    }
+    let ok = with("wristband_ca_file", json!(ca_file()));
+    assert!(launches(app("debug", ok)).await.is_ok());
 }

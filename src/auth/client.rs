@@ -159,9 +159,11 @@ impl std::fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 /// What went wrong with a request, without the URL's query, the body or any header.
-fn network_error(e: &reqwest::Error) -> &'static str {
+pub(crate) fn network_error(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
         "timed out"
+    } else if is_certificate_error(e) {
+        "the server's TLS certificate is not trusted (a private CA goes in `wristband_ca_file`)"
     } else if e.is_connect() {
         "could not connect"
     } else if e.is_decode() || e.is_body() {
@@ -169,6 +171,19 @@ fn network_error(e: &reqwest::Error) -> &'static str {
     } else {
         "the request failed"
     }
+}
+
+/// Whether `e` (or an error it wraps: rustls's, through hyper's) is about the server's
+/// certificate.
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = source {
+        if error.to_string().contains("certificate") {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Whether a token endpoint's body says `invalid_grant` (Wristband's SDK treats that as a
@@ -199,7 +214,16 @@ impl HttpClient {
     /// The client for validated `options`. Fails only if the TLS backend cannot be set up
     /// or the endpoint URLs cannot be formed (neither happens with validated options).
     pub(crate) fn new(options: &AuthOptions) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &options.wristband_ca_file {
+            // Added to the public roots, not instead of them.
+            for certificate in super::options::read_ca_file(path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        // No `.no_proxy()`: the standard proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`,
+        // `ALL_PROXY`, `NO_PROXY`) apply, as reqwest reads them by default.
+        let http = builder
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)

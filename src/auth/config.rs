@@ -263,7 +263,7 @@ impl AuthState {
             options.jwks_cache_max_size,
             options.jwks_cache_ttl.map(Duration::from_secs),
         ));
-        let validator = WristbandJwtValidator::new(
+        let validator = WristbandJwtValidator::with_parts(
             jwks.clone(),
             http.clone(),
             options.jwt_allowed_client_ids.clone(),
@@ -284,6 +284,12 @@ impl AuthState {
         if self.login_state_secret.get().is_none() {
             let _ = self.login_state_secret.set(derive_login_state_secret(session_secret));
         }
+    }
+
+    /// Whether the app only checks bearer JWTs (no client id or secret): nothing signs users
+    /// in or refreshes their tokens.
+    pub(crate) fn bearer_only(&self) -> bool {
+        self.options.is_bearer_only()
     }
 
     /// The validated options.

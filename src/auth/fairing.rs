@@ -24,7 +24,8 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// the active profile (and so from `ROCKET_WRISTBAND_AUTH='{...}'`), or
 /// [`WristbandAuth::custom()`] to pass them from code. [`WristbandSession`] must be attached
 /// too, in either order: the login-state secret is derived from the session's secret when not
-/// given, and the signed-in user is kept in the session. At ignite the fairing validates
+/// given, and the signed-in user is kept in the session (not for a [bearer-only
+/// service](#bearer-only-services), which signs nobody in). At ignite the fairing validates
 /// every option and aborts launch with every problem listed (one log line each, naming the
 /// key and the profile, never a value).
 ///
@@ -42,8 +43,8 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 ///
 /// | key | type | default | rule |
 /// | --- | --- | --- | --- |
-/// | `client_id` | string | required | non-blank |
-/// | `client_secret` | string | required | non-blank; in the `release` profile a value read from a file (`Rocket.toml`) aborts launch: set it with `ROCKET_WRISTBAND_AUTH='{client_secret="..."}'` |
+/// | `client_id` | string | required to sign users in | non-blank; unset together with `client_secret` for a [bearer-only service](#bearer-only-services) |
+/// | `client_secret` | string | required to sign users in | non-blank; in the `release` profile a value read from a file (`Rocket.toml`) aborts launch: set it with `ROCKET_WRISTBAND_AUTH='{client_secret="..."}'`; unset together with `client_id` for a [bearer-only service](#bearer-only-services) |
 /// | `wristband_application_vanity_domain` | string | required | a host, optionally `:port`; no scheme, no path |
 /// | `login_state_secret` | string | derived from the session's first secret (HKDF-SHA256, its own info) | at least 32 characters when given |
 /// | `login_url` | string | SDK auto-configuration | required when `auto_configure_enabled = false`; holds `{tenant_name}` (or deprecated `{tenant_domain}`) exactly when tenants are subdomains |
@@ -62,6 +63,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | `preload_config` | bool | `false` | `true`: fetch the SDK configuration at launch (see [below](#sdk-auto-configuration)): a 4xx (404: wrong `client_id` or vanity domain) or an answer that does not validate aborts launch, an unreachable Wristband (network error, timeout, 5xx, 408, 429) only warns; nothing to fetch (no-op) when `auto_configure_enabled = false` |
 /// | `jwks_cache_max_size` | integer | `20` | ≥ 1; the most signing keys the bearer-JWT check keeps (when a JWKS brings more: the key asked for, then the most recently used) |
 /// | `jwks_cache_ttl` | integer (seconds) | unset: a key is kept until it leaves the JWKS or is evicted by size | ≥ 1 when set; a key older than this (from its fetch) is fetched again on its next use, within the JWKS fetch budget |
+/// | `wristband_ca_file` | string (a path) | unset: the public roots only | a PEM file of CA certificates **added** to the roots the HTTP client to Wristband trusts (a TLS proxy, a private CA); a missing or unreadable file, or one without a PEM certificate, aborts launch naming this key. A certificate that does not verify is logged as "the server's TLS certificate is not trusted". The standard proxy variables `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their lowercase forms) apply to this client |
 ///
 /// Per profile, with the secret from the environment in `release`:
 ///
@@ -105,6 +107,63 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// custom_application_login_page_url = "http://app.localhost:8000/login"
 /// login_state_secret = "a-login-state-secret-of-32-characters-or-more"
 /// dangerously_disable_secure_cookies = true
+/// ```
+///
+/// # Bearer-only services
+///
+/// An API that only accepts Wristband access tokens (a resource server) sets neither
+/// `client_id` nor `client_secret`: it needs only `wristband_application_vanity_domain`, plus,
+/// optionally, `jwt_allowed_client_ids`, `jwks_cache_max_size`, `jwks_cache_ttl` (and
+/// `wristband_scheme` for a local Wristband). It attaches `WristbandAuth` alone: no session
+/// fairing, no login routes. [`WristbandJwt`](crate::WristbandJwt),
+/// [`AuthenticatedUser`](crate::AuthenticatedUser) with `auth_strategies = ["jwt"]` and
+/// [`jwt_validator()`](Self::jwt_validator) work; a route using a guard that needs more aborts
+/// launch, saying what it needs: [`Wristband`](crate::Wristband) (and so the routes of
+/// [`routes()`](Self::routes)) needs `client_id` and `client_secret` (and the session fairing);
+/// `AuthenticatedSession`, and `AuthenticatedUser` with the `"session"` strategy, need
+/// `WristbandSession`. `preload_config` has nothing to fetch there and is refused. Without
+/// Rocket at all, see [`WristbandJwtValidator::new`](crate::WristbandJwtValidator::new).
+///
+/// ```toml
+/// [default.wristband_auth]
+/// wristband_application_vanity_domain = "myapp-myco.us.wristband.dev"
+/// jwt_allowed_client_ids = ["my-spa-client-id"]
+/// jwks_cache_ttl = 86400
+/// ```
+///
+/// ```rust
+/// # #[macro_use] extern crate rocket;
+/// use rocket::local::blocking::Client;
+/// use wristband_rocket_session::{Wristband, WristbandAuth, WristbandJwt};
+///
+/// #[get("/api/whoami")]
+/// fn whoami(jwt: WristbandJwt<'_>) -> String {
+///     jwt.user_id()
+/// }
+///
+/// let figment = rocket::Config::figment().merge((
+///     "wristband_auth",
+///     serde_json::json!({ "wristband_application_vanity_domain": "myapp-myco.us.wristband.dev" }),
+/// ));
+/// let api = rocket::custom(figment.clone())
+///     .attach(WristbandAuth::fairing())
+///     .mount("/", routes![whoami]);
+/// assert!(Client::untracked(api).is_ok());
+///
+/// // A login route needs `client_id`, `client_secret` and the session fairing.
+/// #[get("/auth/login")]
+/// fn login(_wristband: Wristband<'_>) {}
+/// let with_login =
+///     rocket::custom(figment).attach(WristbandAuth::fairing()).mount("/", routes![login]);
+/// let err = Client::untracked(with_login).unwrap_err();
+/// assert!(matches!(err.kind(), rocket::error::ErrorKind::SentinelAborts(_)));
+/// ```
+///
+/// Behind a corporate TLS proxy that re-signs traffic with its own CA:
+///
+/// ```toml
+/// [release.wristband_auth]
+/// wristband_ca_file = "/etc/ssl/certs/corporate-proxy-ca.pem"   # added to the public roots
 /// ```
 ///
 /// Checking the configuration against Wristband at launch, here a local Wristband:
@@ -185,9 +244,11 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 ///
 /// | the ID token is stored unchecked; the `nonce` is sent but never compared | the callback validates it (signature against the JWKS, `iss`, `aud` = `client_id`, `azp` = `client_id` when present and with several audiences, `exp`, `iat` neither in the future nor more than 10 minutes old (each beyond a 60 s leeway), `nonce` = the one sent, `sub` = userinfo's); a failure is `RedirectReason::InvalidIdToken`, never a 5xx |
 /// | any RS256 token from the issuer passes the JWT strategy, ID tokens included | bearer tokens need `typ: at+JWT`; `jwt_allowed_client_ids` restricts `client_id` |
+/// | the JWT strategy's `Authorization` parsing tolerates extra whitespace between `Bearer` and the token | exactly one space, one token of visible ASCII, one `Authorization` header ([`bearer_token`](crate::bearer_token), the guard's own rule) |
+/// | `createWristbandJwtValidator({ wristbandApplicationVanityDomain })` | [`WristbandJwtValidator::new`](crate::WristbandJwtValidator::new) (no Rocket needed), or a `wristband_auth` table with only the vanity domain ([bearer-only services](#bearer-only-services)) |
 /// | the login-state cookie is set on whatever host the login ran on (`127.0.0.1` vs `localhost`: the sign-in silently starts over) | a login on another host than `login_url`'s first moves to `login_url`'s host, same path and query; a callback without its cookie says why in the debug log |
 /// | SDK 3.x's `tenant_domain` query parameter is gone (migrated links break) | accepted as an alias of `tenant_name` on login, callback and logout |
-/// | the fake/test servers are not part of the SDK | `testing::FakeWristband` (feature `fake-wristband`) issues tokens shaped like Wristband's (`typ: at+JWT`, `sub_kind`, `van_dom`, `scope`, …), serves the tenant-discovery page and a signed-out page, and takes a public issuer URL (`set_public_url`) |
+/// | the fake/test servers are not part of the SDK | `testing::FakeWristband` (feature `fake-wristband`) issues tokens shaped like Wristband's (`typ: at+JWT`, `sub_kind`, `van_dom`, `scope`, …), serves the tenant-discovery page, ends logout as Wristband does (302 back to the app's login URL with `tenant_name` and `state`; a `redirect_url` only to the client's logout URLs, `set_logout_urls`), and takes a public issuer URL (`set_public_url`) |
 /// | refresh single flight (if any) is per process: two instances behind a load balancer sign the user out | with Redis (`revocation` table), one refresh per token across the fleet; without it `invalid_grant` answers 401 and keeps the cookie; [`WristbandAuth::refresh_token_if_expired()`] for code outside the guard |
 ///
 /// Kept as in the SDK: the `redirect_uri` is sent verbatim (placeholder included); the app-level
@@ -237,8 +298,9 @@ impl WristbandAuth {
     }
 
     /// The fairing, with options from the active profile's `wristband_auth` table (and so
-    /// from `ROCKET_WRISTBAND_AUTH`). A missing table aborts launch: `client_id`,
-    /// `client_secret` and `wristband_application_vanity_domain` are required.
+    /// from `ROCKET_WRISTBAND_AUTH`). A missing table aborts launch:
+    /// `wristband_application_vanity_domain` is required, and `client_id` and `client_secret`
+    /// to sign users in (without both, a [bearer-only service](#bearer-only-services)).
     ///
     /// ```rust
     /// # use rocket::figment::Figment;
@@ -471,6 +533,20 @@ impl Fairing for WristbandAuth {
         };
         if state.options().preload_config && !preload(&state, &profile).await {
             return Err(rocket);
+        }
+        if state.bearer_only() {
+            // A resource server: bearer JWTs only. No session, no token refresh; the guards
+            // that need more say so at launch (their `Sentinel`s).
+            log::info!(
+                "{TABLE}: no `client_id` or `client_secret`: checking bearer JWTs only \
+                 (`WristbandJwt`); signing users in is off"
+            );
+            let managed = WristbandAuth {
+                options: None,
+                refresher: None,
+                validator: Some(state.validator.clone()),
+            };
+            return Ok(rocket.manage(state).manage(managed));
         }
         // `AuthenticatedSession` finds the token refresh through managed state: the session
         // layer never imports this one.

@@ -121,6 +121,15 @@ impl<'r> FromRequest<'r> for Wristband<'r> {
                 WristbandError::Configuration { reason },
             ));
         };
+        if state.bearer_only() {
+            // Unreachable through a mounted route (the `Sentinel` aborts launch).
+            missing_client();
+            let reason = "WristbandAuth checks bearer JWTs only (no client_id)".to_string();
+            return Outcome::Error((
+                Status::InternalServerError,
+                WristbandError::Configuration { reason },
+            ));
+        }
         let host = req.host().map(|h| match h.port() {
             Some(port) => format!("{}:{port}", h.domain()),
             None => h.domain().to_string(),
@@ -135,13 +144,29 @@ impl<'r> FromRequest<'r> for Wristband<'r> {
     }
 }
 
+/// The log line for a route that uses the guard while `WristbandAuth` checks bearer JWTs only.
+fn missing_client() {
+    log::error!(
+        "`Wristband` (signing users in: login, callback, logout) is used by a route, but the \
+         `wristband_auth` table has no `client_id` and `client_secret`, so `WristbandAuth` only \
+         checks bearer JWTs. Set both keys (the secret from the environment outside \
+         development) and attach `WristbandSession::fairing()`, or remove the route."
+    );
+}
+
 impl Sentinel for Wristband<'_> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        let missing = rocket.state::<AuthState>().is_none();
-        if missing {
-            missing_fairing();
+        match rocket.state::<AuthState>() {
+            None => {
+                missing_fairing();
+                true
+            }
+            Some(state) if state.bearer_only() => {
+                missing_client();
+                true
+            }
+            Some(_) => false,
         }
-        missing
     }
 }
 

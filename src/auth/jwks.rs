@@ -421,7 +421,9 @@ async fn fetch(http: &HttpClient) -> Result<Vec<(String, Arc<DecodingKey>)>, Str
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|_| "Wristband could not be reached".to_string())?;
+        .map_err(|e| {
+            format!("Wristband could not be reached: {}", super::client::network_error(&e))
+        })?;
     if !response.status().is_success() {
         return Err(format!("Wristband answered {}", response.status().as_u16()));
     }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 use rocket::http::Status;
@@ -16,6 +17,8 @@ use serde_json::{Map, Value};
 use super::client::HttpClient;
 use super::config::AuthState;
 use super::jwks::{JwksCache, VerifiedToken};
+use super::options::{AuthOptions, TABLE};
+use crate::session::error::{ConfigError, ConfigProblem};
 use crate::session::guard::unix_now;
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
@@ -324,9 +327,121 @@ impl fmt::Debug for WristbandJwtValidator {
     }
 }
 
+/// The keys of `wristband_auth` a [`WristbandJwtValidator`] uses.
+const VALIDATOR_KEYS: &[&str] = &[
+    "wristband_application_vanity_domain",
+    "wristband_scheme",
+    "jwt_allowed_client_ids",
+    "jwks_cache_max_size",
+    "jwks_cache_ttl",
+    "wristband_ca_file",
+];
+
 impl WristbandJwtValidator {
+    /// A validator for the Wristband application at `vanity_domain` (a host, optionally
+    /// `:port`, as the `wristband_application_vanity_domain` key), with every other option at
+    /// its default: no Rocket needed, only a Tokio runtime to call
+    /// [`validate`](Self::validate) on (the JWKS is fetched with `reqwest`). Its own JWKS
+    /// cache; build it once and clone it.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming `wristband_application_vanity_domain` when it is not a host.
+    ///
+    /// A service without Rocket (here a plain Tokio program), checking tokens of a
+    /// [`FakeWristband`](crate::testing::FakeWristband) (which needs the cargo feature
+    /// `fake-wristband`):
+    ///
+    /// ```rust
+    /// # #[cfg(feature = "fake-wristband")]
+    /// # mod example {
+    /// use wristband_rocket_session::testing::FakeWristband;
+    /// use wristband_rocket_session::{bearer_token, AuthOptions, WristbandJwtValidator};
+    ///
+    /// # pub fn run() {
+    /// let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// runtime.block_on(async {
+    ///     let fake = FakeWristband::start().await;
+    ///     // Against a real Wristband: `WristbandJwtValidator::new("myapp-myco.us.wristband.dev")`.
+    ///     // The fake speaks plain http on loopback, which takes an option:
+    ///     let validator = WristbandJwtValidator::from_options(&AuthOptions {
+    ///         wristband_scheme: fake.auth_options().wristband_scheme,
+    ///         ..AuthOptions::bearer_only(fake.vanity_domain())
+    ///     })
+    ///     .unwrap();
+    ///
+    ///     // An `Authorization` header value, as any HTTP server hands it over.
+    ///     let header = format!("Bearer {}", fake.issue_access_token("user-1", "tenant-1", 300));
+    ///     let token = bearer_token(&header).expect("a bearer token");
+    ///     let jwt = validator.validate(token).await.unwrap();
+    ///     assert_eq!((jwt.user_id(), jwt.tenant_id()), ("user-1".into(), "tenant-1".into()));
+    /// });
+    /// # }
+    /// # }
+    /// # fn main() {
+    /// #     #[cfg(feature = "fake-wristband")]
+    /// #     example::run();
+    /// # }
+    /// ```
+    ///
+    /// ```
+    /// use wristband_rocket_session::WristbandJwtValidator;
+    ///
+    /// assert!(WristbandJwtValidator::new("myapp-myco.us.wristband.dev").is_ok());
+    /// let err = WristbandJwtValidator::new("https://myapp-myco.us.wristband.dev/").unwrap_err();
+    /// assert_eq!(err.problems()[0].key, "wristband_application_vanity_domain");
+    /// ```
+    pub fn new(vanity_domain: impl Into<String>) -> Result<Self, ConfigError> {
+        Self::from_options(&AuthOptions::bearer_only(vanity_domain))
+    }
+
+    /// A validator from `options`, of which it uses `wristband_application_vanity_domain`,
+    /// `wristband_scheme`, `jwt_allowed_client_ids`, `jwks_cache_max_size`, `jwks_cache_ttl`
+    /// and `wristband_ca_file` (the rest, such as `client_id`, is ignored and not checked). No Rocket
+    /// needed: see [`new`](Self::new). Its own JWKS cache, not shared with a `WristbandAuth`
+    /// (use [`WristbandAuth::jwt_validator`](crate::WristbandAuth::jwt_validator) for that).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every problem of those keys.
+    ///
+    /// ```
+    /// use wristband_rocket_session::{AuthOptions, WristbandJwtValidator};
+    ///
+    /// let options = AuthOptions {
+    ///     jwt_allowed_client_ids: Some(vec!["my-api-client-id".into()]),
+    ///     jwks_cache_max_size: 5,
+    ///     jwks_cache_ttl: Some(3600),
+    ///     ..AuthOptions::bearer_only("myapp-myco.us.wristband.dev")
+    /// };
+    /// assert!(WristbandJwtValidator::from_options(&options).is_ok());
+    ///
+    /// let bad = AuthOptions { jwks_cache_max_size: 0, ..options };
+    /// let err = WristbandJwtValidator::from_options(&bad).unwrap_err();
+    /// assert_eq!(err.problems()[0].key, "jwks_cache_max_size");
+    /// ```
+    pub fn from_options(options: &AuthOptions) -> Result<Self, ConfigError> {
+        let problems: Vec<ConfigProblem> = options
+            .problems()
+            .into_iter()
+            .filter(|p| VALIDATOR_KEYS.contains(&p.key.as_str()))
+            .collect();
+        if !problems.is_empty() {
+            return Err(ConfigError::invalid(None, problems));
+        }
+        let fail = |reason: String| {
+            ConfigError::invalid(None, vec![ConfigProblem::for_table(TABLE, "", reason)])
+        };
+        let http = Arc::new(HttpClient::new(options).map_err(fail)?);
+        let jwks = Arc::new(JwksCache::new(
+            options.jwks_cache_max_size,
+            options.jwks_cache_ttl.map(Duration::from_secs),
+        ));
+        Ok(Self::with_parts(jwks, http, options.jwt_allowed_client_ids.clone()))
+    }
+
     /// The validator over the app's JWKS cache and HTTP client.
-    pub(crate) fn new(
+    pub(crate) fn with_parts(
         jwks: Arc<JwksCache>,
         http: Arc<HttpClient>,
         allowed_client_ids: Option<Vec<String>>,
@@ -473,15 +588,47 @@ fn not_one_word(token: &str) -> bool {
     control_or_space || (!token.is_ascii() && token.contains(char::is_whitespace))
 }
 
-/// The token of the request's one `Authorization: Bearer <token>` header.
+/// The token of the request's one `Authorization: Bearer <token>` header ([`bearer_token`]).
 fn bearer<'r>(req: &'r Request<'_>) -> Option<&'r str> {
-    let value = single_header(req, "Authorization")?;
-    let (scheme, token) = value.trim().split_once(|c: char| c.is_ascii_whitespace())?;
-    let token = token.trim();
-    // A token with whitespace inside (`Bearer a b`) is refused by `validate` before it is
-    // decoded; it is never remembered, so the look-up of a remembered token needs no scan of
-    // the whole token here.
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    bearer_token(single_header(req, "Authorization")?)
+}
+
+/// The token of an `Authorization` header value, by the rules of [`WristbandJwt`] (which calls
+/// this function): the scheme `Bearer` in any case, exactly one space, then one token of
+/// visible ASCII characters (`!` to `~`: no space, tab, control or non-ASCII character).
+/// Spaces and tabs around the whole value are ignored, as HTTP strips them from every header
+/// value. `None` for anything else: another scheme, no token, two spaces or a tab after the
+/// scheme, a second word.
+///
+/// The guard also refuses a request with more than one `Authorization` header: pass the value
+/// of the request's **only** one. The token is not checked otherwise; give it to
+/// [`WristbandJwtValidator::validate`] for that.
+///
+/// ```
+/// use wristband_rocket_session::bearer_token;
+///
+/// assert_eq!(bearer_token("Bearer eyJ.eyJ.sig"), Some("eyJ.eyJ.sig"));
+/// assert_eq!(bearer_token("bearer eyJ.eyJ.sig"), Some("eyJ.eyJ.sig"));
+/// assert_eq!(bearer_token(" BEARER eyJ.eyJ.sig\t"), Some("eyJ.eyJ.sig"));
+///
+/// for refused in [
+///     "Basic dXNlcjpwdw==",
+///     "Bearer",
+///     "Bearer ",
+///     "Bearer  eyJ.eyJ.sig",   // two spaces
+///     "Bearer\teyJ.eyJ.sig",   // a tab
+///     "Bearer eyJ.eyJ.sig x", // a second word
+///     "Bearer eyJ.eyJ.sïg",   // not ASCII
+///     "eyJ.eyJ.sig",
+/// ] {
+///     assert_eq!(bearer_token(refused), None, "{refused:?}");
+/// }
+/// ```
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let value = authorization.trim_matches(|c| c == ' ' || c == '\t');
+    let (scheme, token) = value.split_once(' ')?;
+    let visible = !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic());
+    (scheme.eq_ignore_ascii_case("bearer") && visible).then_some(token)
 }
 
 /// The value of the request's header `name` (compared without regard to ASCII case): `None`

@@ -32,7 +32,7 @@ pub use callback::CallbackResult;
 pub use error::{RedirectReason, WristbandError};
 pub use fairing::WristbandAuth;
 pub use guard::{Wristband, WristbandRedirect};
-pub use jwt::{WristbandJwt, WristbandJwtError, WristbandJwtValidator};
+pub use jwt::{bearer_token, WristbandJwt, WristbandJwtError, WristbandJwtValidator};
 pub use login::LoginConfig;
 pub use logout::LogoutConfig;
 pub use options::{AuthOptions, AuthStrategy, WristbandScheme};

@@ -150,9 +150,12 @@ impl<'de> Deserialize<'de> for AuthStrategy {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthOptions {
-    /// The OAuth2 client's id. _Required._
+    /// The OAuth2 client's id. _Required_ to sign users in; unset together with
+    /// `client_secret` for a service that only checks bearer JWTs
+    /// ([`is_bearer_only`](Self::is_bearer_only)).
     pub client_id: String,
-    /// The OAuth2 client's secret. _Required_; never kept in `Rocket.toml` for `release`.
+    /// The OAuth2 client's secret. _Required_ to sign users in (unset together with
+    /// `client_id` for a bearer-only service); never kept in `Rocket.toml` for `release`.
     #[serde(serialize_with = "redact")]
     pub client_secret: String,
     /// The application's vanity domain (a host, optionally `:port`; no scheme, no path).
@@ -209,6 +212,30 @@ pub struct AuthOptions {
     /// its key id is known. At least 1 when set. _Default:_ unset: a key is kept until it
     /// leaves Wristband's JWKS (noticed at the next fetch) or the size limit evicts it.
     pub jwks_cache_ttl: Option<u64>,
+    /// A PEM file of CA certificates **added** to the roots the HTTP client to Wristband
+    /// trusts (the public roots stay trusted): for a Wristband reached through a TLS proxy or
+    /// a private CA. A missing, unreadable file, or one without a PEM certificate, aborts
+    /// launch. _Default:_ unset (the public roots only).
+    pub wristband_ca_file: Option<String>,
+}
+
+/// The certificates of the `wristband_ca_file` at `path`, or why it cannot be used (the path is
+/// named, never the file's content).
+pub(crate) fn read_ca_file(path: &str) -> Result<Vec<reqwest::Certificate>, String> {
+    if path.trim().is_empty() {
+        return Err("must be the path of a PEM file of CA certificates; remove the key to \
+                    trust the public roots only"
+            .into());
+    }
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("the file `{path}` cannot be read ({})", e.kind()))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => Ok(certificates),
+        _ => Err(format!(
+            "the file `{path}` holds no PEM certificate (expected \
+             `-----BEGIN CERTIFICATE-----` blocks)"
+        )),
+    }
 }
 
 /// The default of `jwks_cache_max_size` (as Wristband's `jwksCacheMaxSize`).
@@ -248,6 +275,7 @@ impl Default for AuthOptions {
             preload_config: false,
             jwks_cache_max_size: DEFAULT_JWKS_CACHE_MAX_SIZE,
             jwks_cache_ttl: None,
+            wristband_ca_file: None,
         }
     }
 }
@@ -276,6 +304,7 @@ impl fmt::Debug for AuthOptions {
             .field("preload_config", &self.preload_config)
             .field("jwks_cache_max_size", &self.jwks_cache_max_size)
             .field("jwks_cache_ttl", &self.jwks_cache_ttl)
+            .field("wristband_ca_file", &self.wristband_ca_file)
             .finish()
     }
 }
@@ -391,6 +420,59 @@ impl AuthOptions {
         }
     }
 
+    /// Options for a service that only checks bearer JWTs: `wristband_application_vanity_domain`
+    /// set, everything else at its default (no `client_id`, no `client_secret`; see
+    /// [`is_bearer_only`](Self::is_bearer_only)). Change other JWT options with struct update
+    /// syntax.
+    ///
+    /// ```
+    /// use wristband_rocket_session::AuthOptions;
+    ///
+    /// let options = AuthOptions {
+    ///     jwt_allowed_client_ids: Some(vec!["my-api-client-id".into()]),
+    ///     ..AuthOptions::bearer_only("myapp-myco.us.wristband.dev")
+    /// };
+    /// assert!(options.is_bearer_only());
+    /// assert!(options.validate().is_ok());
+    /// ```
+    pub fn bearer_only(vanity_domain: impl Into<String>) -> AuthOptions {
+        AuthOptions {
+            wristband_application_vanity_domain: vanity_domain.into(),
+            ..AuthOptions::default()
+        }
+    }
+
+    /// Whether these options are for a service that only checks bearer JWTs (a resource
+    /// server): neither `client_id` nor `client_secret` is set (blank counts as unset). Such a
+    /// service needs only `wristband_application_vanity_domain` (plus, optionally,
+    /// `wristband_scheme`, `jwt_allowed_client_ids`, `jwks_cache_max_size` and
+    /// `jwks_cache_ttl`), no session fairing and no login routes: [`WristbandJwt`] and
+    /// [`WristbandJwtValidator`] work, while a route using a guard that signs users in
+    /// ([`Wristband`]) aborts launch naming the missing keys.
+    ///
+    /// [`WristbandJwt`]: crate::WristbandJwt
+    /// [`WristbandJwtValidator`]: crate::WristbandJwtValidator
+    /// [`Wristband`]: crate::Wristband
+    ///
+    /// ```
+    /// use wristband_rocket_session::AuthOptions;
+    ///
+    /// let api = AuthOptions {
+    ///     wristband_application_vanity_domain: "myapp-myco.us.wristband.dev".into(),
+    ///     ..AuthOptions::default()
+    /// };
+    /// assert!(api.is_bearer_only());
+    /// assert!(api.validate().is_ok());
+    ///
+    /// // A client id without its secret is a mistake, not a bearer-only service.
+    /// let half = AuthOptions { client_id: "my-client-id".into(), ..api.clone() };
+    /// assert!(!half.is_bearer_only());
+    /// assert_eq!(half.validate().unwrap_err().problems()[0].key, "client_secret");
+    /// ```
+    pub fn is_bearer_only(&self) -> bool {
+        self.client_id.trim().is_empty() && self.client_secret.trim().is_empty()
+    }
+
     /// Every problem of [`validate()`](Self::validate), in key order.
     pub(crate) fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -398,17 +480,31 @@ impl AuthOptions {
             problems.push(ConfigProblem::for_table(TABLE, key, message))
         };
 
-        if self.client_id.trim().is_empty() {
+        // Neither `client_id` nor `client_secret`: a bearer-only service (see
+        // `is_bearer_only`). One without the other is a mistake.
+        let bearer_only = self.is_bearer_only();
+        if self.client_id.trim().is_empty() && !bearer_only {
             problem(
                 "client_id",
-                "must have a value: the OAuth2 client's id from the Wristband dashboard".into(),
+                "must have a value: the OAuth2 client's id from the Wristband dashboard (leave                  both `client_id` and `client_secret` unset for a service that only checks                  bearer JWTs)"
+                    .into(),
             );
         }
-        if self.client_secret.trim().is_empty() {
+        if self.client_secret.trim().is_empty() && !bearer_only {
             problem(
                 "client_secret",
                 "must have a value: the OAuth2 client's secret from the Wristband dashboard; \
-                 outside development set it with ROCKET_WRISTBAND_AUTH='{client_secret=\"...\"}'"
+                 outside development set it with ROCKET_WRISTBAND_AUTH='{client_secret=\"...\"}' \
+                 (leave both `client_id` and `client_secret` unset for a service that only \
+                 checks bearer JWTs)"
+                    .into(),
+            );
+        }
+        if bearer_only && self.preload_config {
+            problem(
+                "preload_config",
+                "needs `client_id` (the SDK configuration is the client's); a service that only \
+                 checks bearer JWTs has nothing to preload: remove the key"
                     .into(),
             );
         }
@@ -417,9 +513,15 @@ impl AuthOptions {
         if vanity.trim().is_empty() {
             problem(
                 "wristband_application_vanity_domain",
-                "must have a value: the application's vanity domain from the Wristband \
-                 dashboard, e.g. \"myapp-myco.us.wristband.dev\""
-                    .into(),
+                format!(
+                    "must have a value: the application's vanity domain from the Wristband \
+                     dashboard, e.g. \"myapp-myco.us.wristband.dev\"{}",
+                    if bearer_only {
+                        " (with `client_id` and `client_secret` too, to sign users in)"
+                    } else {
+                        ""
+                    }
+                ),
             );
         } else if !vanity_ok {
             problem(
@@ -565,6 +667,11 @@ impl AuthOptions {
                 ),
             );
         }
+        if let Some(path) = &self.wristband_ca_file {
+            if let Err(why) = read_ca_file(path) {
+                problem("wristband_ca_file", why);
+            }
+        }
         if self.jwks_cache_ttl == Some(0) {
             problem(
                 "jwks_cache_ttl",
@@ -655,6 +762,7 @@ impl AuthOptions {
         field(t, "preload_config", &mut o.preload_config, p);
         field(t, "jwks_cache_max_size", &mut o.jwks_cache_max_size, p);
         field(t, "jwks_cache_ttl", &mut o.jwks_cache_ttl, p);
+        field(t, "wristband_ca_file", &mut o.wristband_ca_file, p);
         unknown_keys(TABLE, &table, KEYS, &mut problems);
         (options, problems)
     }
@@ -682,6 +790,7 @@ pub(crate) const KEYS: &[&str] = &[
     "preload_config",
     "jwks_cache_max_size",
     "jwks_cache_ttl",
+    "wristband_ca_file",
 ];
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::jwt::WristbandJwt;
 use super::options::AuthStrategy;
 use crate::session::authenticated::AuthenticatedSession;
 use crate::session::error::SessionError;
+use crate::session::guard::Session;
 
 /// Whether `WristbandAuth` is missing from `rocket` (logged for `guard`): the Sentinel check
 /// of the `auth` guards.
@@ -161,6 +162,22 @@ impl<'r> FromRequest<'r> for AuthenticatedUser<'r> {
 
 impl Sentinel for AuthenticatedUser<'_> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        auth_missing(rocket, "AuthenticatedUser")
+        if auth_missing(rocket, "AuthenticatedUser") {
+            return true;
+        }
+        let session_strategy = rocket
+            .state::<AuthState>()
+            .is_some_and(|state| state.options().auth_strategies.contains(&AuthStrategy::Session));
+        // A bearer-only `WristbandAuth` launches without the session fairing.
+        let missing = session_strategy && !Session::is_configured(rocket);
+        if missing {
+            log::error!(
+                "`AuthenticatedUser` is used by a route and `auth_strategies` of `wristband_auth` \
+                 includes \"session\" (the default), but the session fairing is not attached: \
+                 attach `WristbandSession::fairing()`, or set `auth_strategies = [\"jwt\"]` for \
+                 a service that only checks bearer JWTs"
+            );
+        }
+        missing
     }
 }

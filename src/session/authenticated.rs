@@ -300,11 +300,13 @@ impl Sentinel for AuthenticatedSession<'_> {
         #[cfg(feature = "auth")]
         if !missing && rocket.state::<TokenRefresher>().is_none() {
             log::warn!(
-                "`AuthenticatedSession` is used by a route, but the `WristbandAuth` fairing is \
-                 not attached: Wristband access tokens in sessions will not be refreshed, and a \
-                 session whose `accessToken` has expired is let through with it. Attach \
-                 `WristbandAuth::fairing()`, or ignore this if the app puts no Wristband tokens \
-                 in its sessions."
+                "`AuthenticatedSession` is used by a route, but nothing refreshes Wristband \
+                 tokens: the `WristbandAuth` fairing is not attached, or its `wristband_auth` \
+                 table has no `client_id` and `client_secret` (bearer JWTs only). Wristband \
+                 access tokens in sessions will not be refreshed, and a session whose \
+                 `accessToken` has expired is let through with it. Attach \
+                 `WristbandAuth::fairing()` with both keys set, or ignore this if the app puts \
+                 no Wristband tokens in its sessions."
             );
         }
         missing

@@ -109,11 +109,14 @@ async fn a_valid_bearer_token_authenticates_and_its_claims_are_read() {
     assert_eq!(body["tenant"], "tenant-1");
     assert_eq!(body["len"], token.len());
     assert_eq!(body["app"], fake.application_id());
-    // The scheme in any case, with extra spaces.
-    for form in
-        [format!("bearer {token}"), format!("BEARER   {token}  "), format!(" Bearer\t{token}")]
+    // The scheme in any case, one space before the token (spaces around the value are not
+    // part of it); more spaces or a tab between scheme and token: refused (`bearer_token`).
+    for form in [format!("bearer {token}"), format!("BEARER {token}  "), format!(" Bearer {token}")]
     {
         assert_eq!(status_with(&client, &form).await, Status::Ok, "{form:?}");
+    }
+    for form in [format!("BEARER   {token}"), format!("Bearer\t{token}")] {
+        assert_eq!(status_with(&client, &form).await, Status::Unauthorized, "{form:?}");
     }
 }
 

@@ -1,10 +1,11 @@
 #![cfg(feature = "fake-wristband")]
 //! The fake Wristband's pages, over real TCP with reqwest: the application-level
 //! tenant-discovery page (`GET /login?client_id=…`, where Wristband's SDKs and this crate send
-//! a browser when no tenant is known) and its form, the signed-out page logout shows without a
-//! `redirect_url`, HTML escaping of what a visitor typed, and the whole round trip through an
-//! app that uses the crate's standard routes: login without a tenant → discovery → the app's
-//! login for the tenant → Wristband → callback → session → logout → signed-out page → back.
+//! a browser when no tenant is known) and its form, HTML escaping of what a visitor typed, and
+//! the whole round trip through an app that uses the crate's standard routes: login without a
+//! tenant → discovery → the app's login for the tenant → Wristband → callback → session →
+//! logout → Wristband's logout → back to the app's login for the tenant. The logout endpoint's
+//! other cases (and its signed-out page): `tests/it/fake_logout.rs`.
 //!
 //! The last test walks the same pages in Debian's headless Chromium (ignored by default, like
 //! `tests/it/browser_wristband.rs`: `cargo test --all-features --test it fake_pages:: -- --ignored`).
@@ -18,7 +19,7 @@ use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode, Url};
 use serde_json::{json, Value};
-use wristband_rocket_session::testing::{Endpoint, FakeUser, FakeWristband};
+use wristband_rocket_session::testing::{Endpoint, FakeWristband};
 use wristband_rocket_session::{SessionOptions, WristbandAuth, WristbandSession};
 
 use crate::chromium;
@@ -202,73 +203,10 @@ async fn a_hostile_tenant_name_is_shown_back_escaped_and_goes_nowhere() {
     }
 }
 
-#[rocket::async_test]
-async fn logout_without_a_redirect_url_shows_a_signed_out_page_with_a_link_back() {
-    let fake = FakeWristband::start().await;
-    fake.set_app_urls(APP_LOGIN, APP_CALLBACK);
-    let client = browser(None);
-    let logout = |host: String| {
-        let url = format!("{host}/api/v1/logout?client_id={}&state=s1", fake.client_id());
-        let client = client.clone();
-        async move { page(client.get(url).send().await.unwrap()).await }
-    };
-    let link = |html: &str| attribute(html, "id=\"sign-in-again\"", "href").map(|h| unescape(&h));
-
-    // On a tenant host: the app's login URL for that tenant.
-    let (status, html) = logout(fake.tenant_url("globex")).await;
-    assert_eq!(status, StatusCode::OK);
-    println!("{html}");
-    assert!(html.contains("<p id=\"signed-out\">You are signed out.</p>"), "{html}");
-    assert_eq!(link(&html).as_deref(), Some(&*format!("{APP_LOGIN}?tenant_name=globex")));
-
-    // Tenant subdomains: the placeholder filled.
-    fake.set_app_urls("http://{tenant_name}.app.test:9/auth/login", APP_CALLBACK);
-    let (_, html) = logout(fake.tenant_url("acme")).await;
-    assert_eq!(link(&html).as_deref(), Some("http://acme.app.test:9/auth/login"));
-
-    // A tenant custom domain (any other host) is named too; the `&` is escaped in the page.
-    fake.set_app_urls(APP_LOGIN, APP_CALLBACK);
-    let (_, html) = logout(format!("http://127.0.0.1:{}", fake.port())).await;
-    let custom = format!("tenant_name=acme&amp;tenant_custom_domain=127.0.0.1%3A{}", fake.port());
-    assert!(html.contains(&custom), "{html}");
-
-    // A user whose tenant name needs escaping: still one well-formed link.
-    fake.set_user(FakeUser { tenant_name: Some("a\"<b>&'".into()), ..FakeUser::default() });
-    let (_, html) = logout(fake.tenant_url("acme")).await;
-    assert!(!html.contains("<b>"), "{html}");
-    let href = link(&html).unwrap();
-    let tenant = Url::parse(&href)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "tenant_name")
-        .unwrap()
-        .1
-        .into_owned();
-    assert_eq!(tenant, "a\"<b>&'");
-    fake.set_user(FakeUser::default());
-
-    // No usable loginUrl: the link goes to the application-level login page, which serves the
-    // discovery form; with a public URL the link names it.
-    fake.set_sdk_configuration(json!({}));
-    let (_, html) = logout(fake.tenant_url("acme")).await;
-    let discovery = link(&html).unwrap();
-    assert_eq!(discovery, format!("{}/login?client_id=fake-client-id", fake.base_url()));
-    let (status, form) = page(client.get(&discovery).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(form.contains("<form id=\"tenant-discovery\""), "{form}");
-    fake.set_public_url(Some("https://auth.example.test"));
-    let (_, html) = logout(format!("http://acme.localhost:{}", fake.port())).await;
-    assert_eq!(
-        link(&html).as_deref(),
-        Some("https://auth.example.test/login?client_id=fake-client-id")
-    );
-    assert_eq!(fake.calls(Endpoint::Logout), 6);
-}
-
 /// The crate's standard routes with the fake, in the order a browser takes them: a login with
 /// no tenant lands on the discovery page; its form leads to the app's login for the tenant,
-/// Wristband's authorize and the callback; logout ends on the signed-out page, whose link
-/// starts a new sign-in for the same tenant.
+/// Wristband's authorize and the callback; Wristband's logout sends the browser back to the
+/// app's login for the same tenant, which starts a new sign-in.
 #[rocket::async_test]
 async fn the_crates_login_without_a_tenant_goes_through_the_discovery_page() {
     let fake = FakeWristband::start().await;
@@ -302,17 +240,17 @@ async fn the_crates_login_without_a_tenant_goes_through_the_discovery_page() {
         client.get(app.url("/auth/session")).send().await.unwrap().json().await.unwrap();
     assert_eq!(session["userId"], "fake-user-1");
 
-    // Logout: Wristband's logout on the tenant host shows the signed-out page.
+    // Logout: Wristband's logout on the tenant host sends the browser back to the app's login
+    // for the tenant, as Wristband does when no redirect_url is given.
     let response = client.get(app.url("/auth/logout")).send().await.unwrap();
     let wristband_logout = location(&response);
     assert!(
         wristband_logout.starts_with(&format!("{}/api/v1/logout?", fake.tenant_url("globex"))),
         "{wristband_logout}"
     );
-    let (status, html) = page(client.get(&wristband_logout).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("You are signed out."), "{html}");
-    let again = unescape(&attribute(&html, "id=\"sign-in-again\"", "href").unwrap());
+    let response = client.get(&wristband_logout).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let again = location(&response);
     assert_eq!(again, app.url("/auth/login?tenant_name=globex"));
     let response = client.get(&again).send().await.unwrap();
     assert!(location(&response)
@@ -343,12 +281,12 @@ async fn standard_app(fake: &FakeWristband) -> server::Server {
     app
 }
 
-/// The discovery page and the signed-out page in a real browser: a login with no tenant shows
-/// the form, typing a tenant and pressing the button leads to that tenant's sign-in page; the
-/// logout shows "You are signed out", whose link leads to the sign-in page again.
+/// The discovery page and the logout in a real browser: a login with no tenant shows the form,
+/// typing a tenant and pressing the button leads to that tenant's sign-in page; the logout goes
+/// through Wristband's logout, back to the app's login and on to the sign-in page again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Debian chromium + chromium-driver; run by scripts/test.sh"]
-async fn discovery_and_signed_out_pages_in_headless_chromium() {
+async fn discovery_page_and_logout_in_headless_chromium() {
     const STEP: Duration = Duration::from_secs(10);
     chromium::require_tools();
     let out = chromium::target_dir().join("browser-e2e");
@@ -380,16 +318,8 @@ async fn discovery_and_signed_out_pages_in_headless_chromium() {
     let landed = format!("return location.href === '{}';", app.url("/"));
     driver.wait_for("the app after the callback", &landed, STEP).await;
     driver.goto(&app.url("/auth/logout")).await;
-    let signed_out = format!(
-        "return location.host === '{globex}' && location.pathname === '/api/v1/logout' \
-         && document.getElementById('signed-out')?.textContent;"
-    );
-    let text = driver.wait_for("the signed-out page", &signed_out, STEP).await;
-    assert_eq!(text, json!("You are signed out."));
-    println!("signed in, then the logout showed: {text}");
-    driver.click("#sign-in-again").await;
     driver.wait_for("the sign-in page again", &sign_in_page, STEP).await;
-    println!("its link led to the sign-in page again");
+    println!("signed in, then the logout led back to the sign-in page");
     assert_eq!(fake.calls(Endpoint::Login), 2);
     assert_eq!(fake.calls(Endpoint::Logout), 1);
     assert_eq!(fake.calls(Endpoint::Token), 1);

@@ -151,7 +151,8 @@ fn claim_names(claims: &Value) -> Vec<&str> {
 }
 
 /// The access token claims of Wristband's tokens, sorted.
-const ACCESS_CLAIMS: [&str; 13] = [
+const ACCESS_CLAIMS: [&str; 14] = [
+    "amr",
     "app_id",
     "auth_time",
     "client_id",
@@ -168,7 +169,8 @@ const ACCESS_CLAIMS: [&str; 13] = [
 ];
 
 /// The fake's ID token claims (with a nonce and an email), sorted.
-const ID_CLAIMS: [&str; 11] = [
+const ID_CLAIMS: [&str; 12] = [
+    "amr",
     "app_id",
     "aud",
     "auth_time",
@@ -749,12 +751,11 @@ async fn logout_redirects_with_state() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(location(&response).as_str(), "http://127.0.0.1:9/bye?x=1&state=s+1");
 
-    // No redirect_url: the signed-out page, no redirect (its link: tests/it/fake_pages.rs).
+    // No redirect_url: back to the app's login for the tenant (every case: tests/it/fake_logout.rs).
     let response =
         logout(fake.tenant_url("globex"), vec![("client_id", id), ("state", "s2")]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers().get(LOCATION).is_none());
-    assert!(response.text().await.unwrap().contains("You are signed out."));
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response).as_str(), format!("{APP_LOGIN}?tenant_name=globex&state=s2"));
 
     // A redirect_url that is not an http(s) URL, or another client: refused.
     let response =
@@ -855,6 +856,7 @@ async fn tokens_carry_wristbands_claims() {
     assert_eq!(exp - iat, 1800);
     assert!(auth_time > 0 && auth_time <= iat, "auth_time {auth_time}, iat {iat}");
     assert!(claims["jti"].as_str().is_some_and(|jti| !jti.is_empty()));
+    assert_eq!(claims["amr"], json!(["pwd"]));
 
     // The ID token.
     let id_token = tokens["id_token"].as_str().unwrap();
@@ -868,6 +870,7 @@ async fn tokens_carry_wristbands_claims() {
     assert_eq!(id["nonce"], "the-nonce");
     assert_eq!(id["sub"], claims["sub"]);
     assert_eq!(id["auth_time"], auth_time);
+    assert_eq!(id["amr"], json!(["pwd"]));
     assert!(verify_with(&set, id_token, &fake.base_url(), Some("another-client")).is_err());
 
     // A refresh: a new jti, the same sign-in time and scopes; an ID token without a nonce.

@@ -46,6 +46,7 @@ mod doc_toml;
 mod example_gate;
 mod example_logout;
 mod fake_keys;
+mod fake_logout;
 mod fake_pages;
 mod fake_wristband;
 mod fleet;

@@ -11,7 +11,8 @@ use super::pages;
 use super::request::Call;
 use super::routes::{client_form, preamble};
 use super::script::Endpoint;
-use super::state::{now, SharedState};
+use super::state::{now, Shared, SharedState};
+use super::tenant::{fill_placeholder, visit, Visit};
 
 /// `GET /api/v1/clients/{client_id}/sdk-configuration`: 404 for another client.
 #[rocket::get("/api/v1/clients/<client_id>/sdk-configuration")]
@@ -79,9 +80,11 @@ pub(super) async fn jwks(shared: &State<SharedState>) -> Answer {
     }
 }
 
-/// `GET /api/v1/logout?client_id[&redirect_url][&state]`: 302 to `redirect_url` with `state`
-/// appended when given; without `redirect_url`, the signed-out page (with a link back to the
-/// app's login for the host's tenant).
+/// `GET /api/v1/logout?client_id[&redirect_url][&state]`, ending as Wristband's does:
+/// without `redirect_url`, 302 to the app's login URL for the host's tenant (`tenant_name`, and
+/// `state` when given), or the signed-out page when the SDK configuration has no usable
+/// `loginUrl`; with `redirect_url`, 302 there (`state` appended when given) if it is a logout
+/// URL of the client ([`logout_url_allowed`]), else a 400 page.
 #[rocket::get("/api/v1/logout")]
 pub(super) async fn logout(call: Call, shared: &State<SharedState>) -> Answer {
     if let Some(answer) = preamble(shared, Endpoint::Logout).await {
@@ -98,15 +101,51 @@ pub(super) async fn logout(call: Call, shared: &State<SharedState>) -> Answer {
     if query.get("client_id") != Some(shared.client_id.as_str()) {
         return Answer::error_page(400, "invalid_client", "unknown client_id");
     }
-    let Some(redirect_url) = query.non_empty("redirect_url") else {
-        return pages::signed_out(&call, shared);
+    let user = shared.lock().user.clone();
+    let public = shared.public_domain();
+    let visit = visit(&call, &user, public.as_deref());
+    let state = query.non_empty("state");
+    let mut url = match query.non_empty("redirect_url") {
+        None => match pages::app_login_for(shared, &visit) {
+            Some(url) => url,
+            None => return pages::signed_out(shared),
+        },
+        Some(redirect_url) => {
+            let url = match Url::parse(redirect_url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+                _ => {
+                    return Answer::error_page(400, "invalid_request", "redirect_url is not a URL")
+                }
+            };
+            if !logout_url_allowed(shared, &visit, &url) {
+                return Answer::error_page(
+                    400,
+                    "invalid_request",
+                    "redirect_url is not a logout URL of this client",
+                );
+            }
+            url
+        }
     };
-    let mut url = match Url::parse(redirect_url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-        _ => return Answer::error_page(400, "invalid_request", "redirect_url is not a URL"),
-    };
-    if let Some(state) = query.non_empty("state") {
+    if let Some(state) = state {
         url.query_pairs_mut().append_pair("state", state);
     }
     Answer::redirect(302, url.as_str())
+}
+
+/// Whether logout may send the browser to `url`, for a visit of `visit`'s tenant: with logout
+/// URLs set by the test, when `url` equals one of them (compared as parsed URLs, the
+/// `{tenant_name}` placeholder filled); otherwise when `url` is on the origin (scheme, host,
+/// port) of the app's login URL for the tenant.
+fn logout_url_allowed(shared: &Shared, visit: &Visit, url: &Url) -> bool {
+    let configured = shared.lock().logout_urls.clone();
+    match configured {
+        Some(allowed) => allowed
+            .iter()
+            .filter_map(|allowed| Url::parse(&fill_placeholder(allowed, &visit.tenant_name)).ok())
+            .any(|allowed| allowed == *url),
+        None => {
+            pages::app_login_for(shared, visit).is_some_and(|login| login.origin() == url.origin())
+        }
+    }
 }

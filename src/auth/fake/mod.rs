@@ -62,7 +62,7 @@ const APPLICATION_ID: &str = "fake-app-id";
 /// | `GET /api/v1/oauth2/userinfo` | `Bearer` access token it issued, live and not revoked: 200 with Wristband's claims (`sub`, `tnt_id`, `app_id`, `idp_name`, `email`, …); else 401 `invalid_token` |
 /// | `POST /api/v1/oauth2/revoke` | HTTP Basic, form `token`: 200 empty; a revoked refresh token no longer refreshes, a revoked access token no longer reads userinfo |
 /// | `GET /api/v1/oauth2/jwks` | the published RSA keys, newest first: `kty`, `kid`, `use: "sig"`, `alg: "RS256"`, `n`, `e` |
-/// | `GET /api/v1/logout` | `client_id` checked; with `redirect_url`: 302 there, `state` appended; without: a "You are signed out" page (`id="signed-out"`, `state` unused) whose link (`id="sign-in-again"`) goes to the app's login URL for the host's tenant (placeholder filled, else `tenant_name` appended), or to the application-level `/login` page when the SDK configuration has no usable `loginUrl` |
+/// | `GET /api/v1/logout` | `client_id` checked; then it ends as Wristband's logout does. Without `redirect_url`: 302 to the app's login URL for the host's tenant (the SDK configuration's `loginUrl`, `{tenant_name}` placeholder filled, else `tenant_name` appended; `tenant_custom_domain` appended on a custom domain), with `state` appended when given; only when the SDK configuration has no usable `loginUrl`, a "You are signed out" page (`id="signed-out"`, `state` unused) whose link (`id="sign-in-again"`) goes to the application-level `/login` page. With `redirect_url`: 302 there, `state` appended when given, if it is one of the client's logout URLs ([`set_logout_urls`](FakeWristband::set_logout_urls); by default any URL on the origin of the app's login URL), else a 400 page |
 /// | `GET /login?client_id=…` | on the vanity host, the application-level tenant-discovery page Wristband's SDKs send a browser to when no tenant is known: a form (`id="tenant-discovery"`, text field `tenant_name`, button `id="continue"`) that submits `GET /login?client_id=…&tenant_name=…`, which answers 302 to the app's login URL (the SDK configuration's `loginUrl`, `{tenant_name}` placeholder filled, else `?tenant_name=` appended); a name that is not 1–63 letters, digits and hyphens gets the form again (400) with the typed text shown escaped. On a tenant host: 302 to the app's login URL for that tenant. Missing or unknown `client_id`: 400 page |
 ///
 /// Every request to one of these paths is counted ([`calls`](FakeWristband::calls)), then
@@ -102,11 +102,11 @@ const APPLICATION_ID: &str = "fake-app-id";
 ///   `client_id`, `tnt_id`, `app_id`, `van_dom` (the [`vanity_domain`](FakeWristband::vanity_domain)),
 ///   `idp_name: "wristband"`, `scope` (the authorize request's scopes, space-separated;
 ///   `openid offline_access email` for tokens made without one), `auth_time` (when the user
-///   signed in, kept across refreshes), `jti` (random), `exp`, `iat`; no `nbf` (Wristband's
-///   have none);
+///   signed in, kept across refreshes), `amr` (how the user authenticated, as Wristband's:
+///   always `["pwd"]`), `jti` (random), `exp`, `iat`; no `nbf` (Wristband's have none);
 /// - ID tokens: header `typ: JWT`; claims `iss`, `sub`, `aud` (the client id), `exp` (one hour),
-///   `iat`, `auth_time`, `nonce` (the authorize request's, when it sent one; none after a
-///   refresh), `tnt_id`, `app_id`, `idp_name`, and `email` when the user has one;
+///   `iat`, `auth_time`, `amr` (`["pwd"]`), `nonce` (the authorize request's, when it sent one;
+///   none after a refresh), `tnt_id`, `app_id`, `idp_name`, and `email` when the user has one;
 /// - refresh tokens: opaque random strings.
 ///
 /// # Behind a TLS proxy
@@ -151,8 +151,7 @@ const APPLICATION_ID: &str = "fake-app-id";
 ///   test can try again; codes do not expire.
 /// - Client authentication is HTTP Basic only (as Wristband's SDKs use it); the id and the
 ///   secret may be form-encoded first (RFC 6749 §2.3.1) or raw.
-/// - There is no sign-in session at Wristband: logout (its redirect or its signed-out page)
-///   changes nothing, and every authorize approves (or shows the page) again.
+/// - There is no sign-in session at Wristband: logout changes nothing, and every authorize approves (or shows the page) again.
 /// - Any well-formed tenant name is accepted by the discovery page (the fake has no list of
 ///   tenants), and `customApplicationLoginPageUrl` is never redirected to.
 ///
@@ -409,7 +408,10 @@ impl FakeWristband {
     }
 
     /// Sets the `loginUrl` and `redirectUri` of the SDK configuration (placeholders such as
-    /// `{tenant_name}` allowed). The redirect URI is also the one authorize accepts.
+    /// `{tenant_name}` allowed). The redirect URI is also the one authorize accepts; the login
+    /// URL is also where logout sends the browser back (and, unless
+    /// [`set_logout_urls`](Self::set_logout_urls) says otherwise, its origin is where logout's
+    /// `redirect_url` may point).
     ///
     /// ```
     /// # rocket::async_test(async {
@@ -425,6 +427,57 @@ impl FakeWristband {
         }
         inner.sdk_configuration["loginUrl"] = login_url.into();
         inner.sdk_configuration["redirectUri"] = redirect_uri.into();
+    }
+
+    /// The logout URLs of the client: where logout's `redirect_url` may send the browser.
+    ///
+    /// `Some(urls)`: a `redirect_url` must equal one of them, compared as parsed URLs (so
+    /// `HTTP://App.test:80/bye` equals `http://app.test/bye`; the query counts), with a
+    /// `{tenant_name}` placeholder filled with the tenant of the logout's host. `None` (the
+    /// default): any URL on the origin (scheme, host and port) of the app's login URL for that
+    /// tenant (see [`set_app_urls`](Self::set_app_urls)), and none when the SDK configuration
+    /// has no usable `loginUrl`. Any other `redirect_url` gets a 400 page, as with Wristband,
+    /// where the allowed logout URLs are a setting of the application.
+    ///
+    /// # Panics
+    ///
+    /// If a URL, its placeholder filled, is not an `http` or `https` URL (this is test tooling).
+    ///
+    /// ```
+    /// use reqwest::redirect::Policy;
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// fake.set_logout_urls(Some(&["https://app.example/signed-out"]));
+    /// let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    /// let logout = format!("{}/api/v1/logout", fake.base_url());
+    /// let query = [("client_id", fake.client_id()), ("redirect_url", "https://app.example/signed-out")];
+    /// let answer = client.get(&logout).query(&query).send().await.unwrap();
+    /// assert_eq!(answer.status(), 302);
+    /// assert_eq!(answer.headers()["location"], "https://app.example/signed-out");
+    ///
+    /// let query = [("client_id", fake.client_id()), ("redirect_url", "https://evil.example/")];
+    /// let answer = client.get(&logout).query(&query).send().await.unwrap();
+    /// assert_eq!(answer.status(), 400);
+    /// # });
+    /// ```
+    pub fn set_logout_urls(&self, urls: Option<&[&str]>) {
+        let urls = urls.map(|urls| {
+            urls.iter()
+                .map(|url| {
+                    let filled = tenant_placeholder_filled(url);
+                    match oauth2::url::Url::parse(&filled) {
+                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                            url.to_string()
+                        }
+                        _ => {
+                            panic!("FakeWristband::set_logout_urls: {url:?} is not an http(s) URL")
+                        }
+                    }
+                })
+                .collect()
+        });
+        self.shared.lock().logout_urls = urls;
     }
 
     /// Replaces the whole SDK configuration body (any JSON, valid or not).
@@ -694,4 +747,9 @@ impl Drop for FakeWristband {
     fn drop(&mut self) {
         self.shutdown.clone().notify();
     }
+}
+
+/// `url` with its tenant placeholder filled with a sample tenant name (for checking its shape).
+fn tenant_placeholder_filled(url: &str) -> String {
+    tenant::fill_placeholder(url, DEFAULT_TENANT)
 }

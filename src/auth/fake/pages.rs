@@ -1,6 +1,6 @@
 //! The pages a browser meets outside the OAuth2 requests: the application-level
-//! tenant-discovery page (`GET /login`) and the signed-out page that logout shows without a
-//! `redirect_url`. Every value put into a page is HTML-escaped.
+//! tenant-discovery page (`GET /login`) and the signed-out page that logout shows when it knows
+//! no login URL of the app. Every value put into a page is HTML-escaped.
 
 use oauth2::url::Url;
 use rocket::State;
@@ -19,7 +19,7 @@ fn configured_login_url(shared: &Shared) -> Option<String> {
 }
 
 /// The app's login URL for `visit`, if the SDK configuration has a usable one.
-fn app_login_for(shared: &Shared, visit: &Visit) -> Option<Url> {
+pub(super) fn app_login_for(shared: &Shared, visit: &Visit) -> Option<Url> {
     configured_login_url(shared).and_then(|login_url| app_login_url(&login_url, visit))
 }
 
@@ -114,15 +114,11 @@ pub(super) async fn login(call: Call, shared: &State<SharedState>) -> Answer {
     }
 }
 
-/// The page logout shows without a `redirect_url`: "You are signed out", and a link
-/// (`id="sign-in-again"`) to the app's login URL for the host's tenant, or, when the SDK
-/// configuration has no usable `loginUrl`, to the application-level login page.
-pub(super) fn signed_out(call: &Call, shared: &Shared) -> Answer {
-    let user = shared.lock().user.clone();
-    let public = shared.public_domain();
-    let visit = visit(call, &user, public.as_deref());
-    let link = app_login_for(shared, &visit).or_else(|| application_login_page(shared));
-    let link = match link {
+/// The page logout shows without a `redirect_url` when the SDK configuration has no usable
+/// `loginUrl` (so there is no app to send the browser back to): "You are signed out", and a
+/// link (`id="sign-in-again"`) to the application-level login page.
+pub(super) fn signed_out(shared: &Shared) -> Answer {
+    let link = match application_login_page(shared) {
         Some(url) => format!(
             "\n<p><a id=\"sign-in-again\" href=\"{}\">Sign in again</a></p>",
             escape(url.as_str())

@@ -27,6 +27,9 @@ pub(super) const DEFAULT_EXPIRES_IN: i64 = 1800;
 pub(super) const DEFAULT_SCOPE: &str = "openid offline_access email";
 /// The identity provider named in tokens and userinfo (`idp_name`).
 pub(super) const IDP_NAME: &str = "wristband";
+/// How the user authenticated (`amr`, RFC 8176), in access and ID tokens: a password, as in
+/// Wristband's tokens for a user who signed in with one.
+pub(super) const AMR: [&str; 1] = ["pwd"];
 /// The lifetime of ID tokens, in seconds.
 const ID_TOKEN_LIFETIME: i64 = 3600;
 
@@ -103,6 +106,9 @@ pub(super) struct Inner {
     pub(super) last_authorize_request: Option<Vec<(String, String)>>,
     /// The public origin the test set (`None`: `http://localhost:<port>`).
     pub(super) public: Option<PublicOrigin>,
+    /// The logout redirect URLs the test allowed (`None`: any URL on the origin of the app's
+    /// login URL).
+    pub(super) logout_urls: Option<Vec<String>>,
 }
 
 /// The fake's state.
@@ -161,6 +167,7 @@ impl Shared {
                 refresh_tokens_spent: 0,
                 last_authorize_request: None,
                 public: None,
+                logout_urls: None,
             }),
         }
     }
@@ -220,7 +227,7 @@ impl Shared {
     /// Signs an access token for `holder` (lifetime `expires_in` s) and records it. Its claims
     /// are those of Wristband's access tokens (header `typ: at+JWT`): `iss`, `sub`,
     /// `sub_kind`, `client_id`, `tnt_id`, `app_id`, `van_dom`, `idp_name`, `scope`,
-    /// `auth_time`, `jti`, `exp`, `iat` (no `nbf`, as Wristband's).
+    /// `auth_time`, `amr`, `jti`, `exp`, `iat` (no `nbf`, as Wristband's).
     pub(super) fn issue_access_token(
         &self,
         holder: &Holder,
@@ -242,6 +249,7 @@ impl Shared {
             "idp_name": IDP_NAME,
             "scope": holder.granted_scope(),
             "auth_time": holder.auth_time,
+            "amr": AMR,
             "jti": random_token(),
             "exp": expires_at,
             "iat": now,
@@ -285,7 +293,7 @@ impl Shared {
     }
 
     /// An ID token (header `typ: JWT`): `iss`, `sub`, `aud` (the client id), `exp`, `iat`,
-    /// `auth_time`, `nonce` (when the authorize request sent one), `tnt_id`, `app_id`,
+    /// `auth_time`, `amr`, `nonce` (when the authorize request sent one), `tnt_id`, `app_id`,
     /// `idp_name`, and `email` when the user has one.
     fn id_token(
         &self,
@@ -305,6 +313,7 @@ impl Shared {
             "exp": now.saturating_add(ID_TOKEN_LIFETIME),
             "iat": now,
             "auth_time": holder.auth_time,
+            "amr": AMR,
         });
         if let Some(nonce) = nonce {
             claims["nonce"] = nonce.into();
