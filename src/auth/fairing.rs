@@ -241,7 +241,6 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// | `createWristbandJwtValidator()` builds a second cache next to the middleware's | [`WristbandAuth::jwt_validator()`] shares the guard's cache, fetch budget and checks |
 /// | `discoverWristbandAuth()` throws on any failure, an unreachable Wristband included; with auto-configuration off it throws | `preload_config` aborts launch on a misconfiguration only; with auto-configuration off it does nothing |
 /// | a failed sdk-configuration fetch says `Failed to fetch SDK configuration after 3 attempts` | the log names the URL and the likely cause and keys; the debug profile shows them to the browser |
-///
 /// | the ID token is stored unchecked; the `nonce` is sent but never compared | the callback validates it (signature against the JWKS, `iss`, `aud` = `client_id`, `azp` = `client_id` when present and with several audiences, `exp`, `iat` neither in the future nor more than 10 minutes old (each beyond a 60 s leeway), `nonce` = the one sent, `sub` = userinfo's); a failure is `RedirectReason::InvalidIdToken`, never a 5xx |
 /// | any RS256 token from the issuer passes the JWT strategy, ID tokens included | bearer tokens need `typ: at+JWT`; `jwt_allowed_client_ids` restricts `client_id` |
 /// | the JWT strategy's `Authorization` parsing tolerates extra whitespace between `Bearer` and the token | exactly one space, one token of visible ASCII, one `Authorization` header ([`bearer_token`](crate::bearer_token), the guard's own rule) |

@@ -174,12 +174,14 @@ pub struct FakeWristband {
     task: Option<server::Task>,
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "fake-wristband")))]
 impl std::fmt::Debug for FakeWristband {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeWristband").field("port", &self.port).finish_non_exhaustive()
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "fake-wristband")))]
 impl FakeWristband {
     /// Starts a fake on `127.0.0.1`, on a port the OS picks, with the defaults: client
     /// `fake-client-id` / `fake-client-secret-0123456789abcdef`, login URL
@@ -743,6 +745,7 @@ impl FakeWristband {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "fake-wristband")))]
 impl Drop for FakeWristband {
     fn drop(&mut self) {
         self.shutdown.clone().notify();

@@ -72,6 +72,7 @@ impl Default for FakeUser {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "fake-wristband")))]
 impl FakeUser {
     /// The userinfo answer for this user of application `app_id`.
     pub(super) fn userinfo(&self, app_id: &str) -> Value {
