@@ -59,6 +59,7 @@ mod load;
 mod login_host;
 mod logout_sealed;
 mod open_cache;
+mod package_links;
 mod profiles;
 mod properties;
 mod readme;
