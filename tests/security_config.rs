@@ -221,6 +221,48 @@ async fn session_secrets_in_a_file_are_refused_for_release() {
     assert!(launches(app(from_file("debug"))).await, "debug may keep it in the file");
 }
 
+/// One failure, one message (issue 27): a misspelled `wristband_auth` table is the only error
+/// of a launch in the debug profile; the missing keys it causes, a "needs the session fairing"
+/// from the other fairing and the random-secret warning (said only once launch succeeds) do
+/// not precede or follow it. A misspelled session table likewise gets no error from the `auth`
+/// fairing.
+#[cfg(feature = "auth")]
+#[rocket::async_test]
+async fn a_misspelled_table_is_the_only_message_of_a_failed_launch() {
+    use wristband_rocket_session::WristbandAuth;
+    capture_logs();
+    let app = |figment: Figment| {
+        rocket::custom(figment).attach(WristbandSession::fairing()).attach(WristbandAuth::fairing())
+    };
+    // The auth table misspelled; no session secret (the debug profile makes one up).
+    let toml = "[debug.wristband_ath]\nclient_id = \"cid\"\n";
+    assert!(!launches(app(figment(toml, "debug"))).await);
+    let errors = lines(Level::Error, &[]);
+    assert!(errors.iter().any(|l| l.contains("wristband_ath") && l.contains("misspelling")));
+    for noise in ["needs the session fairing", "vanity_domain", "client_secret"] {
+        assert!(errors.iter().all(|l| !l.contains(noise)), "`{noise}` in {errors:#?}");
+    }
+    assert!(lines(Level::Warn, &["RANDOM"]).is_empty(), "a warning before the error");
+
+    // The session table misspelled, a valid auth table: the session fairing alone speaks.
+    let toml = "[debug.wristband_sesion]\nsecure = false\n\
+                [debug.wristband_auth]\nclient_id = \"cid\"\nclient_secret = \"s\"\n\
+                wristband_application_vanity_domain = \"app.example.com\"\n\
+                auto_configure_enabled = false\n\
+                login_url = \"https://app.example.com/auth/login\"\n\
+                redirect_uri = \"https://app.example.com/auth/callback\"\n";
+    assert!(!launches(app(figment(toml, "debug"))).await);
+    let errors = lines(Level::Error, &[]);
+    assert!(errors.iter().any(|l| l.contains("wristband_sesion")), "{errors:#?}");
+    assert!(errors.iter().all(|l| !l.contains("WristbandAuth")), "{errors:#?}");
+
+    // A good launch in the debug profile without a secret: the warning, once, at liftoff.
+    let toml = "[debug.wristband_session]\nsecure = false\n";
+    let good = rocket::custom(figment(toml, "debug")).attach(WristbandSession::fairing());
+    assert!(launches(good).await);
+    assert_eq!(lines(Level::Warn, &["RANDOM"]).len(), 1);
+}
+
 /// Security review, finding 5 (log forging): `error_description` (and every other
 /// client-chosen value) reached the log raw, newlines included, so a callback URL could write
 /// a forged log line. Now control characters are escaped: one record, on one line.

@@ -11,6 +11,7 @@ use super::options::{AuthOptions, TABLE};
 use super::refresh::SingleFlightRefresher;
 use crate::session::cookies::SessionConfig;
 use crate::session::error::ConfigProblem;
+use crate::session::fairing::SessionStartFailed;
 use crate::session::options::SessionOptions;
 use crate::session::refresh_hook::{SharedRefresh, TokenRefresher};
 use std::sync::Arc;
@@ -372,6 +373,11 @@ impl WristbandAuth {
 
     fn configure(&self, rocket: &Rocket<Build>) -> Result<AuthState, Vec<ConfigProblem>> {
         let figment = rocket.figment();
+        // A misspelled table is the cause of the missing keys: it alone is reported.
+        let misspelled = crate::session::options::misspelled_tables(figment, TABLE);
+        if !misspelled.is_empty() {
+            return Err(misspelled);
+        }
         let (options, mut problems) = match &self.options {
             Some(options) => (options.clone(), Vec::new()),
             None => AuthOptions::read_figment(figment),
@@ -566,6 +572,11 @@ impl Fairing for WristbandAuth {
         // ignite fairing attached now runs after every ignite fairing attached before.
         Ok(rocket.attach(AdHoc::try_on_ignite(FAIRING_NAME, move |rocket| async move {
             if join_session(&rocket) {
+                Ok(rocket)
+            } else if rocket.state::<SessionStartFailed>().is_some() {
+                // The session fairing is attached and failed: it said why, and launch fails
+                // with it; a second error here would only be noise.
+                log::debug!("{TABLE}: waiting on nothing: the session fairing failed to start");
                 Ok(rocket)
             } else {
                 log_missing_session(rocket.figment());

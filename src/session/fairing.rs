@@ -95,9 +95,16 @@ impl WristbandSession {
         WristbandSession { options: Some(options) }
     }
 
-    fn configure(&self, rocket: &Rocket<Build>) -> Result<SessionConfig, ConfigError> {
+    /// The configuration, and whether its secret was generated for this run.
+    fn configure(&self, rocket: &Rocket<Build>) -> Result<(SessionConfig, bool), ConfigError> {
         let figment = rocket.figment();
         let profile = figment.profile().as_str().to_string();
+        // A misspelled table is the cause of whatever else looks wrong (its keys were never
+        // read): it alone is reported.
+        let misspelled = misspelled_tables(figment, crate::session::options::TABLE);
+        if !misspelled.is_empty() {
+            return Err(ConfigError::invalid(Some(profile), misspelled));
+        }
         let (mut options, mut problems) = match &self.options {
             Some(options) => (options.clone(), Vec::new()),
             None => {
@@ -119,26 +126,20 @@ impl WristbandSession {
                 (options, problems)
             }
         };
-        if options.secrets.is_empty() && figment.profile() == rocket::Config::DEBUG_PROFILE {
+        // Said at liftoff (`warn_generated_secret`), once the whole configuration is known
+        // good, so that it never precedes a launch error.
+        let generated =
+            options.secrets.is_empty() && figment.profile() == rocket::Config::DEBUG_PROFILE;
+        if generated {
             let mut bytes = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
             options.secrets = URL_SAFE_NO_PAD.encode(bytes).into();
-            log::warn!("wristband_session: no `secrets` set in the `debug` profile.");
-            log::warn!(
-                "wristband_session: using a RANDOM secret generated for this run: every session \
-                 is lost when the app restarts, and no other instance can open them."
-            );
-            log::warn!(
-                "wristband_session: set `secrets` in Rocket.toml or ROCKET_WRISTBAND_SESSION; \
-                 `cargo run --example gen_secret` makes one."
-            );
         }
         if let Err(e) = options.validate() {
             // A key that failed to read is reported once, as read.
             let unread: Vec<String> = problems.iter().map(|p| p.key.clone()).collect();
             problems.extend(e.problems().iter().filter(|p| !unread.contains(&p.key)).cloned());
         }
-        problems.extend(misspelled_tables(figment));
         if !problems.is_empty() {
             return Err(ConfigError::invalid(Some(profile), problems));
         }
@@ -150,20 +151,47 @@ impl WristbandSession {
             );
         }
         let codec = SessionCodec::new(&options).map_err(|e| e.with_profile(&profile))?;
-        Ok(SessionConfig::new(options, codec))
+        Ok((SessionConfig::new(options, codec), generated))
     }
+}
+
+/// Managed when the session fairing failed to start (it logged why), so that the `auth`
+/// layer adds no error of its own about a missing session.
+pub(crate) struct SessionStartFailed;
+
+/// Managed when the secret was generated for this run: warned about at liftoff.
+struct GeneratedSecret;
+
+fn warn_generated_secret() {
+    log::warn!(
+        "wristband_session: no `secrets` set in the `debug` profile: using a RANDOM secret \
+         generated for this run (every session is lost when the app restarts, and no other \
+         instance can open them); set `secrets` in Rocket.toml or ROCKET_WRISTBAND_SESSION \
+         (`cargo run --example gen_secret` makes one)"
+    );
 }
 
 #[rocket::async_trait]
 impl Fairing for WristbandSession {
     fn info(&self) -> Info {
-        Info { name: FAIRING_NAME, kind: Kind::Ignite | Kind::Response | Kind::Singleton }
+        let kind = Kind::Ignite | Kind::Liftoff | Kind::Response | Kind::Singleton;
+        Info { name: FAIRING_NAME, kind }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        match self.configure(&rocket) {
+        let (config, generated) = match self.configure(&rocket) {
+            Ok(configured) => configured,
+            Err(e) => {
+                for line in e.to_string().lines() {
+                    log::error!("{line}");
+                }
+                return Err(rocket.manage(SessionStartFailed));
+            }
+        };
+        let rocket = if generated { rocket.manage(GeneratedSecret) } else { rocket };
+        match config {
             #[cfg(feature = "redis")]
-            Ok(mut config) => {
+            mut config => {
                 let mut rocket = rocket;
                 if let Some(options) = config.options.revocation.clone() {
                     match crate::revocation::start(&options, config.codec.max_age()).await {
@@ -184,20 +212,20 @@ impl Fairing for WristbandSession {
                         }
                         Err(e) => {
                             log::error!("wristband_session: {e}");
-                            return Err(rocket);
+                            return Err(rocket.manage(SessionStartFailed));
                         }
                     }
                 }
                 Ok(rocket.manage(config))
             }
             #[cfg(not(feature = "redis"))]
-            Ok(config) => Ok(rocket.manage(config)),
-            Err(e) => {
-                for line in e.to_string().lines() {
-                    log::error!("{line}");
-                }
-                Err(rocket)
-            }
+            config => Ok(rocket.manage(config)),
+        }
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<rocket::Orbit>) {
+        if rocket.state::<GeneratedSecret>().is_some() {
+            warn_generated_secret();
         }
     }
 

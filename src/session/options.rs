@@ -1205,31 +1205,30 @@ pub(crate) fn secret_in_a_file(
 }
 
 /// A problem for each top-level key of `figment`'s selected profile that is within two edits
-/// of `wristband_session` or `wristband_auth` without being it (`wristband_sesion`,
+/// of `table` (`wristband_session` or `wristband_auth`) without being it (`wristband_sesion`,
 /// `wristbandauth`, …): such a table would otherwise be ignored and the defaults apply without
-/// a word. Also catches `ROCKET_WRISTBAND_SESION`, which figment reads as a top-level key.
-pub(crate) fn misspelled_tables(figment: &Figment) -> Vec<ConfigProblem> {
+/// a word. Also catches `ROCKET_WRISTBAND_SESION`, which figment reads as a top-level key. Each
+/// fairing checks its own table, so a misspelling is reported once, by the fairing it concerns.
+pub(crate) fn misspelled_tables(figment: &Figment, table: &'static str) -> Vec<ConfigProblem> {
+    debug_assert!(CRATE_TABLES.contains(&table));
     let Ok(top) = figment.extract::<Dict>() else {
         return Vec::new();
     };
-    let mut problems = Vec::new();
-    for key in top.keys() {
-        for table in CRATE_TABLES {
-            if key != table && edit_distance(key, table) <= 2 {
-                problems.push(ConfigProblem::for_table(
-                    table,
-                    "",
-                    format!(
-                        "found a table or variable named `{}`, which looks like a misspelling \
-                         of `{table}`; rename it to `{table}` (a misspelled table would be \
-                         ignored and the defaults used)",
-                        crate::session::log_text::Escaped(key)
-                    ),
-                ));
-            }
-        }
-    }
-    problems
+    top.keys()
+        .filter(|key| *key != table && edit_distance(key, table) <= 2)
+        .map(|key| {
+            ConfigProblem::for_table(
+                table,
+                "",
+                format!(
+                    "found a table or variable named `{}`, which looks like a misspelling of \
+                     `{table}`; rename it to `{table}` (a misspelled table would be ignored and \
+                     the defaults used)",
+                    crate::session::log_text::Escaped(key)
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A problem for each key of `table` that is not one of `known` (the keys of table `name`).
