@@ -6,6 +6,10 @@
 //! curl -c jar -b jar http://127.0.0.1:8000/        # visit 2
 //! curl -c jar -b jar -X POST http://127.0.0.1:8000/reset   # session destroyed
 //! ```
+//!
+//! In the debug profile a `.env` file in the working directory (see `.env.example`) is read
+//! first, so a local secret survives restarts without living in `Rocket.toml`; any other
+//! profile ignores it and takes its secret from the real environment.
 
 #[macro_use]
 extern crate rocket;
@@ -32,5 +36,10 @@ fn reset(session: Session<'_>) -> &'static str {
 
 #[launch]
 fn rocket() -> _ {
+    // Local development only: `.env` never configures a production (release) launch.
+    if rocket::Config::figment().profile() == rocket::Config::DEBUG_PROFILE {
+        // No `.env` is fine: the variables may come from the environment, or be absent.
+        let _ = dotenvy::dotenv();
+    }
     rocket::build().attach(WristbandSession::fairing()).mount("/", routes![index, reset])
 }

@@ -44,9 +44,15 @@ impl Drop for Server {
 }
 
 fn start(profile: &str, session_env: Option<&str>, port: u16) -> Server {
+    // The repository's Rocket.toml.
+    start_in(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), profile, session_env, port)
+}
+
+/// The example started in `dir` (its Rocket.toml, its `.env`).
+fn start_in(dir: &std::path::Path, profile: &str, session_env: Option<&str>, port: u16) -> Server {
     let mut command = Command::new(quickstart());
     command
-        .current_dir(env!("CARGO_MANIFEST_DIR")) // the repository's Rocket.toml
+        .current_dir(dir)
         .env("ROCKET_PROFILE", profile)
         .env("ROCKET_PORT", port.to_string())
         .env("ROCKET_ADDRESS", "127.0.0.1")
@@ -140,4 +146,59 @@ fn quickstart_resets_the_session_only_on_post() {
         let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap();
         assert!(cookie.starts_with("session=;") && cookie.contains("Max-Age=0"), "{cookie}");
     });
+}
+
+/// One visit with `cookie` (`name=value`), if any: the page's text and the new cookie.
+fn visit(port: u16, cookie: Option<&str>) -> (String, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        let set = response.headers()["set-cookie"].to_str().unwrap();
+        let set = set.split(';').next().unwrap().to_string();
+        (response.text().await.unwrap(), set)
+    })
+}
+
+/// `.env` is for local development: the quickstart reads it in the debug profile (two launches
+/// share its secret, so a cookie of the first counts on in the second) and ignores it in
+/// `release` (no secret there, so the launch is refused).
+#[test]
+fn a_dotenv_file_configures_debug_launches_and_is_ignored_in_release() {
+    let dir = std::env::temp_dir().join(format!("wrs-dotenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("Rocket.toml"), dir.join("Rocket.toml")).unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        "ROCKET_WRISTBAND_SESSION={secrets=[\"dotenv-secret-for-local-development-0123456789\"]}\n",
+    )
+    .unwrap();
+
+    let port = free_port();
+    let mut server = start_in(&dir, "debug", None, port);
+    wait_until_serving(&mut server, port);
+    let (first, cookie) = visit(port, None);
+    assert!(first.contains("1 time(s)"), "{first}");
+    drop(server);
+    let port = free_port();
+    let mut server = start_in(&dir, "debug", None, port);
+    wait_until_serving(&mut server, port);
+    let (second, _) = visit(port, Some(&cookie));
+    assert!(
+        second.contains("2 time(s)"),
+        "a restart lost the session: the secret was not from .env: {second}"
+    );
+    drop(server);
+
+    let mut server = start_in(&dir, "release", None, free_port());
+    let status = server.0.wait().expect("the process ends by itself");
+    assert!(!status.success(), "release launched: it read the secret from .env");
+    let mut log = String::new();
+    std::io::Read::read_to_string(server.0.stdout.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.contains("wristband_session.secrets"), "{log}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
