@@ -198,13 +198,10 @@ impl RedisCluster {
         !replication.contains("role:slave") || replication.contains("master_link_status:up")
     }
 
-    /// The port of the master serving `key`'s slot, as a live node sees it.
-    pub fn master_of(&self, key: &str) -> u16 {
-        let port = self.live_ports()[0];
-        let slot: u16 = cli(port, &["CLUSTER", "KEYSLOT", key])
-            .and_then(|s| s.trim().parse().ok())
-            .expect("CLUSTER KEYSLOT");
-        let nodes = cli(port, &["CLUSTER", "NODES"]).expect("CLUSTER NODES");
+    /// The port of the master serving `key`'s slot, as the node on `port` sees it.
+    fn master_seen_by(port: u16, key: &str) -> Option<u16> {
+        let slot: u16 = cli(port, &["CLUSTER", "KEYSLOT", key])?.trim().parse().ok()?;
+        let nodes = cli(port, &["CLUSTER", "NODES"])?;
         parse_nodes(&nodes)
             .into_iter()
             .find(|l| {
@@ -213,7 +210,11 @@ impl RedisCluster {
                     && l.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
             })
             .map(|l| l.port)
-            .expect("a master serves the slot")
+    }
+
+    /// The port of the master serving `key`'s slot, as a live node sees it.
+    pub fn master_of(&self, key: &str) -> u16 {
+        RedisCluster::master_seen_by(self.live_ports()[0], key).expect("a master serves the slot")
     }
 
     /// Kills (SIGKILL) the master serving `key`'s slot; its port.
@@ -223,17 +224,21 @@ impl RedisCluster {
         old
     }
 
-    /// Once every live node reports `cluster_state:ok` and a node other than `old` serves
-    /// `key`'s slot as master: that node's port.
+    /// Once every live node reports `cluster_state:ok` and names the same node other than
+    /// `old` as the master of `key`'s slot: that node's port.
     pub fn took_over(&self, key: &str, old: u16) -> Option<u16> {
-        let ok = self.live_ports().iter().all(|port| {
-            cli(*port, &["CLUSTER", "INFO"]).is_some_and(|i| i.contains("cluster_state:ok"))
-        });
-        if !ok {
-            return None;
+        let mut new = None;
+        for port in self.live_ports() {
+            if !cli(port, &["CLUSTER", "INFO"])?.contains("cluster_state:ok") {
+                return None;
+            }
+            let seen = RedisCluster::master_seen_by(port, key).filter(|p| *p != old)?;
+            if new.is_some_and(|n| n != seen) {
+                return None;
+            }
+            new = Some(seen);
         }
-        let new = self.master_of(key);
-        (new != old).then_some(new)
+        new
     }
 }
 
