@@ -326,8 +326,8 @@
 //! names above.
 //!
 //! **TLS and ACL users.** `rediss://` is accepted wherever a Redis URL is (`url`, each of the
-//! `sentinels` or `cluster_nodes`; with `rediss://` sentinels the master is reached over TLS too). Server
-//! certificates are always verified, against the public roots or, with `tls_ca_file`, against
+//! `sentinels` or `cluster_nodes`; with `rediss://` sentinels the master is reached over TLS
+//! too). Server certificates are always verified, against the public roots or, with `tls_ca_file`, against
 //! that PEM bundle alone; `tls_client_cert_file` + `tls_client_key_file` present a client
 //! certificate (mutual TLS, `tls-auth-clients yes`). `username` + `password` sign in as an ACL
 //! user and replace credentials written in a URL; `sentinel_username` + `sentinel_password`
@@ -362,12 +362,13 @@
 //! sentinel URL that has one are used for the sentinels and for the master; no password
 //! reaches a log line.
 //!
-//! **Why the `redis` crate** (1.x, with `tokio-comp`, `connection-manager` and `sentinel`): it
-//! is the maintained async Redis client, runs on the tokio runtime Rocket already has, its
-//! `ConnectionManager` reconnects by itself and multiplexes every revocation write over one
+//! **Why the `redis` crate** (1.x, with `tokio-comp`, `connection-manager`, `sentinel` and
+//! `cluster-async`): it is the maintained async Redis client, runs on the tokio runtime Rocket
+//! already has, its `ConnectionManager` reconnects by itself and multiplexes every revocation write over one
 //! connection (no pool needed: there is one write per revocation, none per request), its
 //! pub/sub connection is a dedicated one whose end tells the instance it lost track, and it
-//! implements the Sentinel client protocol (so this crate does not).
+//! implements the Sentinel client protocol and a cluster client that follows slots and
+//! failovers and delivers pub/sub over RESP3 (so this crate does not).
 //!
 //! # Limits
 //!

@@ -373,13 +373,13 @@ pub struct RevocationOptions {
     /// refresh token twice. Costs nothing on requests whose access token is fresh. _Default:_
     /// `true`.
     pub refresh_coordination: bool,
-    /// The Redis ACL user to sign in as (`AUTH <username> <password>`), on the server of `url`
-    /// or the master the sentinels name. Needs `password`. With `password`, it replaces any
-    /// credentials written in `url` or `sentinels`. Never printed (`Debug`, `Serialize`, logs,
+    /// The Redis ACL user to sign in as (`AUTH <username> <password>`), on the server of `url`,
+    /// the master the sentinels name or every cluster node. Needs `password`. With `password`,
+    /// it replaces any credentials written in `url`, `sentinels` or `cluster_nodes`. Never printed (`Debug`, `Serialize`, logs,
     /// errors). _Default:_ unset (the `default` user when `password` is set).
     pub username: Option<String>,
     /// The password for `username` (or for the `default` user, `requirepass`), on the server of
-    /// `url` or the master the sentinels name; it replaces any credentials written in the URLs.
+    /// `url`, the master the sentinels name or every cluster node; it replaces any credentials written in the URLs.
     /// Never printed. In the `release` profile a value read from a file such as `Rocket.toml`
     /// aborts launch: set it with
     /// `ROCKET_WRISTBAND_SESSION='{revocation={password="..."}}'`. _Default:_ unset.
