@@ -313,6 +313,31 @@ async fn revocations_survive_a_master_failover_and_flow_again_after_it() {
     }
 }
 
+#[rocket::async_test]
+async fn a_password_protected_cluster_is_reached_with_the_password_key_only() {
+    const PASSWORD: &str = "cluster-hunter2-password";
+    let cluster = RedisCluster::start_with(Some(PASSWORD));
+    let toml = documented_toml(&cluster);
+    // The password comes from its own key (the URLs have none); it reaches every node.
+    let with_password = format!("{toml}password = \"{PASSWORD}\"\n");
+    let a = instance(&with_password).await;
+    let b = instance(&with_password).await;
+    // Without it, an instance never catches up (and `refuse` withholds sessions).
+    let without = instance(&toml).await;
+    for server in [&a, &b] {
+        until_caught_up(server, Duration::from_secs(10)).await;
+    }
+    let cookie = sign_in(&a, "p1").await;
+    assert_eq!(revoke_on(&a, &cookie).await, StatusCode::OK);
+    assert!(revoked_within(&b, &cookie, Duration::from_secs(2)).await.is_some());
+    assert_eq!(stats_of(&without).await["caught_up"], json!(false));
+    let other = sign_in(&a, "p2").await;
+    assert_eq!(seen(&without, &other).await, Seen::Withheld);
+    for server in [a, b, without] {
+        server.stop().await;
+    }
+}
+
 /// The configuration error of a `revocation` table, as launch reports it.
 fn config_error(revocation: RevocationOptions) -> String {
     let options = SessionOptions {

@@ -36,6 +36,8 @@ impl Node {
 
 /// Three masters and three replicas.
 pub struct RedisCluster {
+    /// `requirepass` and `masterauth` of every node, if any.
+    password: Option<String>,
     dir: PathBuf,
     nodes: Vec<Node>,
 }
@@ -61,8 +63,12 @@ fn free_port() -> u16 {
 }
 
 /// `redis-cli -p <port> <args…>`'s output, `None` if it could not run or failed.
-fn cli(port: u16, args: &[&str]) -> Option<String> {
-    let output = Command::new(binary("redis-cli"))
+fn cli(password: &Option<String>, port: u16, args: &[&str]) -> Option<String> {
+    let mut command = Command::new(binary("redis-cli"));
+    if let Some(password) = password {
+        command.args(["--no-auth-warning", "-a", password]);
+    }
+    let output = command
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
         .stderr(Stdio::null())
@@ -112,9 +118,19 @@ impl RedisCluster {
     /// Starts six nodes, creates the cluster and waits until every node reports
     /// `cluster_state:ok` and every replica is in sync with its master.
     pub fn start() -> RedisCluster {
+        RedisCluster::start_with(None)
+    }
+
+    /// As `start`, every node with `requirepass` and `masterauth` set to `password`.
+    pub fn start_with(password: Option<&str>) -> RedisCluster {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("wrs-cluster-{}-{n}", std::process::id()));
-        let mut cluster = RedisCluster { dir, nodes: Vec::new() };
+        let password = password.map(str::to_string);
+        let mut cluster = RedisCluster { password, dir, nodes: Vec::new() };
+        let auth: Vec<String> = match &cluster.password {
+            Some(p) => vec!["--requirepass".into(), p.clone(), "--masterauth".into(), p.clone()],
+            None => Vec::new(),
+        };
         for i in 0..6 {
             let port = free_port();
             let bus = free_port();
@@ -127,6 +143,7 @@ impl RedisCluster {
                 .arg("--dir")
                 .arg(&dir)
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(&auth)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -135,14 +152,18 @@ impl RedisCluster {
         }
         let start = Instant::now();
         for node in &cluster.nodes {
-            while cli(node.port, &["PING"]).is_none_or(|r| r.trim() != "PONG") {
+            while cli(&cluster.password, node.port, &["PING"]).is_none_or(|r| r.trim() != "PONG") {
                 assert!(start.elapsed() < READY_WITHIN, "node {} never answered", node.port);
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
         let addresses: Vec<String> =
             cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
-        let created = Command::new(binary("redis-cli"))
+        let mut create = Command::new(binary("redis-cli"));
+        if let Some(password) = &cluster.password {
+            create.args(["--no-auth-warning", "-a", password]);
+        }
+        let created = create
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
@@ -179,11 +200,11 @@ impl RedisCluster {
     }
 
     fn node_ready(&self, port: u16) -> bool {
-        let Some(info) = cli(port, &["CLUSTER", "INFO"]) else { return false };
+        let Some(info) = cli(&self.password, port, &["CLUSTER", "INFO"]) else { return false };
         if !info.contains("cluster_state:ok") {
             return false;
         }
-        let Some(nodes) = cli(port, &["CLUSTER", "NODES"]) else { return false };
+        let Some(nodes) = cli(&self.password, port, &["CLUSTER", "NODES"]) else { return false };
         let lines = parse_nodes(&nodes);
         let served: u32 = lines
             .iter()
@@ -194,14 +215,17 @@ impl RedisCluster {
         if served != 16384 {
             return false;
         }
-        let Some(replication) = cli(port, &["INFO", "replication"]) else { return false };
+        let Some(replication) = cli(&self.password, port, &["INFO", "replication"]) else {
+            return false;
+        };
         !replication.contains("role:slave") || replication.contains("master_link_status:up")
     }
 
     /// The port of the master serving `key`'s slot, as the node on `port` sees it.
-    fn master_seen_by(port: u16, key: &str) -> Option<u16> {
-        let slot: u16 = cli(port, &["CLUSTER", "KEYSLOT", key])?.trim().parse().ok()?;
-        let nodes = cli(port, &["CLUSTER", "NODES"])?;
+    fn master_seen_by(&self, port: u16, key: &str) -> Option<u16> {
+        let slot: u16 =
+            cli(&self.password, port, &["CLUSTER", "KEYSLOT", key])?.trim().parse().ok()?;
+        let nodes = cli(&self.password, port, &["CLUSTER", "NODES"])?;
         parse_nodes(&nodes)
             .into_iter()
             .find(|l| {
@@ -214,7 +238,7 @@ impl RedisCluster {
 
     /// The port of the master serving `key`'s slot, as a live node sees it.
     pub fn master_of(&self, key: &str) -> u16 {
-        RedisCluster::master_seen_by(self.live_ports()[0], key).expect("a master serves the slot")
+        self.master_seen_by(self.live_ports()[0], key).expect("a master serves the slot")
     }
 
     /// Kills (SIGKILL) the master serving `key`'s slot; its port.
@@ -229,10 +253,10 @@ impl RedisCluster {
     pub fn took_over(&self, key: &str, old: u16) -> Option<u16> {
         let mut new = None;
         for port in self.live_ports() {
-            if !cli(port, &["CLUSTER", "INFO"])?.contains("cluster_state:ok") {
+            if !cli(&self.password, port, &["CLUSTER", "INFO"])?.contains("cluster_state:ok") {
                 return None;
             }
-            let seen = RedisCluster::master_seen_by(port, key).filter(|p| *p != old)?;
+            let seen = self.master_seen_by(port, key).filter(|p| *p != old)?;
             if new.is_some_and(|n| n != seen) {
                 return None;
             }
