@@ -90,7 +90,7 @@
 //! | `csrf_check_all_methods` | bool | `false` | `true` checks the CSRF header on every method, `GET` included (Wristband's SDK behaviour); pages guarded by [`AuthenticatedSession`] then answer 403 to a browser's navigation |
 //! | `max_cookie_chunks` | integer | `1` | 1 to 8; above 1 a large session is split over `name`, `name.1`, … |
 //! | `renew_after` | integer (seconds) | `60` | ≥ 0; [`AuthenticatedSession`] re-issues the cookie only when at least this long has passed since it was issued; `0` = on every authenticated request |
-//! | `revocation` | table: `url` or `sentinels` + `sentinel_master`, `on_unavailable`, `key_prefix`, `refresh_coordination`; credentials `username`, `password`, `sentinel_username`, `sentinel_password`; TLS `tls_ca_file`, `tls_client_cert_file`, `tls_client_key_file` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) and [`RevocationOptions`] |
+//! | `revocation` | table: `url`, `sentinels` + `sentinel_master` or `cluster_nodes` (exactly one), `on_unavailable`, `key_prefix`, `refresh_coordination`; credentials `username`, `password`, `sentinel_username`, `sentinel_password`; TLS `tls_ca_file`, `tls_client_cert_file`, `tls_client_key_file` | unset (stateless) | cargo feature `redis`; see [Revocation](#revocation-cargo-feature-redis) and [`RevocationOptions`] |
 //!
 //! Every field of [`SessionOptions`] says the same with its `_Default:_`. From code, pass the
 //! options to [`WristbandSession::custom()`] instead. An invalid configuration aborts launch
@@ -308,9 +308,26 @@
 //! on_unavailable = "refuse"
 //! ```
 //!
+//! **Cluster.** For Redis Cluster, give seed nodes instead (`url`, `sentinels` and
+//! `cluster_nodes`: exactly one of the three). Any reachable node is enough; the `redis`
+//! crate's cluster client learns the rest of the cluster from it:
+//!
+//! ```text
+//! # Rocket.toml (tests/it/cluster.rs loads this block against a real six-node cluster)
+//! [default.wristband_session.revocation]
+//! cluster_nodes = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379", "redis://10.0.0.3:6379"]
+//! on_unavailable = "refuse"
+//! ```
+//!
+//! On a cluster the key and channel names carry the hash tag `{<key_prefix>}`
+//! (`{wristband_session}:revoked-sessions`, `…:revoked-user-cutoffs`, `…:revocations`), so
+//! that both sets, which one revocation's transaction writes, are in one slot; refresh
+//! coordination's keys already share a tag. Single-server and Sentinel deployments keep the
+//! names above.
+//!
 //! **TLS and ACL users.** `rediss://` is accepted wherever a Redis URL is (`url`, each of the
-//! `sentinels`; with `rediss://` sentinels the master is reached over TLS too). Server
-//! certificates are always verified, against the public roots or, with `tls_ca_file`, against
+//! `sentinels` or `cluster_nodes`; with `rediss://` sentinels the master is reached over TLS
+//! too). Server certificates are always verified, against the public roots or, with `tls_ca_file`, against
 //! that PEM bundle alone; `tls_client_cert_file` + `tls_client_key_file` present a client
 //! certificate (mutual TLS, `tls-auth-clients yes`). `username` + `password` sign in as an ACL
 //! user and replace credentials written in a URL; `sentinel_username` + `sentinel_password`
@@ -345,12 +362,13 @@
 //! sentinel URL that has one are used for the sentinels and for the master; no password
 //! reaches a log line.
 //!
-//! **Why the `redis` crate** (1.x, with `tokio-comp`, `connection-manager` and `sentinel`): it
-//! is the maintained async Redis client, runs on the tokio runtime Rocket already has, its
-//! `ConnectionManager` reconnects by itself and multiplexes every revocation write over one
+//! **Why the `redis` crate** (1.x, with `tokio-comp`, `connection-manager`, `sentinel` and
+//! `cluster-async`): it is the maintained async Redis client, runs on the tokio runtime Rocket
+//! already has, its `ConnectionManager` reconnects by itself and multiplexes every revocation write over one
 //! connection (no pool needed: there is one write per revocation, none per request), its
 //! pub/sub connection is a dedicated one whose end tells the instance it lost track, and it
-//! implements the Sentinel client protocol (so this crate does not).
+//! implements the Sentinel client protocol and a cluster client that follows slots and
+//! failovers and delivers pub/sub over RESP3 (so this crate does not).
 //!
 //! # Limits
 //!

@@ -910,7 +910,7 @@ async fn figment_revocation_with_both_url_and_sentinels_fails_naming_both() {
     let table = json!({ "secrets": SECRET, "revocation": revocation });
     assert_rejected("release", table, "revocation.sentinels").await;
     let line = error_naming("revocation.sentinels");
-    assert!(line.contains("`revocation.url`") && line.contains("not both"), "{line}");
+    assert!(line.contains("`revocation.url`") && line.contains("exactly one of"), "{line}");
     assert_no_secret_logged(&[REDIS_PASSWORD]);
 }
 

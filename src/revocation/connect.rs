@@ -1,5 +1,5 @@
-//! Building the Redis clients from the `revocation` table: where the server is (`url`, or the
-//! sentinels), the credentials (`username`/`password` over those of a URL, the sentinels' own),
+//! Building the Redis clients from the `revocation` table: where the server is (`url`, the
+//! sentinels, or the cluster's seed nodes), the credentials (`username`/`password` over those of a URL, the sentinels' own),
 //! and TLS (`rediss://`: the public roots or `tls_ca_file`, and a client certificate for
 //! mutual TLS). Everything that turns options into clients is here, so that another shape of
 //! deployment is one more arm of [`connect`].
@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
     ClientTlsConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo,
@@ -24,6 +25,42 @@ pub(crate) enum Deployment {
     Fixed(redis::Client),
     /// Redis Sentinel: the client that asks the sentinels, and their addresses for logs.
     Sentinel { client: SentinelClient, addresses: String },
+    /// Redis Cluster: what builds its clients (one per connection: the subscription's needs
+    /// its own push channel).
+    Cluster(ClusterSetup),
+}
+
+/// The seed nodes of a Redis Cluster, with their credentials and TLS settings.
+pub(crate) struct ClusterSetup {
+    /// The seed nodes, with `username`/`password` in place of the URLs' credentials.
+    nodes: Vec<ConnectionInfo>,
+    certificates: Option<TlsCertificates>,
+    /// The seed nodes' addresses (never their URLs, which can hold passwords), for logs.
+    pub(crate) addresses: String,
+}
+
+impl ClusterSetup {
+    /// A cluster client; with `pushes`, one that speaks RESP3 and sends every push (pub/sub
+    /// messages, and `Disconnection` when a node's connection drops) there.
+    pub(crate) fn client(
+        &self,
+        timeout: std::time::Duration,
+        pushes: Option<rocket::tokio::sync::mpsc::UnboundedSender<redis::PushInfo>>,
+    ) -> Result<ClusterClient, redis::RedisError> {
+        let mut builder = ClusterClientBuilder::new(self.nodes.iter().cloned())
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(2)
+            .min_retry_wait(50)
+            .max_retry_wait(200);
+        if let Some(certificates) = &self.certificates {
+            builder = builder.certs(certificates.clone());
+        }
+        if let Some(pushes) = pushes {
+            builder = builder.use_protocol(redis::ProtocolVersion::RESP3).push_sender(pushes);
+        }
+        builder.build()
+    }
 }
 
 /// The clients to use, and what the servers' certificates are checked against.
@@ -39,6 +76,9 @@ pub(crate) fn connect(options: &RevocationOptions) -> Result<Connection, String>
     // rustls needs a crypto provider; ring is the one compiled in. Already installed (by us or
     // by the application) is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if !options.cluster_nodes.is_empty() {
+        return cluster(options);
+    }
     if options.sentinels.is_empty() {
         let info = options.url.as_str().into_connection_info().map_err(|e| {
             format!("`revocation.url` is not a usable Redis URL ({})", url_error(&e))
@@ -113,6 +153,27 @@ fn sentinel(options: &RevocationOptions) -> Result<Connection, String> {
         deployment: Deployment::Sentinel { client, addresses: addresses.join(", ") },
         trust: tls.map(|_| trust(options)),
     })
+}
+
+/// The Cluster form: the seed nodes, each with the credentials and TLS settings.
+fn cluster(options: &RevocationOptions) -> Result<Connection, String> {
+    let mut nodes = Vec::with_capacity(options.cluster_nodes.len());
+    for (i, url) in options.cluster_nodes.iter().enumerate() {
+        let info = url.as_str().into_connection_info().map_err(|e| {
+            let why = url_error(&e);
+            format!("`revocation.cluster_nodes`: entry {} is not a usable Redis URL ({why})", i + 1)
+        })?;
+        nodes.push(with_credentials(info, &options.username, &options.password));
+    }
+    let addresses: Vec<String> = nodes.iter().map(connection_address).collect();
+    let certificates = nodes.iter().any(is_tls).then(|| certificates(options)).transpose()?;
+    let trust = certificates.as_ref().map(|_| trust(options));
+    let setup = ClusterSetup { nodes, certificates, addresses: addresses.join(", ") };
+    // Checks what the client checks before any network (same credentials on every node).
+    setup
+        .client(std::time::Duration::from_secs(1), None)
+        .map_err(|e| format!("the Redis Cluster client could not be set up ({})", url_error(&e)))?;
+    Ok(Connection { deployment: Deployment::Cluster(setup), trust })
 }
 
 fn is_tls(info: &ConnectionInfo) -> bool {

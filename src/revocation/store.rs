@@ -32,19 +32,31 @@
 //! subscription, and Sentinel closes the clients of a master it demotes, so either way the
 //! background task notices at once and asks again (every 0.1–0.25 s) until the sentinels name
 //! a new master.
+//!
+//! With Redis Cluster (`cluster_nodes`), the names above carry the hash tag `{P}` instead of
+//! `P` (`{P}:revoked-sessions`, `{P}:revoked-user-cutoffs`, `{P}:revocations`), so that both
+//! sets live in one slot and a revocation's `MULTI` (which also publishes) goes to one node.
+//! Commands go through the `redis` crate's cluster client, which follows slot moves and
+//! failovers. The subscription is a RESP3 cluster connection whose pushes arrive on a channel:
+//! classic `PUBLISH` reaches every node of a cluster, so it does not matter which node the
+//! channel is subscribed on; a node's connection that drops (a `Disconnection` push) ends the
+//! subscription as a single server's would, and every catch-up rebuilds both connections from
+//! the seed nodes' current view of the cluster, so that a master replaced by its replica
+//! (whose copy may lack the last writes) gets the write-back.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink, PubSubStream};
+use redis::cluster_async::ClusterConnection;
 use redis::sentinel::SentinelClient;
 use rocket::futures::StreamExt;
 use rocket::tokio;
 use rocket::tokio::sync::watch;
 use time::OffsetDateTime;
 
-use super::connect::{connect, tls_failure, Deployment};
+use super::connect::{connect, tls_failure, ClusterSetup, Deployment};
 use super::memory::{user_entry_expiry, Memory, TABLE_WARN_ENTRIES};
 use crate::session::options::{connection_address, RevocationOptions, UnavailablePolicy};
 use crate::session::revocation_hook::{
@@ -88,13 +100,54 @@ enum Master {
         /// The sentinels' addresses (never their URLs, which can hold passwords), for logs.
         addresses: String,
     },
+    /// A Redis Cluster, reached through its seed nodes.
+    Cluster(ClusterSetup),
 }
 
-/// The connection to the current master: its client (for the subscription) and the command
-/// connection built on it.
+/// A handle on the command connection: one server's (`url`, or the master the sentinels name)
+/// or a cluster's, which routes each command to the node holding its keys. Cheap to clone.
+#[derive(Clone)]
+pub(crate) enum Commands {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Commands {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Commands::Single(c) => c.req_packed_command(cmd),
+            Commands::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Commands::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Commands::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Commands::Single(c) => c.get_db(),
+            Commands::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// The connection to the current master: its client (for the subscription; `None` on a
+/// cluster, whose subscription is built from the seed nodes) and the command connection.
 struct Link {
-    client: redis::Client,
-    commands: ConnectionManager,
+    client: Option<redis::Client>,
+    commands: Commands,
     /// The master's address (never its URL, which can hold passwords), for logs.
     server: String,
 }
@@ -196,7 +249,7 @@ impl Link {
     fn new(client: redis::Client, server: String) -> Result<Link, String> {
         let commands = ConnectionManager::new_lazy_with_config(client.clone(), manager_config())
             .map_err(|e| format!("the Redis connection could not be set up: {}", describe(&e)))?;
-        Ok(Link { client, commands, server })
+        Ok(Link { client: Some(client), commands: Commands::Single(commands), server })
     }
 }
 
@@ -220,8 +273,23 @@ impl Store {
                 })?;
                 (master, Link::new(placeholder, "(no master located yet)".into())?)
             }
+            Deployment::Cluster(setup) => {
+                // Commands fail at once until the first catch-up has connected to the cluster.
+                let placeholder = redis::Client::open(NO_MASTER_YET).map_err(|e| {
+                    format!("the Redis client could not be set up: {}", describe(&e))
+                })?;
+                let mut link = Link::new(placeholder, "(not connected yet)".into())?;
+                link.client = None;
+                (Master::Cluster(setup), link)
+            }
         };
         let prefix = &options.key_prefix;
+        // On a cluster, one hash tag for every name, so that one revocation's keys (and the
+        // channel published to in the same transaction) are in one slot.
+        let base = match master {
+            Master::Cluster(_) => format!("{{{prefix}}}"),
+            _ => prefix.clone(),
+        };
         let store = Arc::new(Store {
             memory: RwLock::new(Memory::default()),
             generation: AtomicU64::new(0),
@@ -231,9 +299,9 @@ impl Store {
             max_age,
             names: Names {
                 prefix: prefix.clone(),
-                sessions: format!("{prefix}:revoked-sessions"),
-                users: format!("{prefix}:revoked-user-cutoffs"),
-                channel: format!("{prefix}:revocations"),
+                sessions: format!("{base}:revoked-sessions"),
+                users: format!("{base}:revoked-user-cutoffs"),
+                channel: format!("{base}:revocations"),
             },
             master,
             trust: connection.trust,
@@ -259,14 +327,35 @@ impl Store {
             Master::Sentinel { name, addresses, .. } => {
                 format!("{server} (master `{name}` of the sentinels {addresses})")
             }
+            Master::Cluster(setup) => {
+                format!("the Redis Cluster of seed nodes {}", setup.addresses)
+            }
         }
+    }
+
+    /// On a cluster, a new command connection, built from the seed nodes' current view of the
+    /// cluster (after a failover, the promoted replica in place of the lost master).
+    async fn connect_cluster(&self, setup: &ClusterSetup) -> Result<(), String> {
+        let client = setup.client(REDIS_TIMEOUT, None).map_err(|e| {
+            format!("the Redis Cluster client could not be set up: {}", describe(&e))
+        })?;
+        let commands = tokio::time::timeout(SENTINEL_TIMEOUT, client.get_async_connection())
+            .await
+            .map_err(|_| "connecting to the cluster timed out".to_string())?
+            .map_err(|e| format!("connecting to the cluster failed: {}", describe(&e)))?;
+        let mut link = self.link();
+        link.commands = Commands::Cluster(commands);
+        link.server = "(cluster)".into();
+        Ok(())
     }
 
     /// With Sentinel, asks the sentinels where the master is and, if it moved (or was not
     /// known yet), rebuilds the command connection on it. Nothing to do for a fixed `url`.
     async fn locate_master(&self) -> Result<(), String> {
-        let Master::Sentinel { sentinels, name, .. } = &self.master else {
-            return Ok(());
+        let (sentinels, name) = match &self.master {
+            Master::Fixed => return Ok(()),
+            Master::Cluster(setup) => return self.connect_cluster(setup).await,
+            Master::Sentinel { sentinels, name, .. } => (sentinels, name),
         };
         let client = {
             let mut sentinels = sentinels.lock().await;
@@ -284,7 +373,11 @@ impl Store {
         }
         let previous = std::mem::replace(&mut *link, Link::new(client, server.clone())?);
         drop(link);
-        if previous.client.get_connection_info().addr().to_string() == NO_MASTER_ADDR {
+        let was_placeholder = previous
+            .client
+            .as_ref()
+            .is_none_or(|c| c.get_connection_info().addr().to_string() == NO_MASTER_ADDR);
+        if was_placeholder {
             log::info!("revocation: the sentinels name {server} as master `{name}`");
         } else {
             log::warn!(
@@ -336,7 +429,7 @@ impl Store {
     /// With Sentinel, the handle follows the master once the background task has found it
     /// moved: a handle taken before a failover keeps pointing at the old master, so take a
     /// fresh one for each use.
-    pub(crate) fn commands(&self) -> ConnectionManager {
+    pub(crate) fn commands(&self) -> Commands {
         self.link().commands.clone()
     }
 
@@ -588,7 +681,7 @@ async fn follow(store: Weak<Store>) {
         // sentinels know: ask often, so that revocations flow soon after it.
         let longest = match strong.master {
             Master::Fixed => Duration::from_secs(1),
-            Master::Sentinel { .. } => Duration::from_millis(250),
+            Master::Sentinel { .. } | Master::Cluster(_) => Duration::from_millis(250),
         };
         let reason = strong.note_failure(&reason);
         strong.set_caught_up(false, &reason);
@@ -601,23 +694,31 @@ async fn follow(store: Weak<Store>) {
 
 /// One connection's life: `Ok` when the store is gone, `Err` when the connection is.
 async fn follow_once(weak: &Weak<Store>) -> Result<(), String> {
-    let (client, channel) = match weak.upgrade() {
+    let redis_error = |what: &str, e: redis::RedisError| format!("{what}: {}", describe(&e));
+    let (mut sink, mut stream) = match weak.upgrade() {
         Some(store) => {
             store.locate_master().await?;
-            (store.link().client.clone(), store.names.channel.clone())
+            let channel = store.names.channel.clone();
+            let client = store.link().client.clone();
+            match (client, &store.master) {
+                (_, Master::Cluster(setup)) => subscribe_cluster(setup, &channel).await?,
+                (Some(client), _) => {
+                    let pubsub = tokio::time::timeout(REDIS_TIMEOUT, client.get_async_pubsub())
+                        .await
+                        .map_err(|_| "connecting timed out".to_string())?
+                        .map_err(|e| redis_error("connecting failed", e))?;
+                    let (mut sink, stream) = pubsub.split();
+                    tokio::time::timeout(REDIS_TIMEOUT, sink.subscribe(&channel))
+                        .await
+                        .map_err(|_| "subscribing timed out".to_string())?
+                        .map_err(|e| redis_error("subscribing failed", e))?;
+                    (Pinger::Single(sink), Incoming::Single(stream))
+                }
+                (None, _) => return Err("no server to subscribe on".into()),
+            }
         }
         None => return Ok(()),
     };
-    let redis_error = |what: &str, e: redis::RedisError| format!("{what}: {}", describe(&e));
-    let pubsub = tokio::time::timeout(REDIS_TIMEOUT, client.get_async_pubsub())
-        .await
-        .map_err(|_| "connecting timed out".to_string())?
-        .map_err(|e| redis_error("connecting failed", e))?;
-    let (mut sink, mut stream) = pubsub.split();
-    tokio::time::timeout(REDIS_TIMEOUT, sink.subscribe(&channel))
-        .await
-        .map_err(|_| "subscribing timed out".to_string())?
-        .map_err(|e| redis_error("subscribing failed", e))?;
     {
         let Some(store) = weak.upgrade() else { return Ok(()) };
         store.load_and_heal().await.map_err(|e| redis_error("loading revocations failed", e))?;
@@ -632,9 +733,9 @@ async fn follow_once(weak: &Weak<Store>) -> Result<(), String> {
                     return Err("the subscription ended (Redis restarted or the connection dropped)".into());
                 };
                 let Some(store) = weak.upgrade() else { return Ok(()) };
-                match message.get_payload::<String>() {
-                    Ok(text) => store.apply(&text),
-                    Err(_) => log::warn!("revocation: ignored a non-text message on the channel"),
+                match message {
+                    Some(text) => store.apply(&text),
+                    None => log::warn!("revocation: ignored a non-text message on the channel"),
                 }
             }
             _ = tick.tick() => {
@@ -644,7 +745,7 @@ async fn follow_once(weak: &Weak<Store>) -> Result<(), String> {
                     store.write().sweep(now_secs());
                 }
                 drop(store);
-                match tokio::time::timeout(REDIS_TIMEOUT, sink.ping::<redis::Value>()).await {
+                match tokio::time::timeout(REDIS_TIMEOUT, sink.ping()).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => return Err(redis_error("PING failed", e)),
                     Err(_) => return Err("PING timed out".into()),
@@ -652,6 +753,76 @@ async fn follow_once(weak: &Weak<Store>) -> Result<(), String> {
             }
         }
     }
+}
+
+/// Where a subscription's messages arrive: `Some(text)` for a message (`None` inside when it
+/// is not text); `None` when the subscription has ended.
+enum Incoming {
+    Single(PubSubStream),
+    /// The cluster connection's pushes.
+    Cluster(tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>),
+}
+
+impl Incoming {
+    async fn next(&mut self) -> Option<Option<String>> {
+        match self {
+            Incoming::Single(stream) => {
+                stream.next().await.map(|message| message.get_payload::<String>().ok())
+            }
+            Incoming::Cluster(pushes) => loop {
+                let push = pushes.recv().await?;
+                match push.kind {
+                    redis::PushKind::Message => {
+                        // `[channel, payload]`
+                        let payload = push.data.into_iter().nth(1);
+                        return Some(payload.and_then(|p| redis::from_redis_value(p).ok()));
+                    }
+                    // A node's connection dropped: what was published meanwhile may be lost.
+                    redis::PushKind::Disconnection => return None,
+                    _ => {}
+                }
+            },
+        }
+    }
+}
+
+/// What pings the subscription's connection(s).
+enum Pinger {
+    Single(PubSubSink),
+    Cluster(ClusterConnection),
+}
+
+impl Pinger {
+    async fn ping(&mut self) -> Result<(), redis::RedisError> {
+        match self {
+            Pinger::Single(sink) => sink.ping::<redis::Value>().await.map(drop),
+            Pinger::Cluster(connection) => {
+                redis::cmd("PING").query_async::<redis::Value>(connection).await.map(drop)
+            }
+        }
+    }
+}
+
+/// Subscribes to `channel` on a cluster: a RESP3 cluster connection whose pushes arrive on a
+/// channel of their own.
+async fn subscribe_cluster(
+    setup: &ClusterSetup,
+    channel: &str,
+) -> Result<(Pinger, Incoming), String> {
+    let redis_error = |what: &str, e: redis::RedisError| format!("{what}: {}", describe(&e));
+    let (pushes, incoming) = tokio::sync::mpsc::unbounded_channel();
+    let client = setup
+        .client(REDIS_TIMEOUT, Some(pushes))
+        .map_err(|e| redis_error("the Redis Cluster client could not be set up", e))?;
+    let mut connection = tokio::time::timeout(SENTINEL_TIMEOUT, client.get_async_connection())
+        .await
+        .map_err(|_| "connecting to the cluster timed out".to_string())?
+        .map_err(|e| redis_error("connecting to the cluster failed", e))?;
+    tokio::time::timeout(REDIS_TIMEOUT, connection.subscribe(channel))
+        .await
+        .map_err(|_| "subscribing timed out".to_string())?
+        .map_err(|e| redis_error("subscribing failed", e))?;
+    Ok((Pinger::Cluster(connection), Incoming::Cluster(incoming)))
 }
 
 /// The session layer's hook, backed by the store.

@@ -292,12 +292,12 @@ pub enum UnavailablePolicy {
 
 /// The `revocation` sub-table of `wristband_session` (cargo feature `redis`).
 ///
-/// Redis is reached one of two ways, exactly one of which is set: `url` (one server), or
+/// Redis is reached one of three ways, exactly one of which is set: `url` (one server),
 /// `sentinels` with `sentinel_master` (Redis Sentinel, which names the current master and
-/// moves it to a replica when it fails). `Debug` and `Serialize` show only the address each
-/// URL names (`host:port` or the unix socket's path, and the database number when not 0), as
-/// the Redis client parses it: never the URL itself, whose user info and query can hold
-/// passwords.
+/// moves it to a replica when it fails), or `cluster_nodes` (Redis Cluster). `Debug` and
+/// `Serialize` show only the address each URL names (`host:port` or the unix socket's path,
+/// and the database number when not 0), as the Redis client parses it: never the URL itself,
+/// whose user info and query can hold passwords.
 ///
 /// ```
 /// use wristband_rocket_session::{RevocationOptions, UnavailablePolicy};
@@ -327,14 +327,21 @@ pub enum UnavailablePolicy {
 ///     ..RevocationOptions::default()
 /// };
 /// assert!(options.url.is_empty());
+///
+/// // A Redis Cluster, reached through any of its nodes.
+/// let options = RevocationOptions {
+///     cluster_nodes: vec!["redis://10.0.0.1:6379".into(), "redis://10.0.0.2:6379".into()],
+///     ..RevocationOptions::default()
+/// };
+/// assert!(options.url.is_empty() && options.sentinels.is_empty());
 /// ```
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RevocationOptions {
     /// The Redis server: `redis://[[user]:password@]host[:port][/db]`,
     /// `rediss://host[:port][/db]` (TLS, the server's certificate checked against the public
-    /// roots or `tls_ca_file`) or `redis+unix:///path`. Required unless `sentinels` is set;
-    /// empty means unset. _Default:_ unset.
+    /// roots or `tls_ca_file`) or `redis+unix:///path`. Required unless `sentinels` or
+    /// `cluster_nodes` is set; empty means unset. _Default:_ unset.
     pub url: String,
     /// What to do while the instance is not caught up with Redis: `"refuse"` or `"accept"`.
     /// _Default:_ `"refuse"`.
@@ -352,18 +359,27 @@ pub struct RevocationOptions {
     /// The name the sentinels monitor the master under (`sentinel monitor <name> ...` in their
     /// configuration). Required with `sentinels`. _Default:_ unset.
     pub sentinel_master: Option<String>,
+    /// Redis Cluster, instead of `url` or `sentinels`: seed nodes of the cluster, each
+    /// `redis://[[user]:password@]host:port` or, over TLS, `rediss://host:port` (no database
+    /// number; all entries with the same scheme and the same credentials). Any one reachable
+    /// node is enough: the client asks it for the cluster's layout, follows slot moves and
+    /// failovers, and reaches every node with the same credentials (`username`/`password`
+    /// over those of the URLs) and the same `tls_*` files. In cluster mode the key and channel
+    /// names carry the hash tag `{key_prefix}`, so that one revocation's keys share a slot.
+    /// _Default:_ empty (unset).
+    pub cluster_nodes: Vec<String>,
     /// Whether token refreshes (cargo feature `auth`) are made once across every instance
     /// through this Redis, so that parallel requests on two instances never spend one rotating
     /// refresh token twice. Costs nothing on requests whose access token is fresh. _Default:_
     /// `true`.
     pub refresh_coordination: bool,
-    /// The Redis ACL user to sign in as (`AUTH <username> <password>`), on the server of `url`
-    /// or the master the sentinels name. Needs `password`. With `password`, it replaces any
-    /// credentials written in `url` or `sentinels`. Never printed (`Debug`, `Serialize`, logs,
+    /// The Redis ACL user to sign in as (`AUTH <username> <password>`), on the server of `url`,
+    /// the master the sentinels name or every cluster node. Needs `password`. With `password`,
+    /// it replaces any credentials written in `url`, `sentinels` or `cluster_nodes`. Never printed (`Debug`, `Serialize`, logs,
     /// errors). _Default:_ unset (the `default` user when `password` is set).
     pub username: Option<String>,
     /// The password for `username` (or for the `default` user, `requirepass`), on the server of
-    /// `url` or the master the sentinels name; it replaces any credentials written in the URLs.
+    /// `url`, the master the sentinels name or every cluster node; it replaces any credentials written in the URLs.
     /// Never printed. In the `release` profile a value read from a file such as `Rocket.toml`
     /// aborts launch: set it with
     /// `ROCKET_WRISTBAND_SESSION='{revocation={password="..."}}'`. _Default:_ unset.
@@ -400,6 +416,7 @@ impl Default for RevocationOptions {
             key_prefix: "wristband_session".into(),
             sentinels: Vec::new(),
             sentinel_master: None,
+            cluster_nodes: Vec::new(),
             refresh_coordination: true,
             username: None,
             password: None,
@@ -476,12 +493,15 @@ pub(crate) fn url_error(e: &redis::RedisError) -> String {
 impl fmt::Debug for RevocationOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sentinels: Vec<String> = self.sentinels.iter().map(|u| redis_address(u)).collect();
+        let cluster_nodes: Vec<String> =
+            self.cluster_nodes.iter().map(|u| redis_address(u)).collect();
         f.debug_struct("RevocationOptions")
             .field("url", &redis_address(&self.url))
             .field("on_unavailable", &self.on_unavailable)
             .field("key_prefix", &self.key_prefix)
             .field("sentinels", &sentinels)
             .field("sentinel_master", &self.sentinel_master)
+            .field("cluster_nodes", &cluster_nodes)
             .field("refresh_coordination", &self.refresh_coordination)
             .field("username", &redacted(&self.username))
             .field("password", &redacted(&self.password))
@@ -498,12 +518,15 @@ impl Serialize for RevocationOptions {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let sentinels: Vec<String> = self.sentinels.iter().map(|u| redis_address(u)).collect();
-        let mut s = serializer.serialize_struct("RevocationOptions", 13)?;
+        let cluster_nodes: Vec<String> =
+            self.cluster_nodes.iter().map(|u| redis_address(u)).collect();
+        let mut s = serializer.serialize_struct("RevocationOptions", 14)?;
         s.serialize_field("url", &redis_address(&self.url))?;
         s.serialize_field("on_unavailable", &self.on_unavailable)?;
         s.serialize_field("key_prefix", &self.key_prefix)?;
         s.serialize_field("sentinels", &sentinels)?;
         s.serialize_field("sentinel_master", &self.sentinel_master)?;
+        s.serialize_field("cluster_nodes", &cluster_nodes)?;
         s.serialize_field("refresh_coordination", &self.refresh_coordination)?;
         s.serialize_field("username", &redacted(&self.username))?;
         s.serialize_field("password", &redacted(&self.password))?;
@@ -516,11 +539,11 @@ impl Serialize for RevocationOptions {
     }
 }
 
-/// What is wrong with one entry of `sentinels`, if anything, without the entry's text. The
-/// URL itself is parsed by the Redis client (without the `redis` feature the `revocation`
-/// table is refused anyway).
+/// What is wrong with one entry of `sentinels` (or of `cluster_nodes`, `what` naming which
+/// servers they are), if anything, without the entry's text. The URL itself is parsed by the
+/// Redis client (without the `redis` feature the `revocation` table is refused anyway).
 #[cfg(feature = "redis")]
-fn sentinel_url_problem(url: &str) -> Option<String> {
+fn sentinel_url_problem(url: &str, what: &str) -> Option<String> {
     use redis::IntoConnectionInfo;
     if !url.starts_with("redis://") && !url.starts_with("rediss://") {
         return Some("is not a `redis://host:port` or `rediss://host:port` URL".into());
@@ -537,7 +560,7 @@ fn sentinel_url_problem(url: &str) -> Option<String> {
             redis::ConnectionAddr::Tcp(..) | redis::ConnectionAddr::TcpTls { .. }
                 if info.redis_settings().db() != 0 =>
             {
-                Some("has a database number, which sentinels do not have; remove it".into())
+                Some(format!("has a database number, which {what} do not have; remove it"))
             }
             redis::ConnectionAddr::Tcp(..) | redis::ConnectionAddr::TcpTls { .. } => None,
             _ => Some("is not a `redis://host:port` URL".into()),
@@ -546,7 +569,7 @@ fn sentinel_url_problem(url: &str) -> Option<String> {
 }
 
 #[cfg(not(feature = "redis"))]
-fn sentinel_url_problem(_: &str) -> Option<String> {
+fn sentinel_url_problem(_: &str, _: &str) -> Option<String> {
     None
 }
 
@@ -586,21 +609,34 @@ impl RevocationOptions {
             );
         }
         let uses_sentinels = !self.sentinels.is_empty() || self.sentinel_master.is_some();
-        if !self.url.is_empty() && uses_sentinels {
-            let which = if self.sentinels.is_empty() { "sentinel_master" } else { "sentinels" };
+        let uses_cluster = !self.cluster_nodes.is_empty();
+        let which = if self.sentinels.is_empty() { "sentinel_master" } else { "sentinels" };
+        let set: Vec<&str> = [
+            (!self.url.is_empty()).then_some("url"),
+            uses_sentinels.then_some(which),
+            uses_cluster.then_some("cluster_nodes"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if set.len() > 1 {
+            let named: Vec<String> = set.iter().map(|k| format!("`revocation.{k}`")).collect();
             problem(
-                &format!("revocation.{which}"),
+                &format!("revocation.{}", set[set.len() - 1]),
                 format!(
-                    "both `revocation.url` and `revocation.{which}` are set: use `url` for one \
-                     Redis server, or `sentinels` with `sentinel_master` for Redis Sentinel, \
-                     not both"
+                    "{} are set: set exactly one of `url` (one Redis server), `sentinels` \
+                     (with `sentinel_master`, for Redis Sentinel) and `cluster_nodes` (for \
+                     Redis Cluster)",
+                    named.join(" and ")
                 ),
             );
-        } else if self.url.is_empty() && !uses_sentinels {
+        } else if set.is_empty() {
             problem(
                 "revocation.url",
                 "is required: the Redis server, e.g. `url = \"redis://127.0.0.1:6379\"`; or, \
-                 for Redis Sentinel, set `sentinels` and `sentinel_master` instead"
+                 for Redis Sentinel, set `sentinels` and `sentinel_master` instead; or, for \
+                 Redis Cluster, `cluster_nodes` (exactly one of `url`, `sentinels` and \
+                 `cluster_nodes`)"
                     .into(),
             );
         }
@@ -624,6 +660,26 @@ impl RevocationOptions {
         }
         if uses_sentinels {
             self.validate_sentinels(problem);
+        }
+        // Each entry is named by its position: its text can hold a password.
+        let bad: Vec<String> = self
+            .cluster_nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, url)| {
+                sentinel_url_problem(url, "cluster nodes")
+                    .map(|why| format!("entry {} {why}", i + 1))
+            })
+            .collect();
+        if !bad.is_empty() {
+            problem(
+                "revocation.cluster_nodes",
+                format!(
+                    "each entry must be a cluster node's `redis://host:port` or \
+                     `rediss://host:port` URL: {}",
+                    bad.join("; ")
+                ),
+            );
         }
         self.validate_credentials_and_tls(uses_sentinels, problem);
         if self.key_prefix.is_empty()
@@ -718,14 +774,22 @@ impl RevocationOptions {
                     .into(),
             );
         }
-        let uses_tls = self.url.starts_with("rediss://") || tls_sentinels != 0;
+        let tls_nodes = self.cluster_nodes.iter().filter(|u| u.starts_with("rediss://")).count();
+        if tls_nodes != 0 && tls_nodes != self.cluster_nodes.len() {
+            problem(
+                "revocation.cluster_nodes",
+                "mixes `redis://` and `rediss://` entries: reach every cluster node the same way"
+                    .into(),
+            );
+        }
+        let uses_tls = self.url.starts_with("rediss://") || tls_sentinels != 0 || tls_nodes != 0;
         if !uses_tls {
             for (key, file) in files {
                 if file.is_some() {
                     problem(
                         &format!("revocation.{key}"),
-                        "is set but no Redis URL uses TLS: write `url` (or the `sentinels`) as \
-                         `rediss://host:port`, or remove the key"
+                        "is set but no Redis URL uses TLS: write `url` (or the `sentinels`, or \
+                         the `cluster_nodes`) as `rediss://host:port`, or remove the key"
                             .into(),
                     );
                 }
@@ -749,7 +813,7 @@ impl RevocationOptions {
             .iter()
             .enumerate()
             .filter_map(|(i, url)| {
-                sentinel_url_problem(url).map(|why| format!("entry {} {why}", i + 1))
+                sentinel_url_problem(url, "sentinels").map(|why| format!("entry {} {why}", i + 1))
             })
             .collect();
         if !bad.is_empty() {

@@ -40,6 +40,7 @@ mod auth_tcp;
 mod bad_cookies;
 mod browser;
 mod browser_wristband;
+mod cluster;
 mod cookie_format;
 mod csrf_methods;
 mod doc_toml;

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "fake-wristband")]
 pub mod auth_app;
+#[cfg(feature = "redis")]
+pub mod cluster;
 pub mod logs;
 pub mod redis;
 #[cfg(feature = "redis")]

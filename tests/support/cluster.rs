@@ -1,0 +1,276 @@
+//! A real Redis Cluster for one test, all on 127.0.0.1: six `redis-server --cluster-enabled
+//! yes` processes on free ports (each with a free cluster-bus port, `--cluster-port`), each in
+//! its own temporary directory, without persistence and with `cluster-node-timeout` 1000 ms,
+//! joined by `redis-cli --cluster create … --cluster-replicas 1 --cluster-yes` into three
+//! masters with one replica each. `kill_master_of` kills the master serving a key's slot and
+//! waits until its replica has taken over. Everything is killed (SIGKILL) and the directories
+//! removed when dropped. Reached as `crate::support::cluster`.
+//!
+//! A missing `redis-server` or `redis-cli` fails the test with the command that installs it;
+//! it never skips.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// How long the cluster may take to form, or to replace a lost master.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+struct Node {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Three masters and three replicas.
+pub struct RedisCluster {
+    /// `requirepass` and `masterauth` of every node, if any.
+    password: Option<String>,
+    dir: PathBuf,
+    nodes: Vec<Node>,
+}
+
+fn binary(name: &str) -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/bin", "/usr/sbin"])
+    {
+        let candidate = PathBuf::from(dir).join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "{name} not found: these tests need a real Redis. Install Debian's package \
+         (`apt-get install redis-server redis-tools`; `bash scripts/test.sh` does it) and run \
+         them again"
+    );
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
+    listener.local_addr().unwrap().port()
+}
+
+/// `redis-cli -p <port> <args…>`'s output, `None` if it could not run or failed.
+fn cli(password: &Option<String>, port: u16, args: &[&str]) -> Option<String> {
+    let mut command = Command::new(binary("redis-cli"));
+    if let Some(password) = password {
+        command.args(["--no-auth-warning", "-a", password]);
+    }
+    let output = command
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// One line of `CLUSTER NODES`.
+#[derive(Debug)]
+struct NodeLine {
+    port: u16,
+    flags: String,
+    slots: Vec<(u16, u16)>,
+}
+
+fn parse_nodes(text: &str) -> Vec<NodeLine> {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 8 {
+            continue;
+        }
+        // `127.0.0.1:port@bus`
+        let Some(port) = fields[1]
+            .split('@')
+            .next()
+            .and_then(|a| a.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+        else {
+            continue;
+        };
+        let slots = fields[8..]
+            .iter()
+            .filter(|s| !s.starts_with('['))
+            .filter_map(|s| match s.split_once('-') {
+                Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+                None => s.parse().ok().map(|n| (n, n)),
+            })
+            .collect();
+        lines.push(NodeLine { port, flags: fields[2].to_string(), slots });
+    }
+    lines
+}
+
+impl RedisCluster {
+    /// Starts six nodes, creates the cluster and waits until every node reports
+    /// `cluster_state:ok` and every replica is in sync with its master.
+    pub fn start() -> RedisCluster {
+        RedisCluster::start_with(None)
+    }
+
+    /// As `start`, every node with `requirepass` and `masterauth` set to `password`.
+    pub fn start_with(password: Option<&str>) -> RedisCluster {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("wrs-cluster-{}-{n}", std::process::id()));
+        let password = password.map(str::to_string);
+        let mut cluster = RedisCluster { password, dir, nodes: Vec::new() };
+        let auth: Vec<String> = match &cluster.password {
+            Some(p) => vec!["--requirepass".into(), p.clone(), "--masterauth".into(), p.clone()],
+            None => Vec::new(),
+        };
+        for i in 0..6 {
+            let port = free_port();
+            let bus = free_port();
+            let dir = cluster.dir.join(format!("node-{i}"));
+            std::fs::create_dir_all(&dir).expect("create the node's directory");
+            let child = Command::new(binary("redis-server"))
+                .args(["--port", &port.to_string(), "--cluster-port", &bus.to_string()])
+                .args(["--bind", "127.0.0.1", "--cluster-enabled", "yes"])
+                .args(["--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"])
+                .arg("--dir")
+                .arg(&dir)
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(&auth)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            cluster.nodes.push(Node { port, child: Some(child) });
+        }
+        let start = Instant::now();
+        for node in &cluster.nodes {
+            while cli(&cluster.password, node.port, &["PING"]).is_none_or(|r| r.trim() != "PONG") {
+                assert!(start.elapsed() < READY_WITHIN, "node {} never answered", node.port);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let addresses: Vec<String> =
+            cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let mut create = Command::new(binary("redis-cli"));
+        if let Some(password) = &cluster.password {
+            create.args(["--no-auth-warning", "-a", password]);
+        }
+        let created = create
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run redis-cli --cluster create");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        cluster.wait_until_ok();
+        cluster
+    }
+
+    /// `redis://127.0.0.1:<port>` of every node (the seed nodes to give the instances).
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| format!("redis://127.0.0.1:{}", n.port)).collect()
+    }
+
+    fn live_ports(&self) -> Vec<u16> {
+        self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.port).collect()
+    }
+
+    /// Waits until every live node reports `cluster_state:ok`, agrees on a master (not
+    /// failed) for every slot, and every replica's link to its master is up.
+    fn wait_until_ok(&self) {
+        let start = Instant::now();
+        loop {
+            assert!(start.elapsed() < READY_WITHIN, "the cluster was not ready within 30 s");
+            if self.live_ports().into_iter().all(|port| self.node_ready(port)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn node_ready(&self, port: u16) -> bool {
+        let Some(info) = cli(&self.password, port, &["CLUSTER", "INFO"]) else { return false };
+        if !info.contains("cluster_state:ok") {
+            return false;
+        }
+        let Some(nodes) = cli(&self.password, port, &["CLUSTER", "NODES"]) else { return false };
+        let lines = parse_nodes(&nodes);
+        let served: u32 = lines
+            .iter()
+            .filter(|l| l.flags.contains("master") && !l.flags.contains("fail"))
+            .flat_map(|l| l.slots.iter())
+            .map(|(a, b)| u32::from(b - a) + 1)
+            .sum();
+        if served != 16384 {
+            return false;
+        }
+        let Some(replication) = cli(&self.password, port, &["INFO", "replication"]) else {
+            return false;
+        };
+        !replication.contains("role:slave") || replication.contains("master_link_status:up")
+    }
+
+    /// The port of the master serving `key`'s slot, as the node on `port` sees it.
+    fn master_seen_by(&self, port: u16, key: &str) -> Option<u16> {
+        let slot: u16 =
+            cli(&self.password, port, &["CLUSTER", "KEYSLOT", key])?.trim().parse().ok()?;
+        let nodes = cli(&self.password, port, &["CLUSTER", "NODES"])?;
+        parse_nodes(&nodes)
+            .into_iter()
+            .find(|l| {
+                l.flags.contains("master")
+                    && !l.flags.contains("fail")
+                    && l.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
+            })
+            .map(|l| l.port)
+    }
+
+    /// The port of the master serving `key`'s slot, as a live node sees it.
+    pub fn master_of(&self, key: &str) -> u16 {
+        self.master_seen_by(self.live_ports()[0], key).expect("a master serves the slot")
+    }
+
+    /// Kills (SIGKILL) the master serving `key`'s slot; its port.
+    pub fn kill_master_of(&mut self, key: &str) -> u16 {
+        let old = self.master_of(key);
+        self.nodes.iter_mut().find(|n| n.port == old).expect("a node").kill();
+        old
+    }
+
+    /// Once every live node reports `cluster_state:ok` and names the same node other than
+    /// `old` as the master of `key`'s slot: that node's port.
+    pub fn took_over(&self, key: &str, old: u16) -> Option<u16> {
+        let mut new = None;
+        for port in self.live_ports() {
+            if !cli(&self.password, port, &["CLUSTER", "INFO"])?.contains("cluster_state:ok") {
+                return None;
+            }
+            let seen = self.master_seen_by(port, key).filter(|p| *p != old)?;
+            if new.is_some_and(|n| n != seen) {
+                return None;
+            }
+            new = Some(seen);
+        }
+        new
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
