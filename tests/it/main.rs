@@ -45,6 +45,7 @@ mod csrf_methods;
 mod doc_toml;
 mod example_gate;
 mod example_logout;
+mod fake_devtool;
 mod fake_keys;
 mod fake_pages;
 mod fake_wristband;
