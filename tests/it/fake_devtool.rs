@@ -359,6 +359,9 @@ async fn the_user_picker_signs_in_two_users_in_headless_chromium() {
     let fake_host = fake_url.trim_start_matches("http://").to_string();
     let browser = chromium::Browser::start(&out, "fake-devtool").await;
     let driver = &browser.driver;
+    // A phone-to-laptop-sized window keeps the screenshots small.
+    let rect = json!({ "width": 640, "height": 640 });
+    driver.command(reqwest::Method::POST, "/window/rect", Some(rect)).await.unwrap();
 
     // The discovery page, and what it says about an empty field.
     driver.goto(&format!("{fake_url}/login?client_id=fake-client-id&return_url=/")).await;

@@ -146,7 +146,7 @@ h1{margin:0 0 18px;font-size:24px;line-height:1.25}\
 p{margin:0 0 12px}.app{color:#5b6478;font-size:14px}\
 .detail{display:block;color:#5b6478;font-size:13px}\
 fieldset{margin:0 0 18px;padding:0;border:0}legend{margin-bottom:8px;font-weight:600}\
-.choice{display:flex;gap:10px;align-items:flex-start;padding:10px 12px;margin-bottom:8px;\
+.choice{display:flex;gap:10px;align-items:flex-start;font-weight:400;padding:10px 12px;margin-bottom:8px;\
 border:1px solid #d5dae4;border-radius:8px;cursor:pointer}\
 .choice:has(input:checked){border-color:#3652d9;background:#f3f5ff}\
 .choice input{margin-top:5px}.who{display:block;font-weight:600}\
