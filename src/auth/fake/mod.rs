@@ -139,7 +139,7 @@ const APPLICATION_ID: &str = "fake-app-id";
 /// app (and handlers can reach it as `&State<FakeWristband>`, for example to
 /// [switch users](Self::set_user)). A fake that is only a local variable of the function
 /// building the Rocket stops when that function returns, and the first login then fails with
-/// "nothing is listening at localhost:<port>: is the fake Wristband (or Wristband) running?".
+/// "nothing is listening at `localhost:<port>`: is the fake Wristband (or Wristband) running?".
 ///
 /// ```
 /// use rocket::{Build, Rocket};
