@@ -154,6 +154,26 @@ const UNREACHABLE_HINT: &str = "Wristband could not be reached: check \
     dashboard, e.g. myapp-myco.us.wristband.dev, without scheme or path), `wristband_scheme`, and \
     that this machine can reach that host (DNS, firewall, proxy); the next use fetches again";
 
+/// `host:port` of `url` when the connection was refused (`why` is "could not connect") and the
+/// host is on this machine (`localhost`, `*.localhost`, a loopback address): no DNS or
+/// firewall to blame, just nothing listening there (typically a stopped fake Wristband).
+fn refused_on_loopback(url: &str, why: &str) -> Option<String> {
+    if why != "could not connect" {
+        return None;
+    }
+    let url = oauth2::url::Url::parse(url).ok()?;
+    let loopback = match url.host()? {
+        oauth2::url::Host::Domain(domain) => {
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            domain == "localhost" || domain.ends_with(".localhost")
+        }
+        oauth2::url::Host::Ipv4(ip) => ip.is_loopback(),
+        oauth2::url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let port = url.port_or_known_default()?;
+    loopback.then(|| format!("{}:{port}", url.host_str().unwrap_or_default()))
+}
+
 /// The diagnosis of a failed `GET url` of the SDK configuration.
 pub(crate) fn diagnose(url: &str, failure: GetFailure) -> ConfigFailure {
     let tries = match failure.tries {
@@ -161,7 +181,20 @@ pub(crate) fn diagnose(url: &str, failure: GetFailure) -> ConfigFailure {
         n => format!(" (after {n} tries)"),
     };
     let (what, hint, definite): (String, &str, bool) = match failure.kind {
-        GetFailureKind::Network(why) => (format!("{why}{tries}"), UNREACHABLE_HINT, false),
+        GetFailureKind::Network(why) => match refused_on_loopback(url, why) {
+            Some(address) => {
+                let hint = format!(
+                    "Wristband could not be reached: nothing is listening at {address}: is the \
+                     fake Wristband (or Wristband) running? A `FakeWristband` stops when it is dropped: keep it for as long as \
+                     the app (`rocket.manage(fake)`); the next use fetches again"
+                );
+                return ConfigFailure {
+                    reason: format!("GET {url} {why}{tries}; {hint}"),
+                    definite: false,
+                };
+            }
+            None => (format!("{why}{tries}"), UNREACHABLE_HINT, false),
+        },
         GetFailureKind::Status(404) => (
             "answered HTTP 404".into(),
             "Wristband knows no OAuth2 client with this id at this domain: check `client_id` \
@@ -414,6 +447,36 @@ mod tests {
             login_url_tenant_domain_suffix: suffix.map(Into::into),
             ..SdkConfiguration::default()
         }
+    }
+
+    #[test]
+    fn refused_connections_on_loopback_ask_whether_the_fake_runs() {
+        let network = |url: &str| {
+            let failure =
+                GetFailure { kind: GetFailureKind::Network("could not connect"), tries: 3 };
+            diagnose(url, failure).reason
+        };
+        for url in [
+            "http://localhost:9400/api/v1/clients/id/sdk-configuration",
+            "http://127.0.0.1:9400/x",
+            "http://acme.LOCALHOST:9400/x",
+            "http://[::1]:9400/x",
+        ] {
+            let reason = network(url);
+            assert!(
+                reason.contains(":9400: is the fake Wristband (or Wristband) running?"),
+                "{reason}"
+            );
+            assert!(reason.contains("Wristband could not be reached"), "{reason}");
+            assert!(!reason.contains("firewall"), "{reason}");
+        }
+        let remote = network("https://auth.example.com/x");
+        assert!(remote.contains("DNS, firewall"), "{remote}");
+        let timeout = diagnose(
+            "http://localhost:9400/x",
+            GetFailure { kind: GetFailureKind::Network("timed out"), tries: 1 },
+        );
+        assert!(timeout.reason.contains("DNS, firewall"), "{}", timeout.reason);
     }
 
     #[test]

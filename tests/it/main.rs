@@ -46,6 +46,7 @@ mod csrf_methods;
 mod doc_toml;
 mod example_gate;
 mod example_logout;
+mod fake_devtool;
 mod fake_keys;
 mod fake_logout;
 mod fake_pages;

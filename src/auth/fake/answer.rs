@@ -89,13 +89,19 @@ impl Answer {
         answer
     }
 
-    /// A small self-contained HTML page (no external assets).
+    /// A small self-contained HTML page shaped like a hosted login page: a centred card with
+    /// the fake's banner, `title` as its heading, then `body_html` (inline CSS only, no
+    /// external assets).
     pub(super) fn html(code: u16, title: &str, body_html: &str) -> Answer {
         let mut answer = Answer::new(status(code));
         answer.content_type = Some(ContentType::HTML);
         answer.body = Some(format!(
-            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
-             <body><h1>{title}</h1>\n{body_html}\n</body></html>\n",
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title} \u{b7} Fake Wristband</title>\n<style>{PAGE_CSS}</style></head>\n\
+             <body><main class=\"card\">\n\
+             <p class=\"brand\">Fake Wristband <span class=\"badge\">development only</span></p>\n\
+             <h1>{title}</h1>\n{body_html}\n</main></body></html>\n",
             title = escape(title),
         ));
         answer.headers.push(Header::new("Cache-Control", "no-store"));
@@ -109,7 +115,7 @@ impl Answer {
             escape(error),
             escape(description)
         );
-        Answer::html(code, "Fake Wristband: error", &body)
+        Answer::html(code, "Something went wrong", &body)
     }
 
     /// What a scripted reply sends (`Delay` sends nothing: `None`).
@@ -124,6 +130,34 @@ impl Answer {
         }
     }
 }
+
+/// The pages' style sheet (inline: the fake serves no assets).
+const PAGE_CSS: &str = "\
+*{box-sizing:border-box}\
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;\
+background:#eef1f6;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2433}\
+.card{width:100%;max-width:420px;margin:24px;padding:32px 36px;background:#fff;border-radius:12px;\
+box-shadow:0 8px 28px rgba(20,30,60,.12)}\
+.brand{margin:0 0 4px;font-size:13px;font-weight:600;letter-spacing:.04em;text-transform:uppercase;\
+color:#5b6478}\
+.badge{margin-left:6px;padding:1px 7px;border-radius:9px;background:#fff3cd;color:#7a5a00;\
+font-size:11px;text-transform:none;letter-spacing:0}\
+h1{margin:0 0 18px;font-size:24px;line-height:1.25}\
+p{margin:0 0 12px}.app{color:#5b6478;font-size:14px}\
+.detail{display:block;color:#5b6478;font-size:13px}\
+fieldset{margin:0 0 18px;padding:0;border:0}legend{margin-bottom:8px;font-weight:600}\
+.choice{display:flex;gap:10px;align-items:flex-start;font-weight:400;padding:10px 12px;margin-bottom:8px;\
+border:1px solid #d5dae4;border-radius:8px;cursor:pointer}\
+.choice:has(input:checked){border-color:#3652d9;background:#f3f5ff}\
+.choice input{margin-top:5px}.who{display:block;font-weight:600}\
+label{font-weight:600}\
+input[type=text]{display:block;width:100%;margin-top:6px;padding:10px 12px;font:inherit;\
+border:1px solid #c3c9d6;border-radius:8px}\
+input[type=text]:focus{outline:2px solid #3652d9;border-color:#3652d9}\
+button{width:100%;padding:11px;font:inherit;font-weight:600;color:#fff;background:#3652d9;\
+border:0;border-radius:8px;cursor:pointer}button:hover{background:#2841b8}\
+#error,[role=alert]{padding:10px 12px;border-radius:8px;background:#fdecec;color:#9b1c1c}\
+a{color:#3652d9}";
 
 /// Escapes text for HTML content and double-quoted attributes.
 pub(super) fn escape(text: &str) -> String {

@@ -15,6 +15,7 @@ use super::routes::preamble;
 use super::script::Endpoint;
 use super::state::{now, random_token, Grant, SharedState};
 use super::tenant::{fill_placeholder, visit};
+use super::user::FakeUser;
 
 /// The sign-in page's form field naming the waiting request.
 const REQUEST_ID: &str = "request_id";
@@ -111,22 +112,97 @@ fn approve(shared: &SharedState, mut grant: Grant, status: u16) -> Answer {
     answer
 }
 
-/// The sign-in page: the tenant, the user, and a button that approves the request.
-fn sign_in_page(shared: &SharedState, grant: Grant) -> Answer {
-    let request_id = random_token();
-    let who = grant.user.email.clone().unwrap_or_else(|| grant.user.user_id.clone());
-    let body = format!(
-        "<p>Tenant: <strong id=\"tenant\">{tenant}</strong></p>\n\
-         <p>User: <strong id=\"user\">{who}</strong></p>\n\
-         <form method=\"post\" action=\"/api/v1/oauth2/authorize\">\n\
-         <input type=\"hidden\" name=\"{REQUEST_ID}\" value=\"{request_id}\">\n\
-         <button type=\"submit\" id=\"sign-in\">Sign in</button>\n\
-         </form>",
-        tenant = escape(&grant.tenant_name),
-        who = escape(&who),
+/// `grant` for another of the fake's users: their tenant (their `tenant_name`, else the
+/// host's) and the redirect target for it.
+fn grant_for(call: &Call, shared: &SharedState, grant: &Grant, user: FakeUser) -> Grant {
+    let tenant = visit(call, &user, shared.public_domain().as_deref());
+    let target = Url::parse(&fill_placeholder(&grant.redirect_uri, &tenant.tenant_name))
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .unwrap_or_else(|| grant.target.clone());
+    Grant {
+        target,
+        tenant_name: tenant.tenant_name,
+        tenant_custom_domain: tenant.tenant_custom_domain,
+        user,
+        ..grant.clone()
+    }
+}
+
+/// One user as the sign-in page shows them: who (email, else id), and their id and roles.
+fn describe(user: &FakeUser) -> (String, String) {
+    let who = user.email.clone().unwrap_or_else(|| user.user_id.clone());
+    let roles = user.role_names();
+    let roles = if roles.is_empty() { "no roles".to_string() } else { roles.join(", ") };
+    (who, format!("{} \u{b7} {}", user.user_id, roles))
+}
+
+/// The sign-in page: the application, the tenant, the user (or a picker of the fake's users,
+/// each with their tenant and roles), and a button that approves the request as that user.
+/// Each user's grant waits under its own request id, the value of that user's choice.
+fn sign_in_page(call: &Call, shared: &SharedState, grant: Grant) -> Answer {
+    let others = shared.lock().other_users.clone();
+    let first = grant.user.clone();
+    let grants: Vec<Grant> = std::iter::once(grant.clone())
+        .chain(others.into_iter().map(|user| grant_for(call, shared, &grant, user)))
+        .collect();
+    let ids: Vec<String> = grants.iter().map(|_| random_token()).collect();
+    let application = format!(
+        "<p class=\"app\">Application <span id=\"application\">{}</span></p>\n",
+        escape(&shared.application_id)
     );
-    shared.lock().pending.insert(request_id, grant);
-    Answer::html(200, "Fake Wristband: sign in", &body)
+    let body = if grants.len() == 1 {
+        let (who, detail) = describe(&first);
+        format!(
+            "{application}<p>Tenant: <strong id=\"tenant\">{tenant}</strong></p>\n\
+             <form method=\"post\" action=\"/api/v1/oauth2/authorize\">\n\
+             <p>User: <strong id=\"user\">{who}</strong></p>\n\
+             <p class=\"detail\">{detail}</p>\n\
+             <input type=\"hidden\" name=\"{REQUEST_ID}\" value=\"{id}\">\n\
+             <button type=\"submit\" id=\"sign-in\">Sign in</button>\n\
+             </form>",
+            tenant = escape(&grant.tenant_name),
+            who = escape(&who),
+            detail = escape(&detail),
+            id = ids[0],
+        )
+    } else {
+        let choices: String = grants
+            .iter()
+            .zip(&ids)
+            .enumerate()
+            .map(|(n, (grant, id))| {
+                let (who, detail) = describe(&grant.user);
+                format!(
+                    "<label class=\"choice\" for=\"user-{n}\"><input type=\"radio\" \
+                     id=\"user-{n}\" name=\"{REQUEST_ID}\" value=\"{id}\"{checked}>\
+                     <span><span class=\"who\">{who}</span>\
+                     <span class=\"detail\">{detail} \u{b7} tenant \
+                     <span class=\"tenant-of\">{tenant}</span></span></span></label>\n",
+                    checked = if n == 0 { " checked" } else { "" },
+                    who = escape(&who),
+                    detail = escape(&detail),
+                    tenant = escape(&grant.tenant_name),
+                )
+            })
+            .collect();
+        format!(
+            "{application}<p>Tenant: <strong id=\"tenant\">{tenant}</strong></p>\n\
+             <form method=\"post\" action=\"/api/v1/oauth2/authorize\">\n\
+             <fieldset id=\"users\"><legend>Sign in as</legend>\n{choices}</fieldset>\n\
+             <button type=\"submit\" id=\"sign-in\">Sign in</button>\n\
+             </form>",
+            tenant = escape(&grant.tenant_name),
+        )
+    };
+    let title = format!("Sign in to {}", grant.tenant_name);
+    {
+        let mut inner = shared.lock();
+        for (id, grant) in ids.into_iter().zip(grants) {
+            inner.pending.insert(id, grant);
+        }
+    }
+    Answer::html(200, &title, &body)
 }
 
 /// `GET /api/v1/oauth2/authorize`.
@@ -149,7 +225,7 @@ pub(super) async fn authorize(call: Call, shared: &State<SharedState>) -> Answer
             back_to_app(302, &grant, &[("error", &error), ("error_description", &description)])
         }
         None if auto_approve => approve(shared, grant, 302),
-        None => sign_in_page(shared, grant),
+        None => sign_in_page(&call, shared, grant),
     }
 }
 

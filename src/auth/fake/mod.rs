@@ -131,6 +131,42 @@ const APPLICATION_ID: &str = "fake-app-id";
 /// generation once, and its fakes trust each other's tokens); another process has other keys.
 /// The JWKS is built with `jsonwebtoken`'s JWK helpers.
 ///
+/// # Beside your own app
+///
+/// To try an app locally without a Wristband account, start a fake and sign the app in with
+/// it. The fake serves for as long as the `FakeWristband` value lives: give it to the app's
+/// Rocket with [`manage`](rocket::Rocket::manage), so that it lives exactly as long as the
+/// app (and handlers can reach it as `&State<FakeWristband>`, for example to
+/// [switch users](Self::set_user)). A fake that is only a local variable of the function
+/// building the Rocket stops when that function returns, and the first login then fails with
+/// "nothing is listening at `localhost:<port>`: is the fake Wristband (or Wristband) running?".
+///
+/// ```
+/// use rocket::{Build, Rocket};
+/// use wristband_rocket_session::testing::FakeWristband;
+/// use wristband_rocket_session::{WristbandAuth, WristbandSession};
+///
+/// async fn app() -> Rocket<Build> {
+///     let fake = FakeWristband::start().await;
+///     // Where the app will listen: the fake sends browsers back there.
+///     fake.set_app_urls("http://localhost:8000/auth/login", "http://localhost:8000/auth/callback");
+///     fake.set_auto_approve(false); // show the sign-in page (and its user picker)
+///     rocket::build()
+///         .attach(WristbandSession::fairing())
+///         .attach(WristbandAuth::custom(fake.auth_options()))
+///         .manage(fake) // the fake now lives as long as the app
+/// }
+///
+/// # rocket::async_test(async {
+/// let rocket = app().await;
+/// let fake = rocket.state::<FakeWristband>().expect("managed");
+/// assert!(reqwest::get(fake.base_url() + "/api/v1/oauth2/jwks").await.unwrap().status().is_success());
+/// # });
+/// ```
+///
+/// For a fake that a frontend or a service in another language signs in with, run the
+/// standalone one: `cargo run --example fake_wristband --features fake-wristband -- --help`.
+///
 /// # Not for real users
 ///
 /// The fake signs anyone in, and anyone who can reach it can get tokens from it: it lives
@@ -200,11 +236,37 @@ impl FakeWristband {
     /// # });
     /// ```
     pub async fn start() -> FakeWristband {
+        FakeWristband::launch(0).await
+    }
+
+    /// Starts a fake on `127.0.0.1:port`, a fixed port (for a fake that a browser, a frontend
+    /// dev server or another process finds at a known address; the `fake_wristband` example
+    /// uses it). `start_on(0)` is [`start`](Self::start).
+    ///
+    /// # Panics
+    ///
+    /// If the port is taken, or the server cannot start within 10 s.
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// use wristband_rocket_session::testing::FakeWristband;
+    ///
+    /// let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let fake = FakeWristband::start_on(free).await;
+    /// assert_eq!(fake.base_url(), format!("http://localhost:{free}"));
+    /// # });
+    /// ```
+    pub async fn start_on(port: u16) -> FakeWristband {
+        FakeWristband::launch(port).await
+    }
+
+    /// [`start`](Self::start) on `port` (0: the OS picks).
+    async fn launch(port: u16) -> FakeWristband {
         // The first key of the process is generated here, on a blocking thread, not on the
         // caller's runtime thread (a no-op once a fake of the process has started).
         let _ = rocket::tokio::task::spawn_blocking(|| keys::prepare(1)).await;
         let shared = Arc::new(Shared::new(CLIENT_ID, CLIENT_SECRET, APPLICATION_ID));
-        let running = server::launch(Arc::clone(&shared)).await;
+        let running = server::launch(Arc::clone(&shared), port).await;
         FakeWristband {
             shared,
             port: running.port,
@@ -509,7 +571,9 @@ impl FakeWristband {
         self.shared.lock().sdk_configuration.clone()
     }
 
-    /// Sets who signs in from now on (codes and tokens already issued keep their user).
+    /// Sets who signs in from now on (codes and tokens already issued keep their user): the
+    /// first of the [users](Self::users), the one auto-approve signs in and the sign-in page
+    /// offers first. The other users, if any, stay.
     ///
     /// ```
     /// use wristband_rocket_session::testing::{FakeUser, FakeWristband};
@@ -517,15 +581,80 @@ impl FakeWristband {
     /// # rocket::async_test(async {
     /// let fake = FakeWristband::start().await;
     /// fake.set_user(FakeUser { tenant_name: Some("globex".into()), ..FakeUser::default() });
+    /// assert_eq!(fake.users()[0].tenant_name.as_deref(), Some("globex"));
     /// # });
     /// ```
     pub fn set_user(&self, user: FakeUser) {
         self.shared.lock().user = user;
     }
 
-    /// On (the default): authorize sends the browser straight back to the app with a code.
-    /// Off: authorize serves a small HTML page naming the tenant and the user, with a
-    /// "Sign in" button (`id="sign-in"`) whose form post sends the browser back (303).
+    /// Adds a user to those the sign-in page lets the developer pick from (shown when
+    /// [auto-approve](Self::set_auto_approve) is off; with it on, the first user signs in).
+    /// Each user brings their own `sub`, tenant and roles to the codes, tokens and userinfo
+    /// issued when they sign in; a user with a [`tenant_name`](FakeUser::tenant_name) signs in
+    /// to that tenant whatever host the browser used.
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::{FakeUser, FakeWristband};
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// fake.add_user(FakeUser::new("admin-1", "acme").with_roles(["admin"]));
+    /// fake.set_auto_approve(false); // the sign-in page asks which user
+    /// let ids: Vec<String> = fake.users().into_iter().map(|u| u.user_id).collect();
+    /// assert_eq!(ids, ["fake-user-1", "admin-1"]);
+    /// # });
+    /// ```
+    pub fn add_user(&self, user: FakeUser) {
+        self.shared.lock().other_users.push(user);
+    }
+
+    /// Replaces every user: the first is the one [`set_user`](Self::set_user) sets (and
+    /// auto-approve signs in), the others are offered after it on the sign-in page. An empty
+    /// list leaves the [default user](FakeUser::default) alone.
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::{FakeUser, FakeWristband};
+    ///
+    /// # rocket::async_test(async {
+    /// let fake = FakeWristband::start().await;
+    /// fake.set_users([
+    ///     FakeUser::new("ada", "acme").with_roles(["admin", "viewer"]),
+    ///     FakeUser::new("bob", "globex").with_roles(["viewer"]),
+    /// ]);
+    /// let users = fake.users();
+    /// assert_eq!(users.len(), 2);
+    /// assert_eq!(users[1].tenant_name.as_deref(), Some("globex"));
+    /// # });
+    /// ```
+    pub fn set_users(&self, users: impl IntoIterator<Item = FakeUser>) {
+        let mut users = users.into_iter();
+        let first = users.next();
+        let mut inner = self.shared.lock();
+        inner.user = first.unwrap_or_default();
+        inner.other_users = users.collect();
+    }
+
+    /// Every user who can sign in, in the sign-in page's order (the first is the one
+    /// auto-approve signs in).
+    ///
+    /// ```
+    /// # rocket::async_test(async {
+    /// let fake = wristband_rocket_session::testing::FakeWristband::start().await;
+    /// assert_eq!(fake.users(), [wristband_rocket_session::testing::FakeUser::default()]);
+    /// # });
+    /// ```
+    pub fn users(&self) -> Vec<FakeUser> {
+        let inner = self.shared.lock();
+        std::iter::once(&inner.user).chain(&inner.other_users).cloned().collect()
+    }
+
+    /// On (the default): authorize sends the browser straight back to the app with a code,
+    /// for the first of the [users](Self::users).
+    /// Off: authorize serves a sign-in page naming the tenant and the user, with a
+    /// "Sign in" button (`id="sign-in"`) whose form post sends the browser back (303). With
+    /// several users, the page lets the developer pick one (radio buttons `id="user-<n>"`,
+    /// `n` from 0, in the order of [`users`](Self::users); the first is checked).
     ///
     /// ```
     /// # rocket::async_test(async {

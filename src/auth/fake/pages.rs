@@ -30,11 +30,40 @@ fn application_login_page(shared: &Shared) -> Option<Url> {
     Some(url)
 }
 
-/// 302 to the app's login URL for `visit`; an error page when the SDK configuration has no
-/// usable `loginUrl`.
-fn to_the_app(shared: &Shared, visit: &Visit) -> Answer {
+/// What the discovery page carries through to the app's login: `return_url` and `state`, when
+/// the request to `/login` had them.
+#[derive(Default)]
+struct Carried {
+    return_url: Option<String>,
+    state: Option<String>,
+}
+
+impl Carried {
+    fn of(query: &super::request::Params) -> Carried {
+        Carried {
+            return_url: query.non_empty("return_url").map(str::to_string),
+            state: query.non_empty("state").map(str::to_string),
+        }
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [("return_url", &self.return_url), ("state", &self.state)]
+            .into_iter()
+            .filter_map(|(name, value)| value.as_deref().map(|value| (name, value)))
+    }
+}
+
+/// 302 to the app's login URL for `visit` (with the carried `return_url` and `state`); an
+/// error page when the SDK configuration has no usable `loginUrl`.
+fn to_the_app(shared: &Shared, visit: &Visit, carried: &Carried) -> Answer {
     match app_login_for(shared, visit) {
-        Some(url) => Answer::redirect(302, url.as_str()),
+        Some(mut url) => {
+            let mut pairs = carried.pairs().peekable();
+            if pairs.peek().is_some() {
+                url.query_pairs_mut().extend_pairs(pairs);
+            }
+            Answer::redirect(302, url.as_str())
+        }
         None => Answer::error_page(
             500,
             "server_error",
@@ -43,42 +72,65 @@ fn to_the_app(shared: &Shared, visit: &Visit) -> Answer {
     }
 }
 
-/// The discovery form, asking for a tenant name; `refused` is a name typed before that is not
-/// one (shown back, escaped, with why: 400).
-fn discovery_page(client_id: &str, refused: Option<&str>) -> Answer {
-    let (status, error) = match refused {
-        None => (200, String::new()),
-        Some(typed) => (
+/// Why a typed tenant name was refused.
+enum Refused<'a> {
+    /// The field was left empty (or only spaces).
+    Empty,
+    /// Not 1–63 letters, digits and hyphens.
+    NotAName(&'a str),
+}
+
+/// The discovery form, asking for a tenant name; `refused` says why what was typed before is
+/// not one (shown back, escaped: 400). `return_url` and `state` ride along as hidden fields.
+fn discovery_page(client_id: &str, carried: &Carried, refused: Option<Refused<'_>>) -> Answer {
+    let (status, error, value) = match &refused {
+        None => (200, String::new(), ""),
+        Some(Refused::Empty) => (
+            400,
+            "<p id=\"error\" role=\"alert\">Enter your tenant\u{2019}s name: the field was \
+             empty.</p>\n"
+                .to_string(),
+            "",
+        ),
+        Some(Refused::NotAName(typed)) => (
             400,
             format!(
                 "<p id=\"error\" role=\"alert\">\u{201c}{}\u{201d} is not a tenant name: use 1 \
                  to 63 letters, digits and hyphens.</p>\n",
                 escape(typed)
             ),
+            *typed,
         ),
     };
+    let hidden: String = carried
+        .pairs()
+        .map(|(name, value)| {
+            format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n", escape(value))
+        })
+        .collect();
     let body = format!(
         "<p>Which tenant do you want to sign in to?</p>\n{error}\
          <form id=\"tenant-discovery\" method=\"get\" action=\"/login\">\n\
-         <input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\n\
+         <input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\n{hidden}\
          <p><label for=\"tenant_name\">Tenant name</label>\n\
          <input type=\"text\" id=\"tenant_name\" name=\"tenant_name\" value=\"{value}\" required \
-         autofocus autocapitalize=\"none\" spellcheck=\"false\"></p>\n\
+         autofocus autocapitalize=\"none\" spellcheck=\"false\" placeholder=\"acme\"></p>\n\
          <button type=\"submit\" id=\"continue\">Continue</button>\n\
          </form>",
         client_id = escape(client_id),
-        value = escape(refused.unwrap_or_default()),
+        value = escape(value),
     );
-    Answer::html(status, "Fake Wristband: sign in", &body)
+    Answer::html(status, "Sign in", &body)
 }
 
-/// `GET /login?client_id=…[&tenant_name=…]`.
+/// `GET /login?client_id=…[&tenant_name=…][&return_url=…][&state=…]`.
 ///
 /// On the vanity host: without `tenant_name`, the discovery page (a form asking for one, which
-/// submits back here); with a valid one, 302 to the app's login URL for it (placeholder
-/// filled, else `tenant_name` appended); with an invalid one, the form again (400). On a
-/// tenant's host (or a custom domain) the tenant is known: 302 to the app's login URL for it.
-/// A missing, unknown or repeated parameter gets a 400 page.
+/// submits back here, carrying `return_url` and `state`); with a valid one, 302 to the app's
+/// login URL for it (placeholder filled, else `tenant_name` appended; then `return_url` and
+/// `state` when given); with an empty or invalid one, the form again (400) saying what is
+/// wrong. On a tenant's host (or a custom domain) the tenant is known: 302 to the app's login
+/// URL for it. A missing, unknown or repeated parameter gets a 400 page.
 #[rocket::get("/login")]
 pub(super) async fn login(call: Call, shared: &State<SharedState>) -> Answer {
     if let Some(answer) = preamble(shared, Endpoint::Login).await {
@@ -96,20 +148,26 @@ pub(super) async fn login(call: Call, shared: &State<SharedState>) -> Answer {
         }
         Some(_) => {}
     }
+    let carried = Carried::of(query);
     let public = shared.public_domain();
     match host_kind(&call, public.as_deref()) {
         HostKind::Vanity => match query.get("tenant_name") {
-            None => discovery_page(&shared.client_id, None),
+            None => discovery_page(&shared.client_id, &carried, None),
+            Some(typed) if typed.trim().is_empty() => {
+                discovery_page(&shared.client_id, &carried, Some(Refused::Empty))
+            }
             Some(typed) => match tenant_name(typed) {
-                Some(name) => {
-                    to_the_app(shared, &Visit { tenant_name: name, tenant_custom_domain: None })
-                }
-                None => discovery_page(&shared.client_id, Some(typed)),
+                Some(name) => to_the_app(
+                    shared,
+                    &Visit { tenant_name: name, tenant_custom_domain: None },
+                    &carried,
+                ),
+                None => discovery_page(&shared.client_id, &carried, Some(Refused::NotAName(typed))),
             },
         },
         HostKind::Tenant(_) | HostKind::Custom(_) => {
             let user = shared.lock().user.clone();
-            to_the_app(shared, &visit(&call, &user, public.as_deref()))
+            to_the_app(shared, &visit(&call, &user, public.as_deref()), &carried)
         }
     }
 }
@@ -126,5 +184,5 @@ pub(super) fn signed_out(shared: &Shared) -> Answer {
         None => String::new(),
     };
     let body = format!("<p id=\"signed-out\">You are signed out.</p>{link}");
-    Answer::html(200, "Fake Wristband: signed out", &body)
+    Answer::html(200, "Signed out", &body)
 }

@@ -25,19 +25,20 @@ pub(super) struct Running {
     pub(super) task: Task,
 }
 
-/// Launches the fake and waits until it accepts connections.
+/// Launches the fake on `127.0.0.1:port` (0: a port the OS picks) and waits until it accepts
+/// connections.
 ///
 /// # Panics
 ///
 /// If Rocket cannot ignite or bind, or the server does not accept a connection within 10 s:
 /// this is test tooling, and a test cannot go on without it.
-pub(super) async fn launch(shared: Arc<Shared>) -> Running {
+pub(super) async fn launch(shared: Arc<Shared>, port: u16) -> Running {
     let shutdown =
         rocket::config::Shutdown { ctrlc: false, grace: 1, mercy: 1, ..Default::default() };
     // The debug profile's defaults whatever the build, so no secret key is asked for.
     let figment = Figment::from(Config::debug_default())
         .merge(("address", Ipv4Addr::LOCALHOST))
-        .merge(("port", 0))
+        .merge(("port", port))
         .merge(("log_level", LogLevel::Off))
         .merge(("cli_colors", false))
         .merge(("ident", "FakeWristband"))
@@ -57,10 +58,22 @@ pub(super) async fn launch(shared: Arc<Shared>) -> Running {
             })
         }),
     );
-    let ignited = rocket.ignite().await.expect("the fake Wristband ignites");
+    let ignited = match rocket.ignite().await {
+        Ok(ignited) => ignited,
+        Err(e) => panic!("the fake Wristband does not ignite: {e}"),
+    };
     let shutdown = ignited.shutdown();
-    let task = rocket::tokio::spawn(ignited.launch());
-    let port = rocket::tokio::time::timeout(Duration::from_secs(10), rx)
+    let mut task = rocket::tokio::spawn(ignited.launch());
+    let lift_off = async {
+        rocket::tokio::select! {
+            port = rx => port.ok(),
+            ended = &mut task => match ended {
+                Ok(Err(e)) => panic!("the fake Wristband cannot listen on 127.0.0.1:{port}: {e}"),
+                _ => None,
+            },
+        }
+    };
+    let port = rocket::tokio::time::timeout(Duration::from_secs(10), lift_off)
         .await
         .expect("the fake Wristband lifts off within 10 s")
         .expect("the fake Wristband reports its port");

@@ -87,6 +87,8 @@ pub(super) struct RefreshToken {
 pub(super) struct Inner {
     pub(super) sdk_configuration: Value,
     pub(super) user: FakeUser,
+    /// The users the sign-in page offers after `user` (set with `add_user` / `set_users`).
+    pub(super) other_users: Vec<FakeUser>,
     pub(super) auto_approve: bool,
     /// `(error, error_description)` sent back instead of a code.
     pub(super) authorize_error: Option<(String, String)>,
@@ -154,6 +156,7 @@ impl Shared {
             inner: Mutex::new(Inner {
                 sdk_configuration: default_sdk_configuration(),
                 user: FakeUser::default(),
+                other_users: Vec::new(),
                 auto_approve: true,
                 authorize_error: None,
                 expires_in: DEFAULT_EXPIRES_IN,

@@ -74,6 +74,78 @@ impl Default for FakeUser {
 
 #[cfg_attr(docsrs, doc(cfg(feature = "fake-wristband")))]
 impl FakeUser {
+    /// A user `user_id` of the tenant named `tenant_name` (its `tnt_id` is
+    /// `fake-tenant-<tenant_name>`), with the email `<user_id>@example.com`, the name
+    /// `user_id`, and the [default](FakeUser::default) viewer role.
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::FakeUser;
+    ///
+    /// let user = FakeUser::new("ada", "acme");
+    /// assert_eq!(user.user_id, "ada");
+    /// assert_eq!(user.tenant_id, "fake-tenant-acme");
+    /// assert_eq!(user.tenant_name.as_deref(), Some("acme"));
+    /// assert_eq!(user.email.as_deref(), Some("ada@example.com"));
+    /// ```
+    pub fn new(user_id: &str, tenant_name: &str) -> FakeUser {
+        FakeUser {
+            user_id: user_id.into(),
+            tenant_id: format!("fake-tenant-{tenant_name}"),
+            tenant_name: Some(tenant_name.into()),
+            email: Some(format!("{user_id}@example.com")),
+            name: Some(user_id.into()),
+            given_name: None,
+            family_name: None,
+            ..FakeUser::default()
+        }
+    }
+
+    /// This user with exactly these roles, each given as a short name: `admin` becomes
+    /// `{"id": "fake-role-admin", "name": "app:fake:admin", "display_name": "admin"}`, shaped
+    /// like Wristband's roles.
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::FakeUser;
+    ///
+    /// let user = FakeUser::default().with_roles(["admin", "billing"]);
+    /// assert_eq!(user.roles.len(), 2);
+    /// assert_eq!(user.roles[0]["name"], "app:fake:admin");
+    /// assert_eq!(user.role_names(), ["admin", "billing"]);
+    /// ```
+    pub fn with_roles<S: AsRef<str>>(mut self, roles: impl IntoIterator<Item = S>) -> FakeUser {
+        self.roles = roles
+            .into_iter()
+            .map(|role| {
+                let role = role.as_ref();
+                json!({
+                    "id": format!("fake-role-{role}"),
+                    "name": format!("app:fake:{role}"),
+                    "display_name": role,
+                })
+            })
+            .collect();
+        self
+    }
+
+    /// The short names of the roles: each role's `display_name`, else its `name` without the
+    /// `app:<app>:` prefix, else its `id` (as the sign-in page shows them).
+    ///
+    /// ```
+    /// use wristband_rocket_session::testing::FakeUser;
+    ///
+    /// assert_eq!(FakeUser::default().role_names(), ["Viewer"]);
+    /// ```
+    pub fn role_names(&self) -> Vec<String> {
+        let short = |role: &Value| {
+            let text = |key: &str| role.get(key).and_then(Value::as_str).map(str::to_string);
+            text("display_name")
+                .or_else(|| text("name").map(|n| n.rsplit(':').next().unwrap_or_default().into()))
+                .or_else(|| text("id"))
+                .unwrap_or_default()
+        };
+        self.roles.iter().map(short).collect()
+    }
+
     /// The userinfo answer for this user of application `app_id`.
     pub(super) fn userinfo(&self, app_id: &str) -> Value {
         let mut claims = self.extra_claims.clone();
