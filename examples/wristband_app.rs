@@ -443,9 +443,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let figment = rocket::Config::figment();
     let profile = figment.profile().to_string();
     if real_wristband_configured(&figment) {
-        println!("Signing in with the Wristband application of `wristband_auth` ({profile}).");
-        real_app().launch().await?;
-        return Ok(());
+        let announce =
+            format!("Signing in with the Wristband application of `wristband_auth` ({profile}).");
+        return launch_or_exit(real_app(), announce).await;
     }
     unconfigured(&figment, &profile).await
 }
@@ -495,7 +495,7 @@ async fn unconfigured(figment: &Figment, profile: &str) -> Result<(), Box<dyn st
     let port: u16 = figment.extract_inner("port").unwrap_or(8000);
     let origin = format!("http://localhost:{port}");
     register_with_fake(&fake, &origin);
-    println!(
+    let announce = format!(
         "No Wristband application configured (no `wristband_auth.client_id` in profile \
          `{profile}`), so this demo started a FAKE Wristband:\n  \
          {fake_url} (tenant `acme` at {tenant_url})\n\
@@ -504,7 +504,24 @@ async fn unconfigured(figment: &Figment, profile: &str) -> Result<(), Box<dyn st
         fake_url = fake.base_url(),
         tenant_url = fake.tenant_url("acme"),
     );
-    app(Some(&fake)).launch().await?;
+    launch_or_exit(app(Some(&fake)), announce).await
+}
+
+/// Launches `rocket`, printing `announce` once it is serving (so nothing is announced for a
+/// configuration that fails); a failed launch exits with status 1 and no message of its own
+/// (the crate's fairings have logged what is wrong).
+async fn launch_or_exit(
+    rocket: Rocket<Build>,
+    announce: String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let announce = rocket::fairing::AdHoc::on_liftoff("Announce", move |_| {
+        Box::pin(async move { println!("{announce}") })
+    });
+    if let Err(e) = rocket.attach(announce).launch().await {
+        // Looking at the error marks it handled (Rocket panics on dropping one that is not).
+        let _ = e.kind();
+        std::process::exit(1);
+    }
     Ok(())
 }
 

@@ -138,8 +138,10 @@ fn under_the_debug_profile_in_any_case_the_example_starts_its_fake() {
         assert!(Instant::now() < deadline, "under `DEBUG` the example did not start listening");
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Listening: then the fake has started and printed where it is (stdout is a pipe, read
-    // after the process ends).
+    // Listening: then the fake has started and, once the app is serving (the announcement is
+    // made at liftoff, right after the socket is bound), printed where it is (stdout is a
+    // pipe, read after the process ends).
+    std::thread::sleep(Duration::from_millis(500));
     running.0.kill().expect("stop the example");
     running.0.wait().unwrap();
     let mut stdout = String::new();
@@ -160,4 +162,44 @@ fn the_fake_needs_the_debug_profile_and_a_debug_build() {
         assert!(!may(&Profile::new(profile), true), "{profile}");
         assert!(!may(&Profile::new(profile), false), "{profile}");
     }
+}
+
+/// One failure, one message (issue 27): with a misspelt `[debug.wristband_ath]`, the example
+/// announces nothing (no fake, no URL to open), the only errors are the misspelling's, and it
+/// exits with status 1 without printing Rocket's `FailedFairings` error or a secret warning.
+#[test]
+fn a_misspelt_table_gives_one_message_and_a_plain_exit() {
+    let path = example();
+    let dir = std::env::temp_dir().join(format!("wrs-example-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("Rocket.toml");
+    std::fs::write(&config, "[debug.wristband_ath]\nclient_id = \"typo\"\n").unwrap();
+    let output = Command::new(path)
+        .current_dir(&dir)
+        .env_remove("ROCKET_WRISTBAND_AUTH")
+        .env_remove("ROCKET_WRISTBAND_SESSION")
+        .env("ROCKET_CONFIG", &config)
+        .env("ROCKET_PROFILE", "debug")
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", free_port().to_string())
+        .output()
+        .expect("run the example");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("wristband_ath"), "the misspelling is named: {text}");
+    for noise in [
+        "FAKE Wristband",
+        "Open http",
+        "FailedFairings",
+        "needs the session fairing",
+        "RANDOM",
+        "vanity_domain",
+    ] {
+        assert!(!text.contains(noise), "`{noise}` in:\n{text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
