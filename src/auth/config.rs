@@ -185,8 +185,10 @@ pub(crate) fn diagnose(url: &str, failure: GetFailure) -> ConfigFailure {
             Some(address) => {
                 let hint = format!(
                     "Wristband could not be reached: nothing is listening at {address}: is the \
-                     fake Wristband (or Wristband) running? A `FakeWristband` stops when it is dropped: keep it for as long as \
-                     the app (`rocket.manage(fake)`); the next use fetches again"
+                     fake Wristband (or Wristband) running? A `FakeWristband` stops when it is \
+                     dropped: keep it for as long as the app (`rocket.manage(fake)`). Otherwise \
+                     check `wristband_application_vanity_domain` and `wristband_scheme`; the \
+                     next use fetches again"
                 );
                 return ConfigFailure {
                     reason: format!("GET {url} {why}{tries}; {hint}"),
