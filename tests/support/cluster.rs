@@ -57,9 +57,27 @@ fn binary(name: &str) -> PathBuf {
     );
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
-    listener.local_addr().unwrap().port()
+/// `count` distinct free ports below Linux's ephemeral range (32768–60999), so that neither
+/// another test's port-0 bind nor the nodes' own outgoing connections can take one between
+/// this choice and the nodes' start: each is held while the others are chosen.
+fn free_ports(count: usize) -> Vec<u16> {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        ^ std::process::id();
+    let first = 20_000 + (seed % 10_000) as u16;
+    let mut held = Vec::with_capacity(count);
+    for port in (first..32_000).chain(20_000..first) {
+        if let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            held.push(listener);
+            if held.len() == count {
+                break;
+            }
+        }
+    }
+    assert_eq!(held.len(), count, "no {count} free ports between 20000 and 32000");
+    held.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
 /// `redis-cli -p <port> <args…>`'s output, `None` if it could not run or failed.
@@ -131,9 +149,9 @@ impl RedisCluster {
             Some(p) => vec!["--requirepass".into(), p.clone(), "--masterauth".into(), p.clone()],
             None => Vec::new(),
         };
+        let ports = free_ports(12);
         for i in 0..6 {
-            let port = free_port();
-            let bus = free_port();
+            let (port, bus) = (ports[2 * i], ports[2 * i + 1]);
             let dir = cluster.dir.join(format!("node-{i}"));
             std::fs::create_dir_all(&dir).expect("create the node's directory");
             let child = Command::new(binary("redis-server"))
