@@ -17,7 +17,7 @@
 //! 2. Attach the fairing, and register the JSON catchers if you want Wristband's error bodies:
 //!
 //!    ```rust,no_run
-//!    # #[macro_use] extern crate rocket;
+//!    # use rocket::{get, launch, routes};
 //!    # #[get("/")] fn index() {}
 //!    use wristband_rocket_session::{catchers, WristbandSession};
 //!
@@ -33,7 +33,7 @@
 //! 3. Take [`Session`] or [`AuthenticatedSession`] in your handlers:
 //!
 //!    ```rust
-//!    # #[macro_use] extern crate rocket;
+//!    # use rocket::get;
 //!    use wristband_rocket_session::{AuthenticatedSession, Session};
 //!
 //!    #[get("/visits")]

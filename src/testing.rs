@@ -3,7 +3,7 @@
 //! repeated in the test).
 //!
 //! ```rust
-//! # #[macro_use] extern crate rocket;
+//! # use rocket::{get, routes};
 //! use rocket::local::asynchronous::Client;
 //! use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
 //! use wristband_rocket_session::{AuthenticatedSession, WristbandSession};
@@ -109,7 +109,7 @@ fn object<T: Serialize>(data: &T) -> Map<String, Value> {
 /// response wrote no session cookie (or one that does not open).
 ///
 /// ```rust
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use rocket::local::asynchronous::Client;
 /// use wristband_rocket_session::{testing, Session, WristbandSession};
 ///
@@ -143,7 +143,7 @@ pub fn written_session(
 /// With the asynchronous client:
 ///
 /// ```rust
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use rocket::local::asynchronous::Client;
 /// use serde_json::json;
 /// use wristband_rocket_session::testing::LocalRequestExt;
@@ -166,7 +166,7 @@ pub trait LocalRequestExt: Sized {
     /// object), sealed with the app's own secrets and cookie name.
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// use rocket::local::blocking::Client;
     /// use serde_json::json;
     /// use wristband_rocket_session::testing::LocalRequestExt;
@@ -188,7 +188,7 @@ pub trait LocalRequestExt: Sized {
     /// stored it; with CSRF protection on, the request also carries the matching CSRF header.
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{post, routes};
     /// use rocket::http::Status;
     /// use rocket::local::blocking::Client;
     /// use wristband_rocket_session::testing::{callback_data, LocalRequestExt};

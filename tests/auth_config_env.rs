@@ -1,20 +1,26 @@
 #![cfg(feature = "auth")]
 //! `ROCKET_WRISTBAND_AUTH` and `ROCKET_PROFILE=release` set before `rocket::build()`: the
-//! client secret from the environment, the rest from the repository's `Rocket.toml`. A single
-//! test in its own binary, so changing the process environment affects nothing else.
+//! client secret from the environment, the rest from the repository's `Rocket.toml`. Each test
+//! runs in a child process started with its variables (`support/child_env.rs`).
 
 use rocket::local::asynchronous::Client;
 use wristband_rocket_session::{WristbandAuth, WristbandSession};
 
+#[path = "support/child_env.rs"]
+mod child_env;
+
+const PROFILE: (&str, &str) = ("ROCKET_PROFILE", "release");
+const SESSION: (&str, &str) =
+    ("ROCKET_WRISTBAND_SESSION", r#"{secrets=["env-secret-0123456789-abcdefghijklmnopqr"]}"#);
+const AUTH: &str = "ROCKET_WRISTBAND_AUTH";
+
 #[tokio::test]
-async fn environment_configures_wristband_auth_in_release() {
-    std::env::set_var("ROCKET_PROFILE", "release");
-    std::env::set_var(
-        "ROCKET_WRISTBAND_SESSION",
-        r#"{secrets=["env-secret-0123456789-abcdefghijklmnopqr"]}"#,
-    );
+async fn release_without_a_client_secret_in_the_environment_is_refused() {
     // Without the variable, release has no client secret (Rocket.toml keeps none): refused.
-    std::env::remove_var("ROCKET_WRISTBAND_AUTH");
+    let name = "release_without_a_client_secret_in_the_environment_is_refused";
+    if !child_env::in_child(name, &[PROFILE, SESSION], &[AUTH]) {
+        return;
+    }
     let rocket =
         rocket::build().attach(WristbandSession::fairing()).attach(WristbandAuth::fairing());
     match Client::untracked(rocket).await {
@@ -23,11 +29,18 @@ async fn environment_configures_wristband_auth_in_release() {
             let _ = e.kind();
         }
     }
+}
 
-    std::env::set_var(
-        "ROCKET_WRISTBAND_AUTH",
-        r#"{client_id="env-client", client_secret="env-client-secret", wristband_application_vanity_domain="auth.example.com", auth_strategies=["session", "jwt"]}"#,
-    );
+#[tokio::test]
+async fn environment_configures_wristband_auth_in_release() {
+    let auth = r#"{client_id="env-client", client_secret="env-client-secret", wristband_application_vanity_domain="auth.example.com", auth_strategies=["session", "jwt"]}"#;
+    if !child_env::in_child(
+        "environment_configures_wristband_auth_in_release",
+        &[PROFILE, SESSION, (AUTH, auth)],
+        &[],
+    ) {
+        return;
+    }
     let rocket =
         rocket::build().attach(WristbandAuth::fairing()).attach(WristbandSession::fairing());
     let client = match Client::untracked(rocket).await {

@@ -1,12 +1,14 @@
 //! Configuration from the environment: `ROCKET_WRISTBAND_SESSION` and `ROCKET_PROFILE=release`
-//! set before `rocket::build()`. A single test in its own binary, so changing the process
-//! environment affects nothing else.
+//! set before `rocket::build()`, in a child process started with them (`support/child_env.rs`).
 
 use rocket::http::{Cookie, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
 use serde_json::json;
 use wristband_rocket_session::{Session, SessionCodec, SessionOptions, WristbandSession};
+
+#[path = "support/child_env.rs"]
+mod child_env;
 
 /// 40 characters, only ones that need no quoting inside the variable's `{..}` syntax.
 const SECRET: &str = "env-secret-0123456789-abcdefghijklmnopqr";
@@ -26,11 +28,14 @@ fn login(session: Session<'_>) -> &'static str {
 async fn environment_configures_release_sessions() {
     assert_eq!(SECRET.len(), 40);
     // The whole configuration comes from the environment, as in production.
-    std::env::set_var(
-        "ROCKET_WRISTBAND_SESSION",
-        format!(r#"{{secrets=["{SECRET}"], cookie_name="envsess"}}"#),
-    );
-    std::env::set_var("ROCKET_PROFILE", "release");
+    let session = format!(r#"{{secrets=["{SECRET}"], cookie_name="envsess"}}"#);
+    if !child_env::in_child(
+        "environment_configures_release_sessions",
+        &[("ROCKET_WRISTBAND_SESSION", &session), ("ROCKET_PROFILE", "release")],
+        &[],
+    ) {
+        return;
+    }
 
     let rocket =
         rocket::build().attach(WristbandSession::fairing()).mount("/", routes![who, login]);

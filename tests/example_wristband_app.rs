@@ -5,8 +5,11 @@
 //! runs on a fake, with `acme` as the default tenant. The whole sign-in is covered by the
 //! README walk-through (`tests/it/readme.rs`) and in Chromium (`tests/it/browser_wristband.rs`).
 //!
-//! One test in this file: it sets a process environment variable before any thread starts.
+//! The configured case runs in a child process started with the variable
+//! (`support/child_env.rs`).
 
+#[path = "support/child_env.rs"]
+mod child_env;
 #[path = "support/server.rs"]
 mod server;
 /// The example itself; its `main` is not called here.
@@ -30,32 +33,36 @@ async fn get(url: &str) -> (u16, String) {
 
 #[test]
 fn a_configured_client_id_wins_over_the_fake() {
-    assert!(std::env::var_os(VARIABLE).is_none(), "{VARIABLE} is set around the test");
-    assert!(!wristband_app::real_wristband_configured(&rocket::Config::figment()));
-
     // A fake Wristband plays the configured ("real") application here: it is configured like
-    // any Wristband application, through the environment (`http` is allowed on loopback).
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let fake = runtime.block_on(FakeWristband::start());
+    // any Wristband application, through the environment (`http` is allowed on loopback), on a
+    // port chosen before the child process that has the variable starts it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = format!(
-        "{{client_id=\"{}\", client_secret=\"{}\", wristband_application_vanity_domain=\"{}\", \
-         wristband_scheme=\"http\"}}",
-        fake.client_id(),
-        fake.client_secret(),
-        fake.vanity_domain()
+        "{{client_id=\"fake-client-id\", client_secret=\"fake-client-secret-0123456789abcdef\", \
+         wristband_application_vanity_domain=\"localhost:{port}\", wristband_scheme=\"http\"}}"
     );
-    // Set and removed while no request is in flight, before the app's server starts.
-    std::env::set_var(VARIABLE, &config);
+    if !child_env::in_child(
+        "a_configured_client_id_wins_over_the_fake",
+        &[(VARIABLE, &config)],
+        &[],
+    ) {
+        return;
+    }
     let configured = rocket::Config::figment();
-    let app_with_config = wristband_app::app(None);
-    std::env::remove_var(VARIABLE);
     assert!(wristband_app::real_wristband_configured(&configured));
-
+    // The port the parent chose, from the variable (this process would pick another).
+    let domain: String =
+        configured.extract_inner("wristband_auth.wristband_application_vanity_domain").unwrap();
+    let port: u16 = domain.strip_prefix("localhost:").unwrap().parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async move {
+        let fake = FakeWristband::start_on(port).await;
+        assert_eq!(fake.vanity_domain(), format!("localhost:{port}"));
+        assert_eq!(fake.client_secret(), "fake-client-secret-0123456789abcdef");
         // Configured: no default tenant, so a login that names none goes to the application's
         // login page at the configured Wristband (tenant discovery); one that names a tenant
         // goes to that tenant's authorize page.
-        let app = Server::start(app_with_config).await;
+        let app = Server::start(wristband_app::app(None)).await;
         // The application's login URL is the app's own address, as registered in Wristband's
         // dashboard (a login on another host first moves to the login URL's host).
         fake.set_app_urls(&app.url("/auth/login"), &app.url("/auth/callback"));
@@ -68,7 +75,17 @@ fn a_configured_client_id_wins_over_the_fake() {
         assert!(location.starts_with(&authorize), "{location}");
         assert_eq!(fake.calls(Endpoint::SdkConfiguration), 1, "configured from Wristband");
         app.stop().await;
+        fake.shutdown().await;
+    });
+}
 
+#[test]
+fn without_a_client_id_the_example_runs_on_the_fake() {
+    assert!(std::env::var_os(VARIABLE).is_none(), "{VARIABLE} is set around the test");
+    assert!(!wristband_app::real_wristband_configured(&rocket::Config::figment()));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let fake = FakeWristband::start().await;
         // On the fake (what `main` does without a client id): `acme` by default.
         let app = Server::start(wristband_app::app(Some(&fake))).await;
         wristband_app::register_with_fake(&fake, &app.base);

@@ -1,8 +1,8 @@
 #![cfg(feature = "fake-wristband")]
 //! The HTTP client to Wristband honours the standard proxy variables: with `HTTP_PROXY` set,
 //! the JWKS fetch goes to the proxy; a host on `NO_PROXY` is reached directly. Environment
-//! variables are process-wide (and reqwest reads them once per process), so this binary holds
-//! one test, which sets them before anything else runs.
+//! variables are process-wide (and reqwest reads them once per process), so the test runs in a
+//! child process started with them (`support/child_env.rs`).
 
 use std::sync::{Arc, Mutex};
 
@@ -13,10 +13,12 @@ use wristband_rocket_session::{
     AuthOptions, WristbandJwtError, WristbandJwtValidator, WristbandScheme,
 };
 
-/// A proxy that records each request line it receives and answers 502.
-async fn recording_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+#[path = "support/child_env.rs"]
+mod child_env;
+
+/// A proxy on `port` that records each request line it receives and answers 502.
+async fn recording_proxy(port: u16) -> Arc<Mutex<Vec<String>>> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
     tokio::spawn(async move {
@@ -40,7 +42,7 @@ async fn recording_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
             });
         }
     });
-    (port, seen)
+    seen
 }
 
 fn validator(vanity_domain: String) -> WristbandJwtValidator {
@@ -53,15 +55,24 @@ fn validator(vanity_domain: String) -> WristbandJwtValidator {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_proxy_and_no_proxy_are_honoured() {
-    let (proxy_port, seen) = recording_proxy().await;
-    for (name, value) in [
-        ("HTTP_PROXY", format!("http://127.0.0.1:{proxy_port}")),
-        ("http_proxy", format!("http://127.0.0.1:{proxy_port}")),
-        ("NO_PROXY", "127.0.0.1".to_string()),
-        ("no_proxy", "127.0.0.1".to_string()),
-    ] {
-        std::env::set_var(name, value);
+    // The proxy's port is chosen here, before the child process that has the variables starts
+    // the proxy on it.
+    let proxy_port =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let proxy = format!("http://127.0.0.1:{proxy_port}");
+    let variables = [
+        ("HTTP_PROXY", proxy.as_str()),
+        ("http_proxy", proxy.as_str()),
+        ("NO_PROXY", "127.0.0.1"),
+        ("no_proxy", "127.0.0.1"),
+    ];
+    if !child_env::in_child("http_proxy_and_no_proxy_are_honoured", &variables, &[]) {
+        return;
     }
+    // The port the parent chose, from the variable (this process would pick another).
+    let proxy_port: u16 =
+        std::env::var("HTTP_PROXY").unwrap().rsplit(':').next().unwrap().parse().unwrap();
+    let seen = recording_proxy(proxy_port).await;
     let fake = FakeWristband::start().await;
 
     // `localhost:<port>`: through the proxy (which answers 502, so no key).

@@ -170,7 +170,7 @@ impl Wristband<'_> {
     /// unavailable.
     ///
     /// ```rust,no_run
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::{
     ///     CallbackResult, Session, Wristband, WristbandError, WristbandRedirect,
     /// };

@@ -49,7 +49,7 @@ pub enum RedirectReason {
 /// log only.
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use rocket::http::Status;
 /// use rocket::local::blocking::Client;
 /// use wristband_rocket_session::WristbandError;
@@ -278,7 +278,7 @@ fn configuration_page(reason: &str) -> String {
 /// cause). Login-state cookies the request's flows cleared are written too.
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use rocket::http::Header;
 /// use rocket::local::blocking::Client;
 /// use wristband_rocket_session::WristbandError;

@@ -31,7 +31,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// key and the profile, never a value).
 ///
 /// ```rust,no_run
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::launch;
 /// use wristband_rocket_session::{WristbandAuth, WristbandSession};
 ///
 /// #[launch]
@@ -133,7 +133,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Auth";
 /// ```
 ///
 /// ```rust
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use rocket::local::blocking::Client;
 /// use wristband_rocket_session::{Wristband, WristbandAuth, WristbandJwt};
 ///
@@ -279,7 +279,7 @@ impl WristbandAuth {
     /// the fairing value itself.
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::post;
     /// use rocket::State;
     /// use wristband_rocket_session::WristbandAuth;
     ///
@@ -589,10 +589,9 @@ impl Fairing for WristbandAuth {
         // Already done at ignite; kept for a session configuration managed some other way.
         if let (Some(session), Some(auth)) =
             (rocket.state::<SessionConfig>(), rocket.state::<AuthState>())
+            && let Some(first) = session.options.secrets.as_slice().first()
         {
-            if let Some(first) = session.options.secrets.as_slice().first() {
-                auth.set_derived_login_state_secret(first);
-            }
+            auth.set_derived_login_state_secret(first);
         }
     }
 }

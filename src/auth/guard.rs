@@ -26,7 +26,7 @@ use crate::session::guard::Session;
 /// them, and so does the `WristbandAuth` fairing for any other response.
 ///
 /// ```rust,no_run
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, launch, routes};
 /// use wristband_rocket_session::{
 ///     CallbackResult, LoginConfig, LogoutConfig, Session, Wristband, WristbandAuth,
 ///     WristbandError, WristbandRedirect, WristbandSession,
@@ -174,7 +174,7 @@ impl Sentinel for Wristband<'_> {
 /// and `Pragma: no-cache`, what every Wristband flow answers with.
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use rocket::http::Status;
 /// use rocket::local::blocking::Client;
 /// use wristband_rocket_session::WristbandRedirect;

@@ -70,9 +70,9 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// launch (`Sentinel`).
 ///
 /// ```rust
-/// # #[macro_use] extern crate rocket;
 /// # #[cfg(feature = "fake-wristband")]
 /// # mod example {
+/// # use rocket::{get, routes};
 /// use rocket::http::{Header, Status};
 /// use rocket::local::asynchronous::Client;
 /// // The test server `FakeWristband` needs the cargo feature `fake-wristband`.
@@ -131,7 +131,7 @@ impl<'r> WristbandJwt<'r> {
     /// The user's id (the `sub` claim).
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::WristbandJwt;
     ///
     /// #[get("/api/me")]
@@ -146,7 +146,7 @@ impl<'r> WristbandJwt<'r> {
     /// The tenant's id (the `tnt_id` claim).
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::WristbandJwt;
     ///
     /// #[get("/api/tenant")]
@@ -161,7 +161,7 @@ impl<'r> WristbandJwt<'r> {
     /// The raw JWT, e.g. to call another API on the user's behalf.
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::WristbandJwt;
     ///
     /// #[get("/api/forward")]
@@ -176,7 +176,7 @@ impl<'r> WristbandJwt<'r> {
     /// Every claim of the token.
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::WristbandJwt;
     ///
     /// #[get("/api/app")]
@@ -266,7 +266,6 @@ impl std::error::Error for WristbandJwtError {}
 /// clone and `'static`, so it can move into a spawned task.
 ///
 /// ```rust
-/// # #[macro_use] extern crate rocket;
 /// # #[cfg(feature = "fake-wristband")]
 /// # mod example {
 /// use rocket::local::asynchronous::Client;

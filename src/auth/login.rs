@@ -279,7 +279,7 @@ impl Wristband<'_> {
     /// `custom_state` too large for the cookie ([`WristbandError::InvalidArgument`]).
     ///
     /// ```rust,no_run
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::{LoginConfig, Wristband, WristbandError, WristbandRedirect};
     ///
     /// #[get("/auth/login")]

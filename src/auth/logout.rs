@@ -85,7 +85,7 @@ impl Wristband<'_> {
     /// configuration is unavailable. A failed logout leaves the session as it was.
     ///
     /// ```rust,no_run
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::{LogoutConfig, Wristband, WristbandError, WristbandRedirect};
     ///
     /// #[get("/auth/logout")]
@@ -187,10 +187,10 @@ impl Wristband<'_> {
         }
 
         let refresh_token = non_empty(config.refresh_token).or_else(|| non_empty(session_refresh));
-        if let Some(token) = refresh_token {
-            if let Err(e) = self.state.http().revoke(&token).await {
-                log::warn!("revoking the refresh token at logout failed (ignored): {e}");
-            }
+        if let Some(token) = refresh_token
+            && let Err(e) = self.state.http().revoke(&token).await
+        {
+            log::warn!("revoking the refresh token at logout failed (ignored): {e}");
         }
         if let Some(session) = session {
             // With revocation on (cargo feature `redis` and a `revocation` table), every copy

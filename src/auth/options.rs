@@ -648,15 +648,15 @@ impl AuthOptions {
                 );
             }
         }
-        if let Some(ids) = &self.jwt_allowed_client_ids {
-            if ids.is_empty() || ids.iter().any(|id| id.trim().is_empty()) {
-                problem(
-                    "jwt_allowed_client_ids",
-                    "must list at least one non-blank client id; remove the key to accept \
+        if let Some(ids) = &self.jwt_allowed_client_ids
+            && (ids.is_empty() || ids.iter().any(|id| id.trim().is_empty()))
+        {
+            problem(
+                "jwt_allowed_client_ids",
+                "must list at least one non-blank client id; remove the key to accept \
                      tokens of any client of the application"
-                        .into(),
-                );
-            }
+                    .into(),
+            );
         }
         if self.jwks_cache_max_size == 0 {
             problem(
@@ -667,10 +667,10 @@ impl AuthOptions {
                 ),
             );
         }
-        if let Some(path) = &self.wristband_ca_file {
-            if let Err(why) = read_ca_file(path) {
-                problem("wristband_ca_file", why);
-            }
+        if let Some(path) = &self.wristband_ca_file
+            && let Err(why) = read_ca_file(path)
+        {
+            problem("wristband_ca_file", why);
         }
         if self.jwks_cache_ttl == Some(0) {
             problem(

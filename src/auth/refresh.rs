@@ -157,10 +157,10 @@ impl SingleFlightRefresher {
     fn slot(&self, key: Key) -> Arc<OnceCell<Called>> {
         let now = Instant::now();
         let mut entries = self.lock();
-        if let Some(entry) = entries.get(&key) {
-            if now.duration_since(entry.started) < self.window {
-                return entry.result.clone();
-            }
+        if let Some(entry) = entries.get(&key)
+            && now.duration_since(entry.started) < self.window
+        {
+            return entry.result.clone();
         }
         if entries.len() >= self.capacity {
             entries.retain(|_, entry| now.duration_since(entry.started) < self.window);
@@ -452,7 +452,7 @@ impl WristbandAuth {
     /// not the managed copy.
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::post;
     /// use rocket::State;
     /// use wristband_rocket_session::{WristbandAuth, WristbandError};
     ///

@@ -62,7 +62,7 @@ impl WristbandAuth {
     /// application's login URL `{base}/login`.
     ///
     /// ```rust,no_run
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::launch;
     /// use wristband_rocket_session::{WristbandAuth, WristbandSession};
     ///
     /// #[launch]

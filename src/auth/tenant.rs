@@ -131,13 +131,13 @@ pub(crate) fn request_tenant(
     allowed: &[String],
 ) -> Result<RequestTenant, WristbandError> {
     let custom_domain = query.single("tenant_custom_domain")?;
-    if let Some(domain) = custom_domain {
-        if !is_host(domain) {
-            return Err(WristbandError::bad_request(
-                "invalid_tenant_custom_domain",
-                "the [tenant_custom_domain] query parameter is not a host name",
-            ));
-        }
+    if let Some(domain) = custom_domain
+        && !is_host(domain)
+    {
+        return Err(WristbandError::bad_request(
+            "invalid_tenant_custom_domain",
+            "the [tenant_custom_domain] query parameter is not a host name",
+        ));
     }
     let custom_domain = allowed_custom_domain(
         custom_domain.map(str::to_string),
@@ -154,13 +154,13 @@ pub(crate) fn request_tenant(
             let name = query.single("tenant_name")?;
             let legacy = query.single("tenant_domain")?;
             let name = name.or(legacy);
-            if let Some(name) = name {
-                if !is_label(name) {
-                    return Err(WristbandError::bad_request(
-                        "invalid_tenant_name",
-                        "the [tenant_name] query parameter is not a tenant name",
-                    ));
-                }
+            if let Some(name) = name
+                && !is_label(name)
+            {
+                return Err(WristbandError::bad_request(
+                    "invalid_tenant_name",
+                    "the [tenant_name] query parameter is not a tenant name",
+                ));
             }
             name.map(str::to_string)
         }

@@ -38,9 +38,9 @@ pub(crate) fn auth_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 /// `GET`, `HEAD`, `OPTIONS` and `TRACE`, unless `csrf_check_all_methods` is set). The session strategy refreshes expired tokens as [`AuthenticatedSession`] does.
 ///
 /// ```rust
-/// # #[macro_use] extern crate rocket;
 /// # #[cfg(feature = "fake-wristband")]
 /// # mod example {
+/// # use rocket::{get, routes};
 /// use rocket::http::Header;
 /// use rocket::local::asynchronous::Client;
 /// // The test server `FakeWristband` needs the cargo feature `fake-wristband`.
@@ -98,7 +98,7 @@ impl AuthenticatedUser<'_> {
     /// The user's id (`userId` of the session, `sub` of the token).
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::AuthenticatedUser;
     ///
     /// #[get("/api/me")]
@@ -116,7 +116,7 @@ impl AuthenticatedUser<'_> {
     /// The tenant's id (`tenantId` of the session, `tnt_id` of the token).
     ///
     /// ```rust
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::AuthenticatedUser;
     ///
     /// #[get("/api/tenant")]

@@ -64,15 +64,15 @@ impl Memory {
 
     /// Whether `identity` is revoked at `now` (Unix seconds).
     pub(crate) fn is_revoked(&self, identity: &Identity<'_>, now: u64) -> bool {
-        if let Some(id) = identity.session_id.and_then(parse_session_id) {
-            if self.sessions.get(&id).is_some_and(|&until| until > now) {
-                return true;
-            }
+        if let Some(id) = identity.session_id.and_then(parse_session_id)
+            && self.sessions.get(&id).is_some_and(|&until| until > now)
+        {
+            return true;
         }
-        if let Some(user) = identity.user_id {
-            if self.users.get(user).is_some_and(|entry| identity.issued_at_ms < entry.cutoff_ms) {
-                return true;
-            }
+        if let Some(user) = identity.user_id
+            && self.users.get(user).is_some_and(|entry| identity.issued_at_ms < entry.cutoff_ms)
+        {
+            return true;
         }
         false
     }

@@ -54,7 +54,7 @@ pub(crate) async fn start(
 /// Redis' pub/sub tells them (well under a second). See the crate docs' "Revocation" section.
 ///
 /// ```rust,no_run
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::post;
 /// use rocket::http::Status;
 /// use time::OffsetDateTime;
 /// use wristband_rocket_session::{AuthenticatedSession, Revocations};
@@ -123,7 +123,7 @@ impl Revocations {
     /// on this instance and reaches the others when it reconnects.
     ///
     /// ```rust,no_run
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::post;
     /// use rocket::http::Status;
     /// use wristband_rocket_session::Revocations;
     ///

@@ -41,7 +41,7 @@ use crate::session::refresh_hook::{Refreshed, TokenRefresher};
 /// It dereferences to [`Session`].
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::get;
 /// use rocket::response::Redirect;
 /// use wristband_rocket_session::AuthenticatedSession;
 ///
@@ -73,7 +73,7 @@ use crate::session::refresh_hook::{Refreshed, TokenRefresher};
 /// fairing is found only by the first request (a 500) instead of at launch.
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use rocket::http::Status;
 /// use rocket::local::blocking::Client;
 /// use rocket::request::{FromRequest, Outcome, Request};
@@ -136,7 +136,7 @@ impl<'r> AuthenticatedSession<'r> {
     /// The user's id (`userId`).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -162,7 +162,7 @@ impl<'r> AuthenticatedSession<'r> {
     /// The tenant's id (`tenantId`).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -229,10 +229,10 @@ impl<'r> FromRequest<'r> for AuthenticatedSession<'r> {
                 return Outcome::Error((Status::Forbidden, SessionError::CsrfFailed));
             }
         }
-        if let Some(refresher) = req.rocket().state::<TokenRefresher>() {
-            if let Err(status) = refresh_if_expired(&session, refresher).await {
-                return Outcome::Forward(status);
-            }
+        if let Some(refresher) = req.rocket().state::<TokenRefresher>()
+            && let Err(status) = refresh_if_expired(&session, refresher).await
+        {
+            return Outcome::Forward(status);
         }
         session.renew_if_due();
         Outcome::Success(AuthenticatedSession { session, user_id, tenant_id })

@@ -164,7 +164,7 @@ impl std::error::Error for ConfigError {}
 /// answers 401, a failed CSRF check 403 and anything else 500; the error is logged, not sent.
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, post, routes};
 /// # use rocket::local::blocking::Client;
 /// use rocket::http::Status;
 /// use wristband_rocket_session::{Session, SessionError, TokenResponse, WristbandSession};

@@ -33,7 +33,7 @@ pub(crate) const FAIRING_NAME: &str = "Wristband Session";
 /// response whose handler changed the session.
 ///
 /// ```rust,no_run
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::launch;
 /// use wristband_rocket_session::WristbandSession;
 ///
 /// #[launch]
@@ -339,9 +339,7 @@ fn write_session(config: &SessionConfig, inner: &mut Inner, res: &mut Response<'
         res.adjoin_header(Header::new("Set-Cookie", header));
     }
     remove_chunks(config, used, res);
-    if csrf_on {
-        if let Some(token) = data.get(keys::CSRF_TOKEN).and_then(Value::as_str) {
-            res.adjoin_raw_header("Set-Cookie", config.csrf_header(token));
-        }
+    if csrf_on && let Some(token) = data.get(keys::CSRF_TOKEN).and_then(Value::as_str) {
+        res.adjoin_raw_header("Set-Cookie", config.csrf_header(token));
     }
 }

@@ -74,7 +74,7 @@ const CSRF_ENTRY_LEN: usize =
 /// opened (tampered, expired, sealed by a secret no longer configured…) gives an empty session.
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::get;
 /// use wristband_rocket_session::Session;
 ///
 /// #[get("/visits")]
@@ -93,7 +93,7 @@ const CSRF_ENTRY_LEN: usize =
 /// keep that check (otherwise the first request finds the fairing missing, with a 500):
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// use std::convert::Infallible;
 ///
 /// use rocket::http::Status;
@@ -342,10 +342,11 @@ impl<'r> Session<'r> {
     /// cache, or carrying no cookie, leaves Rocket's request-local cache alone. Once a state
     /// exists, every read goes through it (and so sees every change).
     pub(crate) fn read<R>(&self, f: impl FnOnce(Seen<'_>) -> R) -> R {
-        if self.state.get().is_none() && !SessionState::may_exist(self.req) {
-            if let Some(view) = self.view() {
-                return f(Seen::of_view(view));
-            }
+        if self.state.get().is_none()
+            && !SessionState::may_exist(self.req)
+            && let Some(view) = self.view()
+        {
+            return f(Seen::of_view(view));
         }
         self.with(|inner| f(Seen::Shared(inner)))
     }
@@ -394,7 +395,7 @@ impl<'r> Session<'r> {
     /// [`SessionError::Json`] if the stored value is not a `T`.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// # use wristband_rocket_session::Session;
     /// #[get("/")]
     /// fn index(session: Session<'_>) -> String {
@@ -421,7 +422,7 @@ impl<'r> Session<'r> {
     /// unchanged.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::post;
     /// # use wristband_rocket_session::{Session, SessionError};
     /// #[post("/note", data = "<note>")]
     /// fn note(session: Session<'_>, note: String) -> Result<&'static str, String> {
@@ -480,7 +481,7 @@ impl<'r> Session<'r> {
     /// Removes `key`, returning its value; the response writes the cookie if there was one.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{post, routes};
     /// # use rocket::local::blocking::Client;
     /// # use serde_json::json;
     /// # use wristband_rocket_session::testing::{self, LocalRequestExt};
@@ -511,7 +512,7 @@ impl<'r> Session<'r> {
     /// Whether the session has a value under `key`.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::local::blocking::Client;
     /// # use serde_json::json;
     /// # use wristband_rocket_session::testing::LocalRequestExt;
@@ -534,7 +535,7 @@ impl<'r> Session<'r> {
     /// Whether the session holds no data.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::local::blocking::Client;
     /// # use serde_json::json;
     /// # use wristband_rocket_session::testing::LocalRequestExt;
@@ -565,7 +566,7 @@ impl<'r> Session<'r> {
     /// The session's keys, sorted.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::local::blocking::Client;
     /// # use serde_json::json;
     /// # use wristband_rocket_session::testing::LocalRequestExt;
@@ -595,7 +596,7 @@ impl<'r> Session<'r> {
     /// [`Session::destroy()`].
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{post, routes};
     /// # use rocket::local::blocking::Client;
     /// # use serde_json::{json, Map};
     /// # use wristband_rocket_session::testing::{self, LocalRequestExt};
@@ -620,7 +621,7 @@ impl<'r> Session<'r> {
     /// Data inserted after this starts a new session.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::post;
     /// # use wristband_rocket_session::Session;
     /// #[post("/logout")]
     /// fn logout(session: Session<'_>) -> &'static str {
@@ -642,7 +643,7 @@ impl<'r> Session<'r> {
     /// no secret that opens anything, but keep it out of public logs all the same.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
     /// # use wristband_rocket_session::{Session, WristbandSession};
@@ -678,7 +679,7 @@ impl<'r> Session<'r> {
     /// and the other instances when this one reconnects.
     ///
     /// ```rust,no_run
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::post;
     /// use wristband_rocket_session::{Session, SessionError};
     ///
     /// #[post("/sessions/this/revoke")]
@@ -728,7 +729,7 @@ impl<'r> Session<'r> {
     /// Re-issues the cookie with a fresh expiry even if nothing changed (rolling sessions).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::local::blocking::Client;
     /// # use serde_json::json;
     /// # use wristband_rocket_session::testing::{self, LocalRequestExt};
@@ -810,7 +811,7 @@ impl<'r> Session<'r> {
     /// Whether a Wristband login marked the session authenticated (`isAuthenticated`).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::local::blocking::Client;
     /// # use serde_json::json;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -838,7 +839,7 @@ impl<'r> Session<'r> {
     /// [`AuthenticatedSession::user_id()`]: crate::AuthenticatedSession::user_id
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -864,7 +865,7 @@ impl<'r> Session<'r> {
     /// [`AuthenticatedSession::tenant_id()`]: crate::AuthenticatedSession::tenant_id
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -887,7 +888,7 @@ impl<'r> Session<'r> {
     /// The Wristband tenant name (`tenantName`).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -910,7 +911,7 @@ impl<'r> Session<'r> {
     /// The identity provider the user logged in with (`identityProviderName`).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -933,7 +934,7 @@ impl<'r> Session<'r> {
     /// The access token (`accessToken`).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -956,7 +957,7 @@ impl<'r> Session<'r> {
     /// The refresh token (`refreshToken`), present when the login asked for `offline_access`.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -982,7 +983,7 @@ impl<'r> Session<'r> {
     /// The tenant's custom domain (`tenantCustomDomain`), when the login used one.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
@@ -1007,7 +1008,7 @@ impl<'r> Session<'r> {
     /// The CSRF token of this login (`csrfToken`), when CSRF protection is on.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
     /// use wristband_rocket_session::{Session, SessionOptions, WristbandSession};
@@ -1037,7 +1038,7 @@ impl<'r> Session<'r> {
     /// When the access token expires (`expiresAt`), in milliseconds since the Unix epoch.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::{get, routes};
     /// # use rocket::http::Status;
     /// # use rocket::local::blocking::Client;
     /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};

@@ -206,7 +206,7 @@ impl fmt::Debug for CallbackData {
 /// that sends it as JSON with `Cache-Control: no-store` and `Pragma: no-cache`.
 ///
 /// ```
-/// # #[macro_use] extern crate rocket;
+/// # use rocket::{get, routes};
 /// # use rocket::local::blocking::Client;
 /// # use wristband_rocket_session::testing::{callback_data, LocalRequestExt};
 /// # use wristband_rocket_session::WristbandSession;
@@ -351,7 +351,7 @@ impl Session<'_> {
     /// [`SessionError::TooLarge`] if the session would not fit; the session is then unchanged.
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::post;
     /// use rocket::serde::json::Json;
     /// use wristband_rocket_session::{CallbackData, Session, SessionError};
     ///
@@ -383,7 +383,7 @@ impl Session<'_> {
     /// responder: 401).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::{AuthenticatedSession, SessionError, SessionResponse};
     ///
     /// #[get("/api/session")]
@@ -412,7 +412,7 @@ impl Session<'_> {
     /// a responder: 401).
     ///
     /// ```
-    /// # #[macro_use] extern crate rocket;
+    /// # use rocket::get;
     /// use wristband_rocket_session::{AuthenticatedSession, SessionError, TokenResponse};
     ///
     /// #[get("/api/token")]

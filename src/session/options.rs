@@ -999,13 +999,15 @@ impl SessionOptions {
         for (key, domain) in
             [("domain", &self.domain), ("csrf_cookie_domain", &self.csrf_cookie_domain)]
         {
-            if let Some(domain) = domain {
-                if domain.is_empty() || !is_attribute_value(domain) {
-                    problem(
-                        key,
-                        format!("{domain:?} is not a valid domain; remove the key for host-only cookies"),
-                    );
-                }
+            if let Some(domain) = domain
+                && (domain.is_empty() || !is_attribute_value(domain))
+            {
+                problem(
+                    key,
+                    format!(
+                        "{domain:?} is not a valid domain; remove the key for host-only cookies"
+                    ),
+                );
             }
         }
         if self.same_site == SameSiteOption::None && !self.secure {

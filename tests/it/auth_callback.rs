@@ -519,13 +519,13 @@ async fn hostile_input_never_gives_a_5xx() {
         let path = if round % 2 == 0 { "/t/callback" } else { "/auth/callback" };
         let mut request = client.get(format!("{path}?{query}"));
         for _ in 0..rng.gen_range(0..4) {
-            let state = if rng.gen() { "s" } else { "a" };
+            let state = if rng.r#gen() { "s" } else { "a" };
             let value: String = (0..rng.gen_range(0..300))
                 .map(|_| rng.gen_range('!'..='~'))
                 .filter(|c| *c != ';')
                 .collect();
             request =
-                request.cookie(Cookie::new(format!("login#{state}#{}", rng.gen::<u16>()), value));
+                request.cookie(Cookie::new(format!("login#{state}#{}", rng.r#gen::<u16>()), value));
         }
         let status = request.dispatch().await.status();
         assert!(matches!(status.code, 200 | 302 | 400), "{path}?{query} gave {status}");

@@ -507,7 +507,8 @@ async fn hostile_input_never_gives_a_5xx() {
                 .map(|_| rng.gen_range('!'..='~'))
                 .filter(|c| *c != ';')
                 .collect();
-            request = request.cookie(Cookie::new(format!("login#{i}#{}", rng.gen::<u32>()), value));
+            request =
+                request.cookie(Cookie::new(format!("login#{i}#{}", rng.r#gen::<u32>()), value));
         }
         if round % 3 == 0 {
             request = request.header(Header::new("Host", "weird..host"));

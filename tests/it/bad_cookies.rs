@@ -204,7 +204,7 @@ async fn base64url_of_random_bytes() {
     for len in 0..120 {
         let mut bytes = vec![1u8];
         bytes.extend_from_slice(&id);
-        bytes.extend((0..len).map(|_| rng.gen::<u8>()));
+        bytes.extend((0..len).map(|_| rng.r#gen::<u8>()));
         let what = format!("v1 header and key id, then {len} random bytes");
         reject(&client, URL_SAFE_NO_PAD.encode(&bytes), &what).await;
     }

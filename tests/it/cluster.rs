@@ -256,10 +256,10 @@ async fn revocations_survive_a_master_failover_and_flow_again_after_it() {
         attempts.push((revoked_at, status.as_u16()));
         let propagated = revoked_within(&b, &cookie, Duration::from_millis(150)).await.is_some();
         let refused_at = killed.elapsed();
-        if took_over.is_none() {
-            if let Some(port) = cluster.took_over(SESSIONS_KEY, killed_port) {
-                took_over = Some((port, killed.elapsed()));
-            }
+        if took_over.is_none()
+            && let Some(port) = cluster.took_over(SESSIONS_KEY, killed_port)
+        {
+            took_over = Some((port, killed.elapsed()));
         }
         // Revocations made before stay in force all along.
         for cookie in &before {

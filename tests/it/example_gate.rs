@@ -22,26 +22,14 @@ use rocket::figment::Profile;
 /// How long the example may take to exit (or, under `debug`, to start listening).
 const BOUND: Duration = Duration::from_secs(60);
 
-/// `target/<profile>/examples/wristband_app`, built now with this test's own features (so the
-/// library build of the test run is reused).
+/// The `wristband_app` example, built with this test's own features (so the library build of
+/// the test run is reused).
 fn example() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut features = vec!["fake-wristband"];
     if cfg!(feature = "redis") {
         features.push("redis");
     }
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--example", "wristband_app", "--features"])
-        .arg(features.join(","))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build --example wristband_app failed");
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let path = dir.join("examples").join("wristband_app");
-    assert!(path.is_file(), "{} was not built", path.display());
-    path
+    crate::support::examples::built("wristband_app", &features)
 }
 
 /// A port that nothing listens on right now.

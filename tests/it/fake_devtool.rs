@@ -246,20 +246,9 @@ async fn the_discovery_page_keeps_return_url_and_state_and_explains_an_empty_fie
 // The standalone example
 // ---------------------------------------------------------------------------------------------
 
-/// `target/<profile>/examples/fake_wristband`, built now with cargo.
+/// The `fake_wristband` example, built now as the README builds it.
 fn example() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--example", "fake_wristband", "--features", "fake-wristband"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build --example fake_wristband failed");
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let path = dir.join("examples").join("fake_wristband");
-    assert!(path.is_file(), "{} was not built", path.display());
-    path
+    crate::support::examples::built("fake_wristband", &["fake-wristband"])
 }
 
 /// Kills the example when the test ends, passing or not.

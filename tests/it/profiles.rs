@@ -9,24 +9,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `target/<profile>/examples/quickstart`, next to this test's own `deps/` directory, built
-/// now so that it is never stale.
+/// The `quickstart` example, built now as the README builds it, so that it is never stale.
 fn quickstart() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "--example", "quickstart"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build --example quickstart failed");
-    });
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let path = dir.join("examples").join("quickstart");
-    assert!(path.exists(), "{} missing", path.display());
-    path
+    crate::support::examples::built("quickstart", &[])
 }
 
 fn free_port() -> u16 {

@@ -190,19 +190,9 @@ fn check_step(step: &Step, printed: &str) {
     }
 }
 
-/// `target/<profile>/examples/<name>`, built now with `features`.
+/// The example `name`, built now with `features`.
 fn example(name: &str, features: &[&str]) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "--example", name]);
-    if !features.is_empty() {
-        build.args(["--features", &features.join(",")]);
-    }
-    let status = build.current_dir(env!("CARGO_MANIFEST_DIR")).status().expect("run cargo build");
-    assert!(status.success(), "cargo build --example {name} --features {features:?} failed");
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    dir.join("examples").join(name)
+    crate::support::examples::built(name, features)
 }
 
 fn listening(port: u16) -> bool {

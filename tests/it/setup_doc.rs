@@ -553,10 +553,10 @@ async fn check_command(shell: &Shell) -> Checked {
         Checked::OwnApp => Some(filled(shell.toml_above.as_deref().expect("a Rocket.toml above"))),
         _ => None,
     };
-    if let Some(toml) = toml {
-        if let Err(why) = launches(figment(&toml, &environment, &profile)).await {
-            panic!("does not launch in profile {profile}: {why}\n{}", shell.command);
-        }
+    if let Some(toml) = toml
+        && let Err(why) = launches(figment(&toml, &environment, &profile)).await
+    {
+        panic!("does not launch in profile {profile}: {why}\n{}", shell.command);
     }
     checked
 }
@@ -708,18 +708,9 @@ fn listening(port: u16) -> bool {
         .is_ok()
 }
 
-/// `target/<profile>/examples/wristband_app`, built now (as the page's command builds it).
+/// The `wristband_app` example, built now (as the page's command builds it).
 fn wristband_app() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--example", "wristband_app", "--features", "fake-wristband"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build --example wristband_app failed");
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    dir.join("examples").join("wristband_app")
+    crate::support::examples::built("wristband_app", &["fake-wristband"])
 }
 
 /// The example, running with `ROCKET_WRISTBAND_AUTH` = `auth`; killed when dropped.

@@ -238,8 +238,8 @@ async fn the_stand_in_refuses_bad_client_credentials_pkce_and_spent_codes() {
     };
     let code = |resp: reqwest::Response| {
         let back = reqwest::Url::parse(&location(&resp)).unwrap();
-        let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-        code
+
+        back.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
     };
     // The Basic credentials as RFC 6749 §2.3.1 has them: each form-encoded first.
     let encoded = RawStr::new(CLIENT_SECRET).percent_encode().to_string();

@@ -5,6 +5,7 @@
 pub mod auth_app;
 #[cfg(feature = "redis")]
 pub mod cluster;
+pub mod examples;
 pub mod logs;
 pub mod redis;
 #[cfg(feature = "redis")]
