@@ -204,3 +204,165 @@ start_redis() {
     cat "$WORK/redis.log" >&2 || true
     return 1
 }
+
+# `free_ports COUNT`: COUNT distinct TCP ports of 127.0.0.1 that nothing listens on now, one a
+# line (all held open together while chosen, so none repeats).
+free_ports() {
+    python3 -c 'import socket, sys
+held = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+for s in held:
+    print(s.getsockname()[1])' "$1"
+}
+
+# `redis_ping PORT`: whether the redis-server on PORT of 127.0.0.1 (plain) answers PONG.
+redis_ping() {
+    [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+# `start_redis_tls`: as `start_redis`, serving TLS too. A throwaway CA and a server certificate
+# for 127.0.0.1 (P-256 keys, valid one day) are made with `openssl` in $WORK/tls (removed with
+# WORK; no key material outside it); the server keeps its plain port for the readiness check and
+# serves TLS on another free port, without asking for client certificates. Sets REDIS_PORT (the
+# plain port), REDIS_TLS_PORT, REDIS_URL (`rediss://127.0.0.1:<TLS port>`) and REDIS_TLS_CA_FILE
+# (the CA's certificate).
+start_redis_tls() {
+    need redis-server
+    need openssl
+    local dir=$WORK/tls ports
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout ca.key -out ca.crt -days 1 -subj /CN=bench-ca \
+            -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout server.key -out server.csr -subj /CN=bench-redis 2>/dev/null
+        printf '%s\n' basicConstraints=CA:FALSE \
+            keyUsage=critical,digitalSignature,keyEncipherment \
+            extendedKeyUsage=serverAuth,clientAuth subjectAltName=IP:127.0.0.1,DNS:localhost \
+            >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -out server.crt -days 1 -extfile server.ext 2>/dev/null
+    )
+    mapfile -t ports < <(free_ports 2)
+    REDIS_PORT=${ports[0]} REDIS_TLS_PORT=${ports[1]}
+    REDIS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT
+    REDIS_TLS_CA_FILE=$dir/ca.crt
+    start redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$WORK" --logfile "$WORK/redis.log" --tls-port "$REDIS_TLS_PORT" \
+        --tls-cert-file "$dir/server.crt" --tls-key-file "$dir/server.key" \
+        --tls-ca-cert-file "$dir/ca.crt" --tls-auth-clients no
+    for _ in $(seq 100); do
+        redis_ping "$REDIS_PORT" && return 0
+        sleep 0.1
+    done
+    echo "redis-server (TLS) on port $REDIS_PORT did not start:" >&2
+    cat "$WORK/redis.log" >&2 || true
+    return 1
+}
+
+# `start_redis_cluster`: a throwaway Redis Cluster on 127.0.0.1: six `redis-server
+# --cluster-enabled yes` on free ports (each with a free cluster-bus port), no persistence,
+# `cluster-node-timeout` 1000, each in its own directory of WORK (logs cluster-N.log there),
+# joined by `redis-cli --cluster create … --cluster-replicas 1` into three masters with one
+# replica each; waits until every node reports `cluster_state:ok`. Stopped by the EXIT trap.
+# Sets REDIS_CLUSTER_PORTS (the six client ports) and REDIS_CLUSTER_NODES (their `redis://`
+# URLs, comma separated).
+start_redis_cluster() {
+    need redis-server
+    local ports i port bus addresses=() urls=() ok
+    mapfile -t ports < <(free_ports 12)
+    REDIS_CLUSTER_PORTS=()
+    for i in 0 1 2 3 4 5; do
+        port=${ports[$((2 * i))]} bus=${ports[$((2 * i + 1))]}
+        mkdir -p "$WORK/cluster-$i"
+        start redis-server --port "$port" --cluster-port "$bus" --bind 127.0.0.1 \
+            --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+            --dir "$WORK/cluster-$i" --save '' --appendonly no \
+            --logfile "$WORK/cluster-$i.log"
+        REDIS_CLUSTER_PORTS+=("$port")
+        addresses+=("127.0.0.1:$port")
+        urls+=("redis://127.0.0.1:$port")
+    done
+    for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+        for _ in $(seq 100); do
+            redis_ping "$port" && break
+            sleep 0.1
+        done
+        redis_ping "$port" || { echo "cluster node on port $port did not start" >&2; return 1; }
+    done
+    redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes >/dev/null
+    for _ in $(seq 300); do
+        ok=0
+        for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+            redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null |
+                grep -q '^cluster_state:ok' && ok=$((ok + 1))
+        done
+        if [ "$ok" = 6 ]; then
+            REDIS_CLUSTER_NODES=$(IFS=,; echo "${urls[*]}")
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "the Redis Cluster did not reach cluster_state:ok" >&2
+    return 1
+}
+
+# `start_redis_shape`: the Redis of the revocation modes, as SHAPE says (default `plain`):
+# `plain` (`start_redis`), `tls` (`start_redis_tls`) or `cluster` (`start_redis_cluster`).
+# Sets and exports the bench server's variables (REDIS_URL, REDIS_TLS_CA_FILE,
+# REDIS_CLUSTER_NODES; the unused ones empty), REDIS_SHAPE_DESCRIPTION (for the output) and
+# REDIS_NODE_PORTS (the plain ports of every node, for `redis_reset_stats`).
+start_redis_shape() {
+    REDIS_URL='' REDIS_TLS_CA_FILE='' REDIS_CLUSTER_NODES=''
+    case ${SHAPE:-plain} in
+        plain)
+            start_redis
+            REDIS_NODE_PORTS=("$REDIS_PORT")
+            REDIS_SHAPE_DESCRIPTION="redis-server on 127.0.0.1:$REDIS_PORT"
+            ;;
+        tls)
+            start_redis_tls
+            REDIS_NODE_PORTS=("$REDIS_PORT")
+            REDIS_SHAPE_DESCRIPTION="redis-server over TLS on 127.0.0.1:$REDIS_TLS_PORT (plain"
+            REDIS_SHAPE_DESCRIPTION+=" port $REDIS_PORT for checks; throwaway CA in WORK)"
+            ;;
+        cluster)
+            start_redis_cluster
+            REDIS_NODE_PORTS=("${REDIS_CLUSTER_PORTS[@]}")
+            REDIS_SHAPE_DESCRIPTION="Redis Cluster, 3 masters + 3 replicas on 127.0.0.1 ports"
+            REDIS_SHAPE_DESCRIPTION+=" ${REDIS_CLUSTER_PORTS[*]}"
+            ;;
+        *)
+            echo "unknown SHAPE '$SHAPE': use plain, tls or cluster" >&2
+            return 2
+            ;;
+    esac
+    export REDIS_URL REDIS_TLS_CA_FILE REDIS_CLUSTER_NODES
+}
+
+# `redis_reset_stats`: CONFIG RESETSTAT on every node of `start_redis_shape`'s Redis
+# (REDIS_NODE_PORTS, plain ports), so that `redis_command_calls` counts from now.
+redis_reset_stats() {
+    local port
+    for port in "${REDIS_NODE_PORTS[@]}"; do
+        redis-cli -h 127.0.0.1 -p "$port" config resetstat >/dev/null
+    done
+}
+
+# `redis_command_calls`: the commands those nodes processed since `redis_reset_stats`, summed
+# over the nodes, by command (INFO commandstats; a replica counts what it receives from its
+# master), such as `ping=20 replconf=16`, without the CONFIG RESETSTAT calls themselves.
+redis_command_calls() {
+    local port
+    for port in "${REDIS_NODE_PORTS[@]}"; do
+        redis-cli -h 127.0.0.1 -p "$port" info commandstats
+    done | tr -d '\r' | awk -F'[:,=]' '/^cmdstat_/ && $1 != "cmdstat_config|resetstat" {
+        calls[substr($1, 9)] += $3 }
+        END { for (c in calls) printf "%s=%d ", c, calls[c]; print "" }'
+}

@@ -16,13 +16,17 @@
 #
 #   bash benches/overhead.sh                          # every pair, 5 rounds of wrk -t2 -c32 -d5s
 #   PAIRS="P1 P2" ROUNDS=3 DURATION=3s bash benches/overhead.sh
+#   SHAPE=tls PAIRS=P2 ROUNDS=5 DURATION=3s bash benches/overhead.sh   # Redis over TLS
+#   SHAPE=cluster PAIRS=P2 ROUNDS=5 DURATION=3s bash benches/overhead.sh   # a Redis Cluster
 #
 # PAIRS picks the pairs (default all five, in that order). Every server runs in one process, the
 # bench server's `pairs` mode (ports BASE_PORT to BASE_PORT + 6), so that each wrk run also gives
 # the CPU time that process used per request (user + system, from /proc: what the server spent,
-# whatever wrk and the scheduler did meanwhile). The revocation modes get a throwaway
-# redis-server started on a free port of 127.0.0.1 (no persistence, in the temporary
-# directory). The cookie of P1 and P2 comes from the `session-revocation` server's /seed (so it
+# whatever wrk and the scheduler did meanwhile). The revocation modes get a throwaway Redis of
+# the shape SHAPE names (benches/lib.sh's `start_redis_shape`): `plain` (default: one
+# redis-server on a free port of 127.0.0.1, no persistence, in the temporary directory), `tls`
+# (the same over TLS, `rediss://` and a CA made with openssl at run time) or `cluster` (six
+# cluster nodes, three masters and three replicas). The cookie of P1 and P2 comes from the `session-revocation` server's /seed (so it
 # carries a `sessionId`, as every session written with revocation on does; the sessions-only
 # servers open it too: same secret and cookie name); P2 also checks that a cookie without one
 # (from `session`'s /seed) is accepted there. The P3 cookie is
@@ -35,7 +39,10 @@
 # server's modes), so routing costs both the same. Prints requests/s per round, the medians,
 # and for each pair the ratio of medians and the per-round ratios (target / baseline: below 1
 # is what the layer costs); then the same for the server's CPU time per request (baseline /
-# target, so below 1 is again what the layer costs). Servers listen on 127.0.0.1 only and are
+# target, so below 1 is again what the layer costs). It also prints the commands the Redis
+# nodes processed during the wrk runs, by command (INFO commandstats after CONFIG RESETSTAT): a
+# request served from the session cache sends none, so only time-driven traffic shows (each
+# revocation instance's subscription PING every second; replication's PING and REPLCONF). Servers listen on 127.0.0.1 only and are
 # killed on exit. The shared parts are in benches/lib.sh.
 
 PAIRS=${PAIRS:-P1 P2 P3 P4 P5}
@@ -67,12 +74,13 @@ need wrk
 echo "== building the bench server (release)"
 build_bench_server
 
-start_redis
-echo "== redis-server on 127.0.0.1:$REDIS_PORT"
+start_redis_shape
+echo "== $REDIS_SHAPE_DESCRIPTION"
 
 echo "== starting the servers: bench_server pairs on ports $BASE_PORT-$((BASE_PORT + 6))" \
     "(one process; its output in the temporary directory)"
-start env REDIS_URL="$REDIS_URL" bash -c 'exec "$@" >"$0" 2>&1' "$WORK/pairs.log" \
+start env REDIS_URL="$REDIS_URL" REDIS_TLS_CA_FILE="$REDIS_TLS_CA_FILE" \
+    REDIS_CLUSTER_NODES="$REDIS_CLUSTER_NODES" bash -c 'exec "$@" >"$0" 2>&1' "$WORK/pairs.log" \
     "$BENCH_SERVER" pairs "$BASE_PORT"
 # wrk_run's CPU measure: the server process (`env` and `bash` exec'd it: the same pid).
 CPU_PID=${PIDS[-1]}
@@ -146,6 +154,7 @@ if selected P2; then
 fi
 
 LOAD_START=$(loadavg)
+redis_reset_stats
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS alternating rounds, pairs $PAIRS" \
     "(loadavg $LOAD_START)"
 for round in $(seq "$ROUNDS"); do
@@ -168,6 +177,8 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 LOAD_END=$(loadavg)
+echo "== Redis commands processed during the wrk runs, summed over the ${#REDIS_NODE_PORTS[@]}" \
+    "node(s), by command: $(redis_command_calls)"
 
 echo "== results (loadavg $LOAD_START at the start, $LOAD_END at the end)"
 NAMES=()

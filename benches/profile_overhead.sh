@@ -7,6 +7,8 @@
 #
 #   bash benches/profile_overhead.sh              # N=500
 #   N=200 KEEP=/tmp/cg bash benches/profile_overhead.sh
+#   SHAPE=tls bash benches/profile_overhead.sh    # the revocation modes on Redis over TLS
+#   SHAPE=cluster bash benches/profile_overhead.sh  # ... on a Redis Cluster
 #
 # One process under callgrind: the bench server's `pairs` mode, every server of the pairs on
 # consecutive ports (plain, session, session-revocation, session-auth, all, jwt, jwt-noguard),
@@ -18,7 +20,11 @@
 # first: 20 warm-up requests, a callgrind dump, N requests on one keep-alive connection (curl),
 # another dump; instructions per request are the second part's total over N. It counts every
 # thread of the process (Rocket's workers, the in-process fake Wristbands', the revocation
-# tasks). A throwaway redis-server (free port of 127.0.0.1) serves the revocation modes.
+# tasks). A throwaway Redis serves the revocation modes (`session-revocation`, `all`; so P2 and
+# P5), of the shape SHAPE names (benches/lib.sh's `start_redis_shape`): `plain` (default, one
+# redis-server on a free port of 127.0.0.1), `tls` (the same over TLS, `rediss://` with a CA made
+# with openssl at run time in the temporary directory) or `cluster` (a Redis Cluster of six nodes,
+# three masters and three replicas, on free ports of 127.0.0.1).
 #
 # The cookies come from servers run without valgrind (same fixed secret and cookie name): the
 # P1/P2 one from a `session-revocation` server's /seed (with a `sessionId`), once; the P3 one from
@@ -49,9 +55,8 @@ on_cleanup() {
 need valgrind
 build_bench_server
 SERVER=$BENCH_SERVER
-start_redis
-export REDIS_URL
-echo "== redis-server on 127.0.0.1:$REDIS_PORT"
+start_redis_shape
+echo "== $REDIS_SHAPE_DESCRIPTION"
 
 # The seeding servers, without valgrind, running throughout.
 start bash -c 'exec "$@" >"$0" 2>&1' "$WORK/seed-revocation.log" \

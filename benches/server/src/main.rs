@@ -16,7 +16,21 @@
 //! ```
 //!
 //! The mode and port come from the arguments, or from `BENCH_MODE` and `BENCH_PORT`. The server
-//! listens on 127.0.0.1 only, with logging off.
+//! listens on 127.0.0.1 only, with logging off. The revocation modes (`session-revocation`,
+//! `all`, `pairs`) find Redis through these variables (one of the first two, not both):
+//!
+//! | variable | what it sets | example |
+//! | --- | --- | --- |
+//! | `REDIS_URL` | `revocation.url`: one server, `redis://` or over TLS `rediss://` | `redis://127.0.0.1:6379`, `rediss://127.0.0.1:6380` |
+//! | `REDIS_CLUSTER_NODES` | `revocation.cluster_nodes`: a Redis Cluster's seed nodes, comma separated | `redis://127.0.0.1:7000,redis://127.0.0.1:7001` |
+//! | `REDIS_TLS_CA_FILE` | `revocation.tls_ca_file`: the PEM CA to trust for `rediss://` (unset: the public roots) | `/tmp/ca.crt` |
+//!
+//! ```sh
+//! REDIS_URL=rediss://127.0.0.1:6380 REDIS_TLS_CA_FILE=/tmp/ca.crt \
+//!     target/release/bench_server session-revocation 18005
+//! REDIS_CLUSTER_NODES=redis://127.0.0.1:7000,redis://127.0.0.1:7001 \
+//!     target/release/bench_server pairs 18010
+//! ```
 //!
 //! | mode | route | what it does |
 //! | --- | --- | --- |
@@ -30,18 +44,18 @@
 //! | `plain` | `/private` | the same read + write with `get_private` / `add_private` |
 //! | `session-auth` | all of `session`'s | the same, with `WristbandAuth` attached to an in-process `FakeWristband`: `/me` also runs the token-refresh check |
 //! | `session-auth` | `/seed` | the same session, but `expiresAt` a year from now: `/me`'s refresh check runs and does not fire |
-//! | `session-revocation` | all of `session`'s | the same, with revocation on (`SessionOptions.revocation`, Redis at `REDIS_URL`, required): every opened session is checked against the revocations held in memory, and `/seed` writes a session with a `sessionId` |
-//! | `all` | all of `session-auth`'s | every fairing at once: sessions with revocation (`REDIS_URL`) and `WristbandAuth` on an in-process `FakeWristband`; `/hello` is the "untouched route, everything attached" target |
+//! | `session-revocation` | all of `session`'s | the same, with revocation on (`SessionOptions.revocation`, Redis at `REDIS_URL` or `REDIS_CLUSTER_NODES`, required): every opened session is checked against the revocations held in memory, and `/seed` writes a session with a `sessionId` |
+//! | `all` | all of `session-auth`'s | every fairing at once: sessions with revocation (`REDIS_URL` or `REDIS_CLUSTER_NODES`) and `WristbandAuth` on an in-process `FakeWristband`; `/hello` is the "untouched route, everything attached" target |
 //! | `jwt` | `/jwt` | `WristbandJwt` guard (RS256 against the fake's JWKS, cached after the first request), answers `ok` |
 //! | `jwt` | `/noguard` | no guard, answers `ok` (the baseline for `/jwt`, same headers) |
 //! | `jwt` | `/token` | a fresh access token from the fake (`sub` `u`, `tnt_id` `t`, valid 24 h) |
 //! | `jwt-noguard` | `/jwt` | the `jwt` mode's app (same fairings, same place in the route table) with `/jwt` unguarded: answers `ok` |
-//! | `pairs` | all of the above | the modes `plain`, `session`, `session-revocation`, `session-auth`, `all`, `jwt` and `jwt-noguard` in one process, on the given port and the six after it (`REDIS_URL` required) |
+//! | `pairs` | all of the above | the modes `plain`, `session`, `session-revocation`, `session-auth`, `all`, `jwt` and `jwt-noguard` in one process, on the given port and the six after it (`REDIS_URL` or `REDIS_CLUSTER_NODES` required) |
 //!
 //! The `jwt`, `jwt-noguard`, `session-auth` and `all` modes start a `FakeWristband` (crate feature
 //! `fake-wristband`) on another port of 127.0.0.1 in the same process; it serves the JWKS and the
 //! SDK configuration. The `session-revocation` and `all` modes need a Redis (crate feature
-//! `redis`) at `REDIS_URL` and refuse to start without it.
+//! `redis`) at `REDIS_URL` or `REDIS_CLUSTER_NODES` and refuse to start without one.
 
 #[macro_use]
 extern crate rocket;
@@ -202,15 +216,35 @@ fn session_options() -> SessionOptions {
     }
 }
 
+/// An environment variable, `None` when unset or empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
 /// The session options of the `session-revocation` and `all` modes: `session_options()` with
-/// revocation on, against the Redis at `REDIS_URL` (required).
+/// revocation on, against the Redis at `REDIS_URL` or the cluster at `REDIS_CLUSTER_NODES`
+/// (one of them required), trusting `REDIS_TLS_CA_FILE` for `rediss://` when set.
 fn revocation_session_options() -> Result<SessionOptions, String> {
-    let url = std::env::var("REDIS_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .ok_or("this mode needs REDIS_URL (such as redis://127.0.0.1:6379)")?;
+    let cluster_nodes: Vec<String> = env("REDIS_CLUSTER_NODES")
+        .map(|nodes| {
+            nodes.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect()
+        })
+        .unwrap_or_default();
+    let url = env("REDIS_URL").unwrap_or_default();
+    if url.is_empty() == cluster_nodes.is_empty() {
+        return Err("this mode needs REDIS_URL (such as redis://127.0.0.1:6379) or \
+                    REDIS_CLUSTER_NODES (such as redis://127.0.0.1:7000,redis://127.0.0.1:7001), \
+                    not both"
+            .into());
+    }
+    let tls_ca_file = env("REDIS_TLS_CA_FILE").map(std::path::PathBuf::from);
     Ok(SessionOptions {
-        revocation: Some(RevocationOptions { url, ..RevocationOptions::default() }),
+        revocation: Some(RevocationOptions {
+            url,
+            cluster_nodes,
+            tls_ca_file,
+            ..RevocationOptions::default()
+        }),
         ..session_options()
     })
 }
