@@ -11,6 +11,7 @@
 #
 #   bash benches/jwt.sh
 #   BIN=/tmp/t/release/bench_server ROUNDS=5 DURATION=5s bash benches/jwt.sh
+#   RESULTS_TSV=docs/bench-results.tsv bash benches/jwt.sh   # (a) and (c) also written there
 #
 # The bench server is built in release into ${CARGO_TARGET_DIR:-target} unless BIN is given.
 # Before measuring, curl checks that every target answers 200 and writes no Set-Cookie (the first
@@ -24,6 +25,7 @@ JWT_PORT=${JWT_PORT:-18021}
 SESSION_PORT=${SESSION_PORT:-18022}
 AUTH_PORT=${AUTH_PORT:-18023}
 source "$(dirname "$0")/lib.sh"
+RESULT_COMMAND="ROUNDS=$ROUNDS DURATION=$DURATION bash benches/jwt.sh"
 
 need wrk
 
@@ -96,4 +98,13 @@ for goal, num, den, target in [("(a)", "jwt", "noguard", 0.85), ("(c)", "session
     print(f"{goal} {num} / {den}, ratio of medians: {ratio:.3f} (goal >= {target}: {verdict})")
     print(f"    per round: {', '.join(f'{x:.3f}' for x in per_round)} "
           f"(median {statistics.median(per_round):.3f})")
+for id_, what, against, num, den, goal in [
+    ("jwt-guard", "WristbandJwt route (a)", "same route without the guard", "jwt", "noguard",
+     ">= 0.85"),
+    ("jwt-me-auth", "/me with WristbandAuth attached (c)", "/me, sessions only", "session-auth",
+     "session", ">= 0.98"),
+]:
+    record(id_, what, against, f"{med[num] / med[den]:.3f}", goal, "req/s, wrk",
+           f"one run of {len(runs[num])} rounds (ratio of medians)",
+           "auth-feature-after-the-caches-second-run")
 PY

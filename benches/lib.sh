@@ -8,9 +8,23 @@
 # temporary directory WORK (the wrk results files RESULTS and CPU_RESULTS live in it) and
 # installs an EXIT trap that runs the script's `on_cleanup` function if it defines one, stops
 # every process started with `start`, and removes WORK.
+#
+# RESULTS_TSV=<file> (optional, for the scripts that work out a goal's ratio): the script also
+# writes each ratio as a row of that file, in the format of docs/bench-results.tsv, replacing
+# the row of the same id (see `record_result`); then `python3 scripts/bench_chart.py` redraws
+# the chart and summary table of docs/benchmarks.md from it.
 
 set -euo pipefail
+# Made absolute before the move to the repository root, so a relative path means the caller's.
+if [ -n "${RESULTS_TSV:-}" ]; then
+    RESULTS_TSV=$(realpath -m -- "$RESULTS_TSV")
+    export RESULTS_TSV
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The command a recorded row names (a script sets it after sourcing, with the settings it ran
+# with, such as `ROUNDS=5 DURATION=5s bash benches/e2e.sh`).
+RESULT_COMMAND=${RESULT_COMMAND:-bash benches/$(basename "$0")}
+export RESULT_COMMAND
 
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
@@ -150,9 +164,37 @@ wrk_pair() {
     fi
 }
 
+# `record_result ID WHAT AGAINST RATIO GOAL MEASURE BASIS SECTION`: with RESULTS_TSV set, writes
+# that row, with RESULT_COMMAND as its command, into RESULTS_TSV (made if missing), in place of
+# the row with the same ID or else at the end; the verdict follows from RATIO and GOAL (`>= x`,
+# `<= x` or `-`). The columns are described in docs/bench-results.tsv. Without RESULTS_TSV it
+# does nothing.
+record_result() {
+    [ -n "${RESULTS_TSV:-}" ] || return 0
+    python3 scripts/bench_chart.py record --results "$RESULTS_TSV" -- \
+        "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$RESULT_COMMAND" "$8"
+}
+
+# The same as `record(id, what, against, ratio, goal, measure, basis, section)` for the scripts'
+# Python programs (`report` includes it).
+RECORD_PY=$(
+    cat <<'PY'
+def record(*fields):
+    import os
+    import subprocess
+    import sys
+    if os.environ.get("RESULTS_TSV"):
+        *head, section = fields
+        subprocess.run([sys.executable, "scripts/bench_chart.py", "record", "--results",
+                        os.environ["RESULTS_TSV"], "--", *head, os.environ["RESULT_COMMAND"],
+                        section], check=True)
+PY
+)
+
 # `report TARGET... <<'PY' … PY`: loads RESULTS into `runs` (target -> round -> requests/s),
 # prints the table of the TARGETs, in that order, with their requests/s per round and median,
-# keeps the medians in `med`, then runs the Python program read from stdin (the script's ratios).
+# keeps the medians in `med`, then runs the Python program read from stdin (the script's ratios;
+# `record`, see RECORD_PY, writes them to RESULTS_TSV).
 report() {
     local program
     program=$(
@@ -175,7 +217,7 @@ for name in sys.argv[2:]:
     print(f"| {name} | {', '.join(f'{x:.0f}' for x in rounds)} | {med[name]:.0f} |")
 PY
     )
-    python3 -c "$program"$'\n'"$(cat)" "$RESULTS" "$@"
+    python3 -c "$RECORD_PY"$'\n'"$program"$'\n'"$(cat)" "$RESULTS" "$@"
 }
 
 # `free_port`: prints a TCP port of 127.0.0.1 that nothing listens on now (the kernel's pick).

@@ -9,6 +9,10 @@
 #   N=200 KEEP=/tmp/cg bash benches/profile_overhead.sh
 #   SHAPE=tls bash benches/profile_overhead.sh    # the revocation modes on Redis over TLS
 #   SHAPE=cluster bash benches/profile_overhead.sh  # ... on a Redis Cluster
+#   RESULTS_TSV=docs/bench-results.tsv bash benches/profile_overhead.sh
+#
+# With RESULTS_TSV, each pair's ratio is also written to that file (ids p1-read, p2-revocation,
+# p3-me-auth, p4-jwt-hit, p5-all-fairings; one run, see benches/lib.sh).
 #
 # One process under callgrind: the bench server's `pairs` mode, every server of the pairs on
 # consecutive ports (plain, session, session-revocation, session-auth, all, jwt, jwt-noguard),
@@ -47,6 +51,7 @@ SEED_AUTH_PORT=${SEED_AUTH_PORT:-18042}
 TRIES=${TRIES:-900}
 KEEP=${KEEP:-}
 source "$(dirname "$0")/lib.sh"
+RESULT_COMMAND="N=$N bash benches/profile_overhead.sh"
 VPID=
 on_cleanup() {
     [ -n "$VPID" ] && kill "$VPID" 2>/dev/null || true
@@ -162,6 +167,29 @@ for line in "${PAIR_LIST[@]}"; do
     awk -v p="$pair" -v t="$target" -v b="$baseline" \
         -v ti="${IR[$target]}" -v bi="${IR[$baseline]}" 'BEGIN {
         printf "| %s | %s / %s | %d | %d | %d | %.3f |\n", p, t, b, ti, bi, ti - bi, bi / ti }'
+done
+
+# The pairs' rows of docs/bench-results.tsv (with RESULTS_TSV): id, what, against, goal.
+declare -A ROW=(
+    [P1]="p1-read|P1 /read, open-cache hit|Rocket alone, same Cookie header|>= 0.97"
+    [P2]="p2-revocation|P2 /read, revocation on|the same /read, revocation off|>= 0.98"
+    [P3]="p3-me-auth|P3 /me, WristbandAuth attached|the same /me, sessions only|>= 0.99"
+    [P4]="p4-jwt-hit|P4 WristbandJwt, remembered token|the same route unguarded|>= 0.97"
+    [P5]="p5-all-fairings|P5 /hello, every fairing attached|Rocket alone|>= 0.99"
+)
+# On Redis over TLS or a cluster only P2 is recorded, as its own row (p2-revocation-tls, …).
+section=third-pass-a-read-only-hit-keeps-no-request-local-state
+for line in "${PAIR_LIST[@]}"; do
+    read -r pair target baseline <<<"$line"
+    IFS='|' read -r id what against goal <<<"${ROW[$pair]}"
+    if [ "${SHAPE:-plain}" != plain ]; then
+        [ "$pair" = P2 ] || continue
+        id="$id-$SHAPE" what="$what ($SHAPE Redis)"
+        section=redis-shapes-tls-sentinel-and-cluster-issue-25
+    fi
+    ratio=$(awk -v t="${IR[$target]}" -v b="${IR[$baseline]}" 'BEGIN { printf "%.3f", b / t }')
+    record_result "$id" "$what" "$against" "$ratio" "$goal" instructions \
+        "one run ($N requests per target)" "$section"
 done
 
 if [ -n "$KEEP" ]; then

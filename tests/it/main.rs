@@ -38,6 +38,7 @@ mod auth_logout;
 mod auth_refresh;
 mod auth_tcp;
 mod bad_cookies;
+mod bench_summary;
 mod browser;
 mod browser_wristband;
 mod cluster;
