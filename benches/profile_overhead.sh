@@ -184,7 +184,7 @@ for line in "${PAIR_LIST[@]}"; do
     IFS='|' read -r id what against goal <<<"${ROW[$pair]}"
     if [ "${SHAPE:-plain}" != plain ]; then
         [ "$pair" = P2 ] || continue
-        id="$id-$SHAPE" what="$what ($SHAPE Redis)"
+        id="$id-$SHAPE" what="$what ($SHAPE)"
         section=redis-shapes-tls-sentinel-and-cluster-issue-25
     fi
     ratio=$(awk -v t="${IR[$target]}" -v b="${IR[$baseline]}" 'BEGIN { printf "%.3f", b / t }')
