@@ -73,8 +73,12 @@ pub(crate) struct Connection {
 /// Builds the clients `options` describe. A `tls_*` file that cannot be read, or holds no
 /// PEM of the expected kind, is an error naming the key and the file.
 pub(crate) fn connect(options: &RevocationOptions) -> Result<Connection, String> {
-    // rustls needs a crypto provider; ring is the one compiled in. Already installed (by us or
-    // by the application) is fine.
+    // rustls needs a crypto provider; ring is the one compiled in (reqwest's `rustls-tls` uses
+    // it too). Already installed (by us or by the application) is fine. rustls 0.23.48
+    // deprecates it for lacking post-quantum key exchange; its replacement, aws-lc-rs, is a C
+    // library build this crate does not impose: an application that wants it installs it
+    // before launch, and this line then changes nothing.
+    #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
     if !options.cluster_nodes.is_empty() {
         return cluster(options);

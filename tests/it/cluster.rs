@@ -8,6 +8,7 @@
 
 use crate::support::cluster::RedisCluster;
 use crate::support::server::Server;
+use crate::support::tls::TestCa;
 
 use std::time::{Duration, Instant};
 
@@ -343,6 +344,38 @@ async fn a_password_protected_cluster_is_reached_with_the_password_key_only() {
     assert_eq!(stats_of(&without).await["caught_up"], json!(false));
     let other = sign_in(&a, "p2").await;
     assert_eq!(seen(&without, &other).await, Seen::Withheld);
+    for server in [a, b, without] {
+        server.stop().await;
+    }
+}
+
+#[rocket::async_test]
+async fn a_tls_cluster_behind_a_private_ca_is_reached_with_tls_ca_file() {
+    // Every node speaks TLS only (clients, replication, cluster bus), its certificate from a CA
+    // of this test's: the seed nodes are `rediss://`, and the nodes the client discovers from
+    // them are reached over TLS too.
+    let ca = TestCa::new("cluster-ca");
+    let cluster = RedisCluster::start_tls(&ca);
+    let toml = documented_toml(&cluster);
+    assert!(toml.contains("\"rediss://127.0.0.1:"), "{toml}");
+    let with_ca = format!("{toml}tls_ca_file = {:?}\n", ca.cert().display().to_string());
+    let a = instance(&with_ca).await;
+    let b = instance(&with_ca).await;
+    // Without the CA, the public roots do not verify the nodes' certificates: never caught up.
+    let without = instance(&toml).await;
+    for server in [&a, &b] {
+        until_caught_up(server, Duration::from_secs(10)).await;
+    }
+    for round in 0..2 {
+        let (from, to) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let cookie = sign_in(from, "tls-user").await;
+        assert_eq!(seen(to, &cookie).await, Seen::Accepted);
+        assert_eq!(revoke_on(from, &cookie).await, StatusCode::OK);
+        let took = revoked_within(to, &cookie, Duration::from_secs(2)).await;
+        eprintln!("TLS cluster: revoked on one instance, refused on the other after {took:?}");
+        assert!(took.is_some(), "the other instance refuses the revoked session");
+    }
+    assert_eq!(stats_of(&without).await["caught_up"], json!(false));
     for server in [a, b, without] {
         server.stop().await;
     }

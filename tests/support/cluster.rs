@@ -4,7 +4,9 @@
 //! joined by `redis-cli --cluster create … --cluster-replicas 1 --cluster-yes` into three
 //! masters with one replica each. `kill_master_of` kills the master serving a key's slot and
 //! waits until its replica has taken over. Everything is killed (SIGKILL) and the directories
-//! removed when dropped. Reached as `crate::support::cluster`.
+//! removed when dropped. Reached as `crate::support::cluster`. `start_tls` makes the same
+//! cluster speak TLS only (clients, replication and the cluster bus), with certificates from a
+//! throwaway CA (`super::tls`).
 //!
 //! A missing `redis-server` or `redis-cli` fails the test with the command that installs it;
 //! it never skips.
@@ -34,10 +36,43 @@ impl Node {
     }
 }
 
-/// Three masters and three replicas.
-pub struct RedisCluster {
+/// How `redis-cli` reaches the nodes.
+struct Access {
     /// `requirepass` and `masterauth` of every node, if any.
     password: Option<String>,
+    /// The CA to trust when the nodes speak TLS only.
+    tls_ca: Option<PathBuf>,
+}
+
+impl Access {
+    /// `redis-cli` with the password and TLS arguments, if any.
+    fn redis_cli(&self) -> Command {
+        let mut command = Command::new(binary("redis-cli"));
+        if let Some(password) = &self.password {
+            command.args(["--no-auth-warning", "-a", password]);
+        }
+        if let Some(ca) = &self.tls_ca {
+            command.arg("--tls").arg("--cacert").arg(ca);
+        }
+        command
+    }
+
+    /// `redis-cli -p <port> <args…>`'s output, `None` if it could not run or failed.
+    fn cli(&self, port: u16, args: &[&str]) -> Option<String> {
+        let output = self
+            .redis_cli()
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// Three masters and three replicas.
+pub struct RedisCluster {
+    access: Access,
     dir: PathBuf,
     nodes: Vec<Node>,
 }
@@ -78,21 +113,6 @@ fn free_ports(count: usize) -> Vec<u16> {
     }
     assert_eq!(held.len(), count, "no {count} free ports between 20000 and 32000");
     held.iter().map(|l| l.local_addr().unwrap().port()).collect()
-}
-
-/// `redis-cli -p <port> <args…>`'s output, `None` if it could not run or failed.
-fn cli(password: &Option<String>, port: u16, args: &[&str]) -> Option<String> {
-    let mut command = Command::new(binary("redis-cli"));
-    if let Some(password) = password {
-        command.args(["--no-auth-warning", "-a", password]);
-    }
-    let output = command
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// One line of `CLUSTER NODES`.
@@ -141,11 +161,22 @@ impl RedisCluster {
 
     /// As `start`, every node with `requirepass` and `masterauth` set to `password`.
     pub fn start_with(password: Option<&str>) -> RedisCluster {
+        RedisCluster::launch(password, None)
+    }
+
+    /// As `start`, every node serving TLS only (`--port 0`, `tls-cluster yes`,
+    /// `tls-replication yes`) with a certificate issued by `ca`; clients need not present one.
+    pub fn start_tls(ca: &super::tls::TestCa) -> RedisCluster {
+        RedisCluster::launch(None, Some(ca))
+    }
+
+    fn launch(password: Option<&str>, ca: Option<&super::tls::TestCa>) -> RedisCluster {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("wrs-cluster-{}-{n}", std::process::id()));
-        let password = password.map(str::to_string);
-        let mut cluster = RedisCluster { password, dir, nodes: Vec::new() };
-        let auth: Vec<String> = match &cluster.password {
+        let access =
+            Access { password: password.map(str::to_string), tls_ca: ca.map(|c| c.cert()) };
+        let mut cluster = RedisCluster { access, dir, nodes: Vec::new() };
+        let auth: Vec<String> = match &cluster.access.password {
             Some(p) => vec!["--requirepass".into(), p.clone(), "--masterauth".into(), p.clone()],
             None => Vec::new(),
         };
@@ -154,8 +185,19 @@ impl RedisCluster {
             let (port, bus) = (ports[2 * i], ports[2 * i + 1]);
             let dir = cluster.dir.join(format!("node-{i}"));
             std::fs::create_dir_all(&dir).expect("create the node's directory");
+            let listen: Vec<String> = match ca {
+                None => vec!["--port".into(), port.to_string()],
+                Some(ca) => {
+                    let issued = ca.issue(&format!("node-{i}"));
+                    let mut args = vec!["--port".into(), "0".into()];
+                    args.extend(ca.redis_args(&issued, port, false));
+                    args.extend(["--tls-cluster".into(), "yes".into()]);
+                    args
+                }
+            };
             let child = Command::new(binary("redis-server"))
-                .args(["--port", &port.to_string(), "--cluster-port", &bus.to_string()])
+                .args(&listen)
+                .args(["--cluster-port", &bus.to_string()])
                 .args(["--bind", "127.0.0.1", "--cluster-enabled", "yes"])
                 .args(["--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"])
                 .arg("--dir")
@@ -170,18 +212,16 @@ impl RedisCluster {
         }
         let start = Instant::now();
         for node in &cluster.nodes {
-            while cli(&cluster.password, node.port, &["PING"]).is_none_or(|r| r.trim() != "PONG") {
+            while cluster.access.cli(node.port, &["PING"]).is_none_or(|r| r.trim() != "PONG") {
                 assert!(start.elapsed() < READY_WITHIN, "node {} never answered", node.port);
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
         let addresses: Vec<String> =
             cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
-        let mut create = Command::new(binary("redis-cli"));
-        if let Some(password) = &cluster.password {
-            create.args(["--no-auth-warning", "-a", password]);
-        }
-        let created = create
+        let created = cluster
+            .access
+            .redis_cli()
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
@@ -195,9 +235,11 @@ impl RedisCluster {
         cluster
     }
 
-    /// `redis://127.0.0.1:<port>` of every node (the seed nodes to give the instances).
+    /// `redis://127.0.0.1:<port>` of every node (`rediss://` when it speaks TLS): the seed
+    /// nodes to give the instances.
     pub fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(|n| format!("redis://127.0.0.1:{}", n.port)).collect()
+        let scheme = if self.access.tls_ca.is_some() { "rediss" } else { "redis" };
+        self.nodes.iter().map(|n| format!("{scheme}://127.0.0.1:{}", n.port)).collect()
     }
 
     fn live_ports(&self) -> Vec<u16> {
@@ -218,11 +260,11 @@ impl RedisCluster {
     }
 
     fn node_ready(&self, port: u16) -> bool {
-        let Some(info) = cli(&self.password, port, &["CLUSTER", "INFO"]) else { return false };
+        let Some(info) = self.access.cli(port, &["CLUSTER", "INFO"]) else { return false };
         if !info.contains("cluster_state:ok") {
             return false;
         }
-        let Some(nodes) = cli(&self.password, port, &["CLUSTER", "NODES"]) else { return false };
+        let Some(nodes) = self.access.cli(port, &["CLUSTER", "NODES"]) else { return false };
         let lines = parse_nodes(&nodes);
         let served: u32 = lines
             .iter()
@@ -233,7 +275,7 @@ impl RedisCluster {
         if served != 16384 {
             return false;
         }
-        let Some(replication) = cli(&self.password, port, &["INFO", "replication"]) else {
+        let Some(replication) = self.access.cli(port, &["INFO", "replication"]) else {
             return false;
         };
         !replication.contains("role:slave") || replication.contains("master_link_status:up")
@@ -241,9 +283,8 @@ impl RedisCluster {
 
     /// The port of the master serving `key`'s slot, as the node on `port` sees it.
     fn master_seen_by(&self, port: u16, key: &str) -> Option<u16> {
-        let slot: u16 =
-            cli(&self.password, port, &["CLUSTER", "KEYSLOT", key])?.trim().parse().ok()?;
-        let nodes = cli(&self.password, port, &["CLUSTER", "NODES"])?;
+        let slot: u16 = self.access.cli(port, &["CLUSTER", "KEYSLOT", key])?.trim().parse().ok()?;
+        let nodes = self.access.cli(port, &["CLUSTER", "NODES"])?;
         parse_nodes(&nodes)
             .into_iter()
             .find(|l| {
@@ -271,7 +312,7 @@ impl RedisCluster {
     pub fn took_over(&self, key: &str, old: u16) -> Option<u16> {
         let mut new = None;
         for port in self.live_ports() {
-            if !cli(&self.password, port, &["CLUSTER", "INFO"])?.contains("cluster_state:ok") {
+            if !self.access.cli(port, &["CLUSTER", "INFO"])?.contains("cluster_state:ok") {
                 return None;
             }
             let seen = self.master_seen_by(port, key).filter(|p| *p != old)?;
