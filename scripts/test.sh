@@ -15,8 +15,8 @@
 #      processes the tests start and stop themselves;
 #    - `cargo test --all-features`: everything again with `auth`, `fake-wristband` (the fake
 #      Wristband most flow tests and the `wristband_app` example run against) and `redis`.
-# 3. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]):
-#    a missing browser fails them, it never skips them.
+# 3. The real-browser tests in headless Chromium, which `cargo test` leaves out (#[ignore]),
+#    run beside the `--all-features` tests: a missing browser fails them, it never skips them.
 #
 # The integration tests are modules of one test crate, `tests/it/` (one executable per feature
 # combination); only the files that need a process of their own (environment variables, a
@@ -68,8 +68,22 @@ echo "== cargo test --features redis"
 cargo test --features redis
 prune
 
-echo "== cargo test --all-features"
-cargo test --all-features
-
-echo "== real-browser tests (headless Chromium)"
-cargo test --all-features --test it -- --ignored --nocapture browser:: browser_wristband:: fake_pages::
+# The real-browser tests run beside the rest of the --all-features tests (the same build; both
+# mostly wait on servers and browsers), their output kept apart and shown after.
+echo "== cargo test --all-features, and beside it the real-browser tests (headless Chromium)"
+cargo test --all-features --no-run
+browser_log=$(mktemp)
+cargo test --all-features --test it -- --ignored --nocapture \
+  browser:: browser_wristband:: fake_pages:: fake_devtool::the_user_picker >"$browser_log" 2>&1 &
+browser=$!
+status=0
+cargo test --all-features || status=$?
+browser_status=0
+wait "$browser" || browser_status=$?
+echo "== real-browser tests (headless Chromium): their output"
+cat "$browser_log"
+rm -f "$browser_log"
+if [[ $status != 0 || $browser_status != 0 ]]; then
+  echo "cargo test --all-features exited $status, the real-browser tests $browser_status" >&2
+  exit 1
+fi
