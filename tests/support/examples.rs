@@ -14,8 +14,9 @@ use std::sync::Mutex;
 /// The executables built so far, by example and features (`NAME--FEATURES`).
 static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
 
-/// `cargo build --example name --features features` (no `--features` when empty), from the
-/// repository root: the path of the executable cargo built. Fails the test if the build fails.
+/// `cargo build --profile test --example name --features features` (no `--features` when
+/// empty), from the repository root: the path of the executable cargo built. Fails the test if
+/// the build fails.
 pub fn built(name: &str, features: &[&str]) -> PathBuf {
     let key = format!("{name}--{}", features.join("-"));
     // Held during the build: cargo serializes builds in one target directory anyway.
@@ -25,7 +26,11 @@ pub fn built(name: &str, features: &[&str]) -> PathBuf {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
-    build.args(["build", "--message-format=json-render-diagnostics", "--example", name]);
+    // The `test` profile (the same settings as `dev`, which it inherits): the library `cargo
+    // test` built for this feature set is reused, where `dev` would build it again (a profile's
+    // name is part of what cargo's artifacts are keyed by; 21 s per feature combination here).
+    build.args(["build", "--profile", "test", "--message-format=json-render-diagnostics"]);
+    build.args(["--example", name]);
     if !features.is_empty() {
         build.args(["--features", &features.join(",")]);
     }
