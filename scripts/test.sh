@@ -46,8 +46,8 @@ fi
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-8}
 
 # With TEST_SH_PRUNE=1 (set by .ci/run), the test executables of a feature combination are
-# deleted once it has passed, so that four combinations never sit on the disk at once; a
-# developer's repeated runs keep them and relink nothing.
+# deleted once it has passed, so that four combinations never sit on the disk at once (the last
+# one's stay, for .ci/run's bench run); a developer's repeated runs keep them and relink nothing.
 prune() {
   if [[ "${TEST_SH_PRUNE:-0}" == 1 ]]; then
     find target/debug/deps -maxdepth 1 -type f -executable ! -name '*.so' -delete
@@ -56,34 +56,78 @@ prune() {
   fi
 }
 
-echo "== cargo test (no optional features)"
-cargo test
-prune
-
-echo "== cargo test --features auth"
-cargo test --features auth
-prune
-
-echo "== cargo test --features redis"
-cargo test --features redis
-prune
-
-# The real-browser tests run beside the rest of the --all-features tests (the same build; both
-# mostly wait on servers and browsers), their output kept apart and shown after.
-echo "== cargo test --all-features, and beside it the real-browser tests (headless Chromium)"
-cargo test --all-features --no-run
-browser_log=$(mktemp)
-cargo test --all-features --test it -- --ignored --nocapture \
-  browser:: browser_wristband:: fake_pages:: fake_devtool::the_user_picker >"$browser_log" 2>&1 &
-browser=$!
-status=0
-cargo test --all-features || status=$?
-browser_status=0
-wait "$browser" || browser_status=$?
-echo "== real-browser tests (headless Chromium): their output"
-cat "$browser_log"
-rm -f "$browser_log"
-if [[ $status != 0 || $browser_status != 0 ]]; then
-  echo "cargo test --all-features exited $status, the real-browser tests $browser_status" >&2
-  exit 1
+# With TEST_SH_CLIPPY=1 (set by .ci/run), the builds below are also the lint: every target of
+# this crate (library, unit tests, integration tests, examples, benches) is compiled by
+# clippy-driver with `-D warnings`, which lints and then generates code, so one build per feature
+# combination serves both (`cargo clippy` would type-check the whole dependency tree a second
+# time, without code). Dependencies are compiled by rustc as usual, and the `fake-wristband`
+# combination, which has no test run of its own, is built and linted too.
+targets=()
+if [[ "${TEST_SH_CLIPPY:-0}" == 1 ]]; then
+  RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
+  export RUSTC_WORKSPACE_WRAPPER
+  "$RUSTC_WORKSPACE_WRAPPER" --version
+  # How cargo-clippy hands `-- -D warnings` to clippy-driver.
+  export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+  targets=(--all-targets)
 fi
+
+# The integration tests outside tests/it (each a process of its own).
+standalone=()
+for file in tests/*.rs; do
+  standalone+=(--test "$(basename "$file" .rs)")
+done
+
+# One feature combination: everything built first, then three runs side by side (their tests
+# mostly wait on servers and timers): the `tests/it` executable, the library's unit tests with
+# the standalone integration tests, and the doctests; `it`'s output is shown after the others.
+# Extra arguments after `--` start one more run beside them, in the same way.
+combination() {
+  local features=() extra=()
+  while [[ $# -gt 0 && $1 != -- ]]; do features+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift && extra=("$@")
+  echo "== cargo test ${features[*]}"
+  cargo test "${features[@]}" "${targets[@]}" --no-run
+  local it_log extra_log it extra_pid=""
+  it_log=$(mktemp)
+  cargo test "${features[@]}" --test it >"$it_log" 2>&1 &
+  it=$!
+  if [[ ${#extra[@]} -gt 0 ]]; then
+    extra_log=$(mktemp)
+    cargo test "${features[@]}" "${extra[@]}" >"$extra_log" 2>&1 &
+    extra_pid=$!
+  fi
+  local status=0 it_status=0 extra_status=0
+  cargo test "${features[@]}" --lib "${standalone[@]}" || status=$?
+  cargo test "${features[@]}" --doc || status=$?
+  wait "$it" || it_status=$?
+  echo "== cargo test ${features[*]} --test it (ran beside the above): its output"
+  cat "$it_log"
+  rm -f "$it_log"
+  if [[ -n $extra_pid ]]; then
+    wait "$extra_pid" || extra_status=$?
+    echo "== cargo test ${features[*]} ${extra[*]} (ran beside the above): its output"
+    cat "$extra_log"
+    rm -f "$extra_log"
+  fi
+  if [[ $status != 0 || $it_status != 0 || $extra_status != 0 ]]; then
+    echo "cargo test ${features[*]}: the unit, standalone and doctests exited $status," \
+      "tests/it $it_status, the run beside them $extra_status" >&2
+    exit 1
+  fi
+}
+
+combination # no optional features: sessions only
+prune
+combination --features auth # sign-in without the fake Wristband
+prune
+combination --features redis # revocation without auth
+prune
+if [[ "${TEST_SH_CLIPPY:-0}" == 1 ]]; then
+  echo "== cargo test --features fake-wristband ${targets[*]} --no-run (built and linted)"
+  cargo test --features fake-wristband "${targets[@]}" --no-run
+  prune
+fi
+# Everything, and beside it the real-browser tests in headless Chromium (the same build).
+combination --all-features -- --test it -- --ignored --nocapture \
+  browser:: browser_wristband:: fake_pages:: fake_devtool::the_user_picker

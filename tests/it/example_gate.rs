@@ -22,14 +22,10 @@ use rocket::figment::Profile;
 /// How long the example may take to exit (or, under `debug`, to start listening).
 const BOUND: Duration = Duration::from_secs(60);
 
-/// The `wristband_app` example, built with this test's own features (so the library build of
-/// the test run is reused).
+/// The `wristband_app` example (built with this test executable's features, see
+/// `support/examples.rs`).
 fn example() -> PathBuf {
-    let mut features = vec!["fake-wristband"];
-    if cfg!(feature = "redis") {
-        features.push("redis");
-    }
-    crate::support::examples::built("wristband_app", &features)
+    crate::support::examples::built("wristband_app", &["fake-wristband"])
 }
 
 /// A port that nothing listens on right now.

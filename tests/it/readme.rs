@@ -268,7 +268,8 @@ fn start_setup(example: &str, setup: &Setup) -> SetupProcesses {
     let log = std::env::temp_dir()
         .join(format!("readme-walkthrough-setup-{example}-{}.log", std::process::id()));
     let output = std::fs::File::create(&log).expect("create the set-up log");
-    let bash = Command::new("bash")
+    // Its `cargo run` must not see this process's cargo variables (support/examples.rs).
+    let bash = crate::support::examples::without_test_env(&mut Command::new("bash"))
         .arg("-c")
         .arg(&setup.script)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -310,7 +311,7 @@ fn run(walkthrough: &Walkthrough) -> Vec<String> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     // A bound on the whole block, so that a wait loop in it cannot hang the test.
-    let output = Command::new("timeout")
+    let output = crate::support::examples::without_test_env(&mut Command::new("timeout"))
         .args(["300", "bash", "-c", &script])
         .current_dir(&dir)
         .stderr(Stdio::null())
