@@ -21,7 +21,10 @@
 # The integration tests are modules of one test crate, `tests/it/` (one executable per feature
 # combination); only the files that need a process of their own (environment variables, a
 # capturing logger installed before any Rocket, a once-per-process log line) stay separate in
-# `tests/*.rs`. One integration module alone: `cargo test --all-features --test it fleet_refresh::`.
+# `tests/*.rs`. Each combination is built first, then its test executables run side by side:
+# `tests/it`, the unit tests with the standalone files, and the doctests (the output of `it`
+# comes after the others'). One integration module alone:
+# `cargo test --all-features --test it fleet_refresh::`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
