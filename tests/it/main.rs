@@ -1,8 +1,9 @@
 //! Every integration test that can share a process, as modules of one test crate: one
 //! executable per feature combination instead of one per file, so a test run compiles and
-//! links once. Tests that need a process of their own stay in `tests/*.rs`: those that set
-//! environment variables, install their own capturing logger before any Rocket is built,
-//! or count something once per process.
+//! links once. A test that needs environment variables of its own reruns itself in a child
+//! process of this executable (`support/child_env.rs`). Tests that need the whole process stay
+//! in `tests/*.rs`: those that install a capturing logger before any Rocket is built, or count
+//! something once per process.
 
 #[macro_use]
 extern crate rocket;
@@ -31,6 +32,7 @@ mod webdriver;
 
 mod auth;
 mod auth_callback;
+mod auth_config_env;
 mod auth_jwt;
 mod auth_jwt_security;
 mod auth_login;
@@ -42,11 +44,13 @@ mod bench_summary;
 mod browser;
 mod browser_wristband;
 mod cluster;
+mod config_env;
 mod cookie_format;
 mod csrf_methods;
 mod doc_toml;
 mod example_gate;
 mod example_logout;
+mod example_wristband_app;
 mod fake_devtool;
 mod fake_keys;
 mod fake_logout;
@@ -65,6 +69,7 @@ mod open_cache;
 mod package_links;
 mod profiles;
 mod properties;
+mod proxy_env;
 mod readme;
 mod revocation;
 mod revocation_logout;

@@ -24,13 +24,25 @@ const MARKER: &str = "WRISTBAND_TEST_CHILD";
 /// harness lists it) again in a child process of this executable with `set` in its environment
 /// and `unset` removed, fails if the child's test did not pass, and returns `false`. In that
 /// child: returns `true`, and the caller goes on with the test's body.
+///
+/// `name` is the test function's name; in a test crate with modules (`tests/it`), the harness
+/// calls it `module::name`, which its thread is named after, and that name is used.
 pub fn in_child(name: &str, set: &[(&str, &str)], unset: &[&str]) -> bool {
-    if std::env::var(MARKER).as_deref() == Ok(name) {
-        return true;
+    let suffix = format!("::{name}");
+    if let Ok(marker) = std::env::var(MARKER) {
+        if marker == name || marker.ends_with(&suffix) {
+            return true;
+        }
     }
+    let thread = std::thread::current();
+    let full = thread
+        .name()
+        .filter(|full| *full == name || full.ends_with(&suffix))
+        .unwrap_or(name)
+        .to_owned();
     let exe = std::env::current_exe().expect("the path of this test executable");
     let mut child = Command::new(exe);
-    child.args([name, "--exact", "--nocapture", "--test-threads=1"]).env(MARKER, name);
+    child.args([full.as_str(), "--exact", "--nocapture", "--test-threads=1"]).env(MARKER, &full);
     for (key, value) in set {
         child.env(key, value);
     }

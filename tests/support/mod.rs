@@ -3,6 +3,7 @@
 
 #[cfg(feature = "fake-wristband")]
 pub mod auth_app;
+pub mod child_env;
 #[cfg(feature = "redis")]
 pub mod cluster;
 pub mod examples;

@@ -7,8 +7,7 @@ use rocket::{get, routes};
 use serde_json::json;
 use wristband_rocket_session::{Session, SessionCodec, SessionOptions, WristbandSession};
 
-#[path = "support/child_env.rs"]
-mod child_env;
+use crate::support::child_env;
 
 /// 40 characters, only ones that need no quoting inside the variable's `{..}` syntax.
 const SECRET: &str = "env-secret-0123456789-abcdefghijklmnopqr";

@@ -13,8 +13,7 @@ use wristband_rocket_session::{
     AuthOptions, WristbandJwtError, WristbandJwtValidator, WristbandScheme,
 };
 
-#[path = "support/child_env.rs"]
-mod child_env;
+use crate::support::child_env;
 
 /// A proxy on `port` that records each request line it receives and answers 502.
 async fn recording_proxy(port: u16) -> Arc<Mutex<Vec<String>>> {

@@ -6,8 +6,7 @@
 use rocket::local::asynchronous::Client;
 use wristband_rocket_session::{WristbandAuth, WristbandSession};
 
-#[path = "support/child_env.rs"]
-mod child_env;
+use crate::support::child_env;
 
 const PROFILE: (&str, &str) = ("ROCKET_PROFILE", "release");
 const SESSION: (&str, &str) =

@@ -8,14 +8,9 @@
 //! The configured case runs in a child process started with the variable
 //! (`support/child_env.rs`).
 
-#[path = "support/child_env.rs"]
-mod child_env;
-#[path = "support/server.rs"]
-mod server;
-/// The example itself; its `main` is not called here.
-#[allow(dead_code)]
-#[path = "../examples/wristband_app.rs"]
-mod wristband_app;
+use crate::support::child_env;
+use crate::support::server;
+use crate::wristband_app;
 
 use reqwest::redirect::Policy;
 use server::Server;
