@@ -29,10 +29,10 @@ const MARKER: &str = "WRISTBAND_TEST_CHILD";
 /// calls it `module::name`, which its thread is named after, and that name is used.
 pub fn in_child(name: &str, set: &[(&str, &str)], unset: &[&str]) -> bool {
     let suffix = format!("::{name}");
-    if let Ok(marker) = std::env::var(MARKER) {
-        if marker == name || marker.ends_with(&suffix) {
-            return true;
-        }
+    if let Ok(marker) = std::env::var(MARKER)
+        && (marker == name || marker.ends_with(&suffix))
+    {
+        return true;
     }
     let thread = std::thread::current();
     let full = thread
