@@ -45,9 +45,9 @@ fi
 # Most integration tests wait on real servers and timers (a slow fake Wristband, a Redis
 # failover, a refresh lock's expiry) rather than compute. On the 2-core dev machine, the
 # `--all-features` `it` executable (325 tests, 307 s of test time in all, the longest 20.6 s)
-# ran in 123 s with one thread per core, 40.0 s with 8, 27.8 s with 16 and 24.0 s with 24
-# (`RUST_TEST_THREADS=N cargo test --all-features --test it`). A developer's own
-# RUST_TEST_THREADS is kept.
+# ran in 40.0 s with 8 threads, 27.8 s with 16 and 24.0 s with 24
+# (`RUST_TEST_THREADS=N cargo test --all-features --test it`); with one thread per core an
+# earlier version of it took 123 s. A developer's own RUST_TEST_THREADS is kept.
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-16}
 
 # With TEST_SH_PRUNE=1 (set by .ci/run), the test executables of a feature combination are
@@ -61,19 +61,20 @@ prune() {
   fi
 }
 
-# With TEST_SH_CLIPPY=1 (set by .ci/run), the builds below are also the lint: every target of
-# this crate (library, unit tests, integration tests, examples, benches) is compiled by
-# clippy-driver with `-D warnings`, which lints and then generates code, so one build per feature
-# combination serves both (`cargo clippy` would type-check the whole dependency tree a second
-# time, without code). Dependencies are compiled by rustc as usual, and the `fake-wristband`
-# combination, which has no test run of its own, is built and linted too.
+# With TEST_SH_CLIPPY=1 (set by .ci/run, with clippy-driver as cargo's RUSTC_WORKSPACE_WRAPPER
+# and `-D warnings` in CLIPPY_ARGS), the builds below are also the lint: every target of this
+# crate (library, unit tests, integration tests, examples, benches) is compiled by clippy-driver,
+# which lints and then generates code, so one build per feature combination serves both (`cargo
+# clippy` would type-check the whole dependency tree a second time, without code). Dependencies
+# are compiled by rustc as usual, and the `fake-wristband` combination, which has no test run of
+# its own, is built and linted too.
 targets=()
 if [[ "${TEST_SH_CLIPPY:-0}" == 1 ]]; then
-  RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
-  export RUSTC_WORKSPACE_WRAPPER
+  if [[ "${RUSTC_WORKSPACE_WRAPPER:-}" != */clippy-driver || -z "${CLIPPY_ARGS:-}" ]]; then
+    echo "TEST_SH_CLIPPY=1 needs RUSTC_WORKSPACE_WRAPPER=…/clippy-driver and CLIPPY_ARGS (.ci/run sets them)" >&2
+    exit 2
+  fi
   "$RUSTC_WORKSPACE_WRAPPER" --version
-  # How cargo-clippy hands `-- -D warnings` to clippy-driver.
-  export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
   targets=(--all-targets)
 fi
 

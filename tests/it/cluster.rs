@@ -188,6 +188,29 @@ async fn until_caught_up(server: &Server, limit: Duration) {
     }
 }
 
+/// `rounds` sign-ins of `user`, alternately on `a` and on `b`: each accepted by the other
+/// instance, revoked where it was made, and refused by the other within 2 s. The cookies.
+async fn revocations_flow_both_ways(
+    a: &Server,
+    b: &Server,
+    user: &str,
+    rounds: usize,
+    label: &str,
+) -> Vec<String> {
+    let mut cookies = Vec::new();
+    for round in 0..rounds {
+        let (from, to) = if round % 2 == 0 { (a, b) } else { (b, a) };
+        let cookie = sign_in(from, user).await;
+        assert_eq!(seen(to, &cookie).await, Seen::Accepted);
+        assert_eq!(revoke_on(from, &cookie).await, StatusCode::OK);
+        let took = revoked_within(to, &cookie, Duration::from_secs(2)).await;
+        eprintln!("{label}: revoked on one instance, refused on the other after {took:?}");
+        assert!(took.is_some(), "the other instance refuses the revoked session");
+        cookies.push(cookie);
+    }
+    cookies
+}
+
 /// The score of `id` in the revoked-sessions set, read through the cluster.
 async fn stored(cluster: &RedisCluster, id: &str) -> Option<f64> {
     let client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
@@ -208,14 +231,7 @@ async fn a_revocation_on_one_instance_is_refused_on_the_other_over_a_cluster() {
     for server in [&a, &b] {
         until_caught_up(server, Duration::from_secs(10)).await;
     }
-    for round in 0..3 {
-        let (from, to) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let cookie = sign_in(from, "u1").await;
-        assert_eq!(seen(to, &cookie).await, Seen::Accepted);
-        assert_eq!(revoke_on(from, &cookie).await, StatusCode::OK);
-        let took = revoked_within(to, &cookie, Duration::from_secs(2)).await;
-        eprintln!("cluster: revoked on one instance, refused on the other after {took:?}");
-        assert!(took.is_some(), "the other instance refuses the revoked session");
+    for cookie in revocations_flow_both_ways(&a, &b, "u1", 3, "cluster").await {
         assert!(stored(&cluster, &session_id(&cookie)).await.is_some(), "written to the cluster");
     }
     // Both sets share the hash tag (one slot), and the other instance learnt through pub/sub
@@ -366,15 +382,7 @@ async fn a_tls_cluster_behind_a_private_ca_is_reached_with_tls_ca_file() {
     for server in [&a, &b] {
         until_caught_up(server, Duration::from_secs(10)).await;
     }
-    for round in 0..2 {
-        let (from, to) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let cookie = sign_in(from, "tls-user").await;
-        assert_eq!(seen(to, &cookie).await, Seen::Accepted);
-        assert_eq!(revoke_on(from, &cookie).await, StatusCode::OK);
-        let took = revoked_within(to, &cookie, Duration::from_secs(2)).await;
-        eprintln!("TLS cluster: revoked on one instance, refused on the other after {took:?}");
-        assert!(took.is_some(), "the other instance refuses the revoked session");
-    }
+    revocations_flow_both_ways(&a, &b, "tls-user", 2, "TLS cluster").await;
     assert_eq!(stats_of(&without).await["caught_up"], json!(false));
     for server in [a, b, without] {
         server.stop().await;
